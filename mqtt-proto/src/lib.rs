@@ -1,0 +1,47 @@
+//! The MQTT 3.1.1 protocol, sans IO.
+//!
+//! This crate owns the wire format and (as it grows) the client session state
+//! machine. It never opens a socket, reads a clock, spawns a thread or names an
+//! async runtime: bytes and timestamps come in as arguments, bytes and events
+//! go out as return values. It is `#![no_std]` and needs only `alloc`.
+//!
+//! What is here now:
+//! - [`packet`]: one type per control packet, with an incremental zero-copy
+//!   [`decode`](packet::decode) and an [`encode`](packet::Packet::encode).
+//! - [`topic`]: validated topic names and filters, and matching.
+//! - [`MqttString`]: the UTF-8 string type of section 1.5.3.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use mqtt_proto::packet::{self, Packet, Publish, QosPid};
+//! use mqtt_proto::{PacketId, TopicName};
+//!
+//! let publish = Publish {
+//!     dup: false,
+//!     qos_pid: QosPid::AtLeastOnce(PacketId::new(10).unwrap()),
+//!     retain: false,
+//!     topic: TopicName::try_from("hello/world").unwrap(),
+//!     payload: "hi".into(),
+//! };
+//! let mut wire = BytesMut::new();
+//! Packet::Publish(publish.clone()).encode(&mut wire).unwrap();
+//!
+//! // Decoding hands out one whole packet, or `None` until enough bytes arrived.
+//! let mut rx = BytesMut::from(&wire[..3]);
+//! assert_eq!(packet::decode(&mut rx, 1024), Ok(None));
+//! rx.extend_from_slice(&wire[3..]);
+//! assert_eq!(packet::decode(&mut rx, 1024), Ok(Some(Packet::Publish(publish))));
+//! assert!(rx.is_empty());
+//! ```
+#![no_std]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+pub mod packet;
+mod string;
+pub mod topic;
+
+pub use packet::{PacketId, QoS};
+pub use string::{MqttString, StringError};
+pub use topic::{TopicFilter, TopicName};

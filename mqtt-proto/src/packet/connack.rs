@@ -1,0 +1,78 @@
+//! CONNACK (section 3.2): the server's answer to CONNECT.
+
+use super::error::{DecodeError, EncodeError};
+use super::fixed_header::write_fixed_header;
+use super::wire::Body;
+use super::PacketType;
+use bytes::{BufMut, BytesMut};
+
+/// The CONNACK return code (section 3.2.2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ConnectReturnCode {
+    /// 0: connection accepted.
+    Accepted = 0,
+    /// 1: the server does not support the protocol level asked for.
+    UnacceptableProtocolVersion = 1,
+    /// 2: the client identifier is well-formed UTF-8 but not allowed.
+    IdentifierRejected = 2,
+    /// 3: the MQTT service is unavailable.
+    ServerUnavailable = 3,
+    /// 4: the user name or password is malformed or wrong.
+    BadUsernameOrPassword = 4,
+    /// 5: the client is not authorized to connect.
+    NotAuthorized = 5,
+}
+
+impl ConnectReturnCode {
+    /// The code for its wire value, or `None` for the reserved 6..=255.
+    pub const fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            0 => ConnectReturnCode::Accepted,
+            1 => ConnectReturnCode::UnacceptableProtocolVersion,
+            2 => ConnectReturnCode::IdentifierRejected,
+            3 => ConnectReturnCode::ServerUnavailable,
+            4 => ConnectReturnCode::BadUsernameOrPassword,
+            5 => ConnectReturnCode::NotAuthorized,
+            _ => return None,
+        })
+    }
+}
+
+/// CONNACK.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnAck {
+    /// Whether the server resumed a stored session (section 3.2.2.2).
+    pub session_present: bool,
+    /// Accepted, or why not.
+    pub code: ConnectReturnCode,
+}
+
+impl ConnAck {
+    /// Appends the encoded packet to `buf`.
+    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        write_fixed_header(buf, (PacketType::ConnAck as u8) << 4, 2)?;
+        buf.put_u8(u8::from(self.session_present));
+        buf.put_u8(self.code as u8);
+        Ok(())
+    }
+
+    pub(crate) fn decode(mut body: Body) -> Result<Self, DecodeError> {
+        let flags = body.u8()?;
+        if flags & !1 != 0 {
+            return Err(DecodeError::InvalidConnAckFlags(flags));
+        }
+        let raw = body.u8()?;
+        let code =
+            ConnectReturnCode::from_u8(raw).ok_or(DecodeError::InvalidConnectReturnCode(raw))?;
+        let session_present = flags == 1;
+        if session_present && code != ConnectReturnCode::Accepted {
+            return Err(DecodeError::SessionPresentOnRefusal);
+        }
+        body.finish()?;
+        Ok(ConnAck {
+            session_present,
+            code,
+        })
+    }
+}

@@ -1,0 +1,220 @@
+//! CONNECT (section 3.1): protocol name and level, flags, keep-alive, and the
+//! payload fields client id, will topic, will message, user name, password,
+//! always in that order [MQTT-3.1.3-1].
+
+use super::error::{DecodeError, EncodeError};
+use super::fixed_header::write_fixed_header;
+use super::wire::{check_binary_len, prefixed_len, put_prefixed, Body};
+use super::{PacketType, QoS};
+use crate::string::MqttString;
+use crate::topic::TopicName;
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// The protocol revision a CONNECT asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Protocol {
+    /// MQTT 3.1.1: protocol name "MQTT", level 4.
+    #[default]
+    V311,
+    /// MQTT 3.1: protocol name "MQIsdp", level 3, for older brokers.
+    V31,
+}
+
+impl Protocol {
+    const fn name(self) -> &'static [u8] {
+        match self {
+            Protocol::V311 => b"MQTT",
+            Protocol::V31 => b"MQIsdp",
+        }
+    }
+
+    const fn level(self) -> u8 {
+        match self {
+            Protocol::V311 => 4,
+            Protocol::V31 => 3,
+        }
+    }
+}
+
+/// The will message the server publishes if the connection ends without
+/// DISCONNECT (section 3.1.2.5).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LastWill {
+    /// Where the will is published; a topic name, so no wildcards.
+    pub topic: TopicName,
+    /// The will payload (binary).
+    pub message: Bytes,
+    /// The QoS it is published with.
+    pub qos: QoS,
+    /// Whether it is retained.
+    pub retain: bool,
+}
+
+/// A user name and an optional password. A password without a user name
+/// cannot be expressed [MQTT-3.1.2-22].
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Login {
+    /// The user name [MQTT-3.1.3-11].
+    pub username: MqttString,
+    /// The password: binary data, 0 to 65,535 bytes.
+    pub password: Option<Bytes>,
+}
+
+impl core::fmt::Debug for Login {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // Never print a password.
+        f.debug_struct("Login")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// CONNECT: the first packet a client sends on a connection [MQTT-3.1.0-1].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Connect {
+    /// Protocol revision.
+    pub protocol: Protocol,
+    /// Start a new session, dropping any previous one (section 3.1.2.4).
+    pub clean_session: bool,
+    /// Keep-alive in seconds; 0 turns it off (section 3.1.2.10).
+    pub keep_alive: u16,
+    /// The client identifier; empty only with `clean_session`
+    /// [MQTT-3.1.3-7].
+    pub client_id: MqttString,
+    /// The will, if any.
+    pub last_will: Option<LastWill>,
+    /// User name and password, if any.
+    pub login: Option<Login>,
+}
+
+const FLAG_USERNAME: u8 = 0x80;
+const FLAG_PASSWORD: u8 = 0x40;
+const FLAG_WILL_RETAIN: u8 = 0x20;
+const FLAG_WILL: u8 = 0x04;
+const FLAG_CLEAN_SESSION: u8 = 0x02;
+const FLAG_RESERVED: u8 = 0x01;
+
+impl Connect {
+    fn remaining_len(&self) -> usize {
+        let mut len = prefixed_len(self.protocol.name().len()) + 1 + 1 + 2;
+        len += prefixed_len(self.client_id.len());
+        if let Some(will) = &self.last_will {
+            len += prefixed_len(will.topic.len()) + prefixed_len(will.message.len());
+        }
+        if let Some(login) = &self.login {
+            len += prefixed_len(login.username.len());
+            if let Some(password) = &login.password {
+                len += prefixed_len(password.len());
+            }
+        }
+        len
+    }
+
+    fn flags(&self) -> u8 {
+        let mut flags = 0;
+        if self.clean_session {
+            flags |= FLAG_CLEAN_SESSION;
+        }
+        if let Some(will) = &self.last_will {
+            flags |= FLAG_WILL | ((will.qos as u8) << 3);
+            if will.retain {
+                flags |= FLAG_WILL_RETAIN;
+            }
+        }
+        if let Some(login) = &self.login {
+            flags |= FLAG_USERNAME;
+            if login.password.is_some() {
+                flags |= FLAG_PASSWORD;
+            }
+        }
+        flags
+    }
+
+    /// Appends the encoded packet to `buf`.
+    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        if self.client_id.is_empty() && !self.clean_session {
+            return Err(EncodeError::EmptyClientIdWithoutCleanSession);
+        }
+        if let Some(will) = &self.last_will {
+            check_binary_len(&will.message)?;
+        }
+        if let Some(password) = self.login.as_ref().and_then(|l| l.password.as_ref()) {
+            check_binary_len(password)?;
+        }
+        write_fixed_header(buf, (PacketType::Connect as u8) << 4, self.remaining_len())?;
+        put_prefixed(buf, self.protocol.name());
+        buf.put_u8(self.protocol.level());
+        buf.put_u8(self.flags());
+        buf.put_u16(self.keep_alive);
+        put_prefixed(buf, self.client_id.as_bytes());
+        if let Some(will) = &self.last_will {
+            put_prefixed(buf, will.topic.as_mqtt_string().as_bytes());
+            put_prefixed(buf, &will.message);
+        }
+        if let Some(login) = &self.login {
+            put_prefixed(buf, login.username.as_bytes());
+            if let Some(password) = &login.password {
+                put_prefixed(buf, password);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn decode(mut body: Body) -> Result<Self, DecodeError> {
+        let name = body.binary()?;
+        let level = body.u8()?;
+        let protocol = match (&name[..], level) {
+            (b"MQTT", 4) => Protocol::V311,
+            (b"MQIsdp", 3) => Protocol::V31,
+            _ => return Err(DecodeError::UnsupportedProtocol { level }),
+        };
+        let flags = body.u8()?;
+        if flags & FLAG_RESERVED != 0 {
+            return Err(DecodeError::ConnectReservedFlag);
+        }
+        let will_qos = (flags >> 3) & 0b11;
+        let has_will = flags & FLAG_WILL != 0;
+        if !has_will && (will_qos != 0 || flags & FLAG_WILL_RETAIN != 0) {
+            return Err(DecodeError::InvalidWillFlags);
+        }
+        let will_qos = QoS::from_u8(will_qos).ok_or(DecodeError::InvalidWillFlags)?;
+        if flags & FLAG_PASSWORD != 0 && flags & FLAG_USERNAME == 0 {
+            return Err(DecodeError::PasswordWithoutUsername);
+        }
+        let keep_alive = body.u16()?;
+        let client_id = body.string()?;
+        let last_will = if has_will {
+            let topic = TopicName::from_mqtt_string(body.string()?)
+                .map_err(|e| DecodeError::from_topic(e, false))?;
+            Some(LastWill {
+                topic,
+                message: body.binary()?,
+                qos: will_qos,
+                retain: flags & FLAG_WILL_RETAIN != 0,
+            })
+        } else {
+            None
+        };
+        let login = if flags & FLAG_USERNAME != 0 {
+            let username = body.string()?;
+            let password = if flags & FLAG_PASSWORD != 0 {
+                Some(body.binary()?)
+            } else {
+                None
+            };
+            Some(Login { username, password })
+        } else {
+            None
+        };
+        body.finish()?;
+        Ok(Connect {
+            protocol,
+            clean_session: flags & FLAG_CLEAN_SESSION != 0,
+            keep_alive,
+            client_id,
+            last_will,
+            login,
+        })
+    }
+}

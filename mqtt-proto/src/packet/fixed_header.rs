@@ -1,0 +1,212 @@
+//! The fixed header (section 2.2): packet type, flags and remaining length.
+//!
+//! Everything that can be checked from the first two to five bytes is checked
+//! here, before the body is buffered: a reserved type, wrong flags, an
+//! over-long remaining length, a packet above the size limit, and the fixed
+//! lengths of the acknowledgement packets.
+
+use super::error::{DecodeError, EncodeError};
+use super::QoS;
+use bytes::{BufMut, BytesMut};
+
+/// The largest remaining length four bytes can encode (section 2.2.3).
+pub const MAX_REMAINING_LENGTH: usize = 268_435_455;
+
+/// The type of a control packet: the high nibble of the first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum PacketType {
+    /// CONNECT (1).
+    Connect = 1,
+    /// CONNACK (2).
+    ConnAck = 2,
+    /// PUBLISH (3).
+    Publish = 3,
+    /// PUBACK (4).
+    PubAck = 4,
+    /// PUBREC (5).
+    PubRec = 5,
+    /// PUBREL (6).
+    PubRel = 6,
+    /// PUBCOMP (7).
+    PubComp = 7,
+    /// SUBSCRIBE (8).
+    Subscribe = 8,
+    /// SUBACK (9).
+    SubAck = 9,
+    /// UNSUBSCRIBE (10).
+    Unsubscribe = 10,
+    /// UNSUBACK (11).
+    UnsubAck = 11,
+    /// PINGREQ (12).
+    PingReq = 12,
+    /// PINGRESP (13).
+    PingResp = 13,
+    /// DISCONNECT (14).
+    Disconnect = 14,
+}
+
+impl PacketType {
+    fn from_nibble(v: u8) -> Result<PacketType, DecodeError> {
+        Ok(match v {
+            1 => PacketType::Connect,
+            2 => PacketType::ConnAck,
+            3 => PacketType::Publish,
+            4 => PacketType::PubAck,
+            5 => PacketType::PubRec,
+            6 => PacketType::PubRel,
+            7 => PacketType::PubComp,
+            8 => PacketType::Subscribe,
+            9 => PacketType::SubAck,
+            10 => PacketType::Unsubscribe,
+            11 => PacketType::UnsubAck,
+            12 => PacketType::PingReq,
+            13 => PacketType::PingResp,
+            14 => PacketType::Disconnect,
+            other => return Err(DecodeError::ReservedPacketType(other)),
+        })
+    }
+
+    /// The flags this type must carry, or `None` for PUBLISH whose flags are
+    /// DUP, QoS and RETAIN (the table of section 2.2.2) [MQTT-2.2.2-1].
+    pub const fn required_flags(self) -> Option<u8> {
+        match self {
+            PacketType::Publish => None,
+            PacketType::PubRel | PacketType::Subscribe | PacketType::Unsubscribe => Some(0b0010),
+            _ => Some(0),
+        }
+    }
+
+    /// The remaining length the spec fixes for this type, if it does.
+    const fn fixed_remaining_length(self) -> Option<usize> {
+        match self {
+            PacketType::ConnAck
+            | PacketType::PubAck
+            | PacketType::PubRec
+            | PacketType::PubRel
+            | PacketType::PubComp
+            | PacketType::UnsubAck => Some(2),
+            PacketType::PingReq | PacketType::PingResp | PacketType::Disconnect => Some(0),
+            _ => None,
+        }
+    }
+}
+
+/// A parsed fixed header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FixedHeader {
+    /// The packet type.
+    pub packet_type: PacketType,
+    /// The low nibble of the first byte, already checked for this type.
+    pub flags: u8,
+    /// How many bytes the fixed header takes (2 to 5).
+    pub header_len: usize,
+    /// The remaining length: the bytes after the fixed header.
+    pub remaining_len: usize,
+}
+
+impl FixedHeader {
+    /// The whole packet's length: fixed header plus remaining length.
+    pub const fn packet_len(&self) -> usize {
+        self.header_len + self.remaining_len
+    }
+
+    /// Parses a fixed header from the start of `bytes`.
+    ///
+    /// Returns `Ok(None)` when more bytes are needed to know the header. A
+    /// packet larger than `max_packet_size` is an error at this point, so a
+    /// caller never needs to buffer it.
+    pub fn parse(bytes: &[u8], max_packet_size: usize) -> Result<Option<FixedHeader>, DecodeError> {
+        let Some(&first) = bytes.first() else {
+            return Ok(None);
+        };
+        let packet_type = PacketType::from_nibble(first >> 4)?;
+        let flags = first & 0x0F;
+        match packet_type.required_flags() {
+            Some(required) if flags != required => {
+                return Err(DecodeError::InvalidFlags { packet_type, flags })
+            }
+            Some(_) => {}
+            None => {
+                let qos = QoS::from_u8((flags >> 1) & 0b11).ok_or(DecodeError::InvalidQoS)?;
+                if qos == QoS::AtMostOnce && flags & 0b1000 != 0 {
+                    return Err(DecodeError::DupWithQoS0);
+                }
+            }
+        }
+
+        let mut remaining_len = 0usize;
+        let mut header_len = 0usize;
+        for i in 0..4 {
+            let Some(&byte) = bytes.get(1 + i) else {
+                return Ok(None);
+            };
+            remaining_len |= usize::from(byte & 0x7F) << (7 * i);
+            if byte & 0x80 == 0 {
+                header_len = 2 + i;
+                break;
+            }
+        }
+        if header_len == 0 {
+            return Err(DecodeError::RemainingLengthTooLong);
+        }
+
+        if let Some(fixed) = packet_type.fixed_remaining_length() {
+            if remaining_len != fixed {
+                return Err(DecodeError::InvalidRemainingLength {
+                    packet_type,
+                    len: remaining_len,
+                });
+            }
+        }
+        let size = header_len + remaining_len;
+        if size > max_packet_size {
+            return Err(DecodeError::PacketTooLarge {
+                size,
+                max: max_packet_size,
+            });
+        }
+        Ok(Some(FixedHeader {
+            packet_type,
+            flags,
+            header_len,
+            remaining_len,
+        }))
+    }
+}
+
+/// How many bytes the remaining-length field takes for `len`.
+pub(crate) const fn remaining_length_len(len: usize) -> usize {
+    match len {
+        0..=127 => 1,
+        128..=16_383 => 2,
+        16_384..=2_097_151 => 3,
+        _ => 4,
+    }
+}
+
+/// Writes the first byte and the minimal remaining-length encoding.
+pub(crate) fn write_fixed_header(
+    buf: &mut BytesMut,
+    first: u8,
+    remaining_len: usize,
+) -> Result<(), EncodeError> {
+    if remaining_len > MAX_REMAINING_LENGTH {
+        return Err(EncodeError::PacketTooLarge { remaining_len });
+    }
+    buf.reserve(1 + remaining_length_len(remaining_len) + remaining_len);
+    buf.put_u8(first);
+    let mut rest = remaining_len;
+    loop {
+        // Truncation is the point: the low seven bits of what is left.
+        let mut byte = (rest & 0x7F) as u8;
+        rest >>= 7;
+        if rest > 0 {
+            byte |= 0x80;
+        }
+        buf.put_u8(byte);
+        if rest == 0 {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! PUBLISH (section 3.3): the one packet with meaningful fixed-header flags
+//! (DUP, QoS, RETAIN) and the one whose decode speed matters most. The topic
+//! and payload are slices of the receive buffer, never copies.
+
+use super::error::{DecodeError, EncodeError};
+use super::fixed_header::write_fixed_header;
+use super::wire::{put_prefixed, Body};
+use super::{PacketId, PacketType, QoS, QosPid};
+use crate::topic::TopicName;
+use bytes::{BufMut, Bytes, BytesMut};
+
+/// PUBLISH.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Publish {
+    /// Set on a redelivery [MQTT-3.3.1-1]. Only meaningful for QoS 1 and 2:
+    /// a QoS 0 PUBLISH is always encoded with DUP 0 [MQTT-3.3.1-2].
+    pub dup: bool,
+    /// QoS and, for QoS 1 and 2, the packet identifier.
+    pub qos_pid: QosPid,
+    /// The RETAIN flag (section 3.3.1.3).
+    pub retain: bool,
+    /// The topic name; never holds wildcards [MQTT-3.3.2-2].
+    pub topic: TopicName,
+    /// The application message, possibly empty.
+    pub payload: Bytes,
+}
+
+impl Publish {
+    /// The QoS level.
+    pub fn qos(&self) -> QoS {
+        self.qos_pid.qos()
+    }
+
+    /// The packet identifier (QoS 1 and 2 only).
+    pub fn pid(&self) -> Option<PacketId> {
+        self.qos_pid.pid()
+    }
+
+    fn first_byte(&self) -> u8 {
+        let mut b = (PacketType::Publish as u8) << 4 | ((self.qos() as u8) << 1);
+        if self.dup && self.qos() != QoS::AtMostOnce {
+            b |= 0b1000;
+        }
+        if self.retain {
+            b |= 1;
+        }
+        b
+    }
+
+    /// The remaining length this packet encodes to.
+    pub fn remaining_len(&self) -> usize {
+        let id = if self.pid().is_some() { 2 } else { 0 };
+        2 + self.topic.len() + id + self.payload.len()
+    }
+
+    /// Appends the encoded packet to `buf`.
+    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        write_fixed_header(buf, self.first_byte(), self.remaining_len())?;
+        put_prefixed(buf, self.topic.as_bytes());
+        if let Some(pid) = self.pid() {
+            buf.put_u16(pid.get());
+        }
+        buf.put_slice(&self.payload);
+        Ok(())
+    }
+
+    /// Decodes the body; the fixed header already rejected QoS 3 and DUP on
+    /// QoS 0.
+    pub(crate) fn decode(flags: u8, mut body: Body) -> Result<Self, DecodeError> {
+        let topic = TopicName::from_mqtt_string(body.string()?)
+            .map_err(|e| DecodeError::from_topic(e, false))?;
+        let qos_pid = match (flags >> 1) & 0b11 {
+            0 => QosPid::AtMostOnce,
+            1 => QosPid::AtLeastOnce(body.packet_id()?),
+            2 => QosPid::ExactlyOnce(body.packet_id()?),
+            _ => return Err(DecodeError::InvalidQoS),
+        };
+        Ok(Publish {
+            dup: flags & 0b1000 != 0,
+            qos_pid,
+            retain: flags & 1 != 0,
+            topic,
+            payload: body.rest(),
+        })
+    }
+}

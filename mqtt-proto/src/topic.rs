@@ -1,0 +1,381 @@
+//! Topic names, topic filters, and matching a name against a filter
+//! (MQTT 3.1.1 section 4.7).
+//!
+//! Owns the topic rules only; the string rules underneath belong to
+//! [`MqttString`]. Nothing here allocates except the `TryFrom<&str>`
+//! constructors, which copy their input once.
+
+use crate::string::{MqttString, StringError};
+use alloc::string::String;
+use bytes::Bytes;
+use core::fmt;
+use core::ops::Deref;
+
+/// Why a string is not a valid topic name or topic filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TopicError {
+    /// The string itself breaks section 1.5.3.
+    String(StringError),
+    /// Topic names and filters are at least one character long [MQTT-4.7.3-1].
+    Empty,
+    /// A topic name holds `+` or `#` [MQTT-4.7.1-1], [MQTT-3.3.2-2].
+    WildcardInName,
+    /// `#` is not alone in the last level of a filter [MQTT-4.7.1-2].
+    MisplacedMultiLevelWildcard,
+    /// `+` does not fill a whole level of a filter [MQTT-4.7.1-3].
+    MisplacedSingleLevelWildcard,
+}
+
+impl fmt::Display for TopicError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TopicError::String(e) => fmt::Display::fmt(e, f),
+            TopicError::Empty => f.write_str("topic is empty [MQTT-4.7.3-1]"),
+            TopicError::WildcardInName => {
+                f.write_str("topic name contains a wildcard [MQTT-4.7.1-1]")
+            }
+            TopicError::MisplacedMultiLevelWildcard => {
+                f.write_str("'#' must be alone in the last level [MQTT-4.7.1-2]")
+            }
+            TopicError::MisplacedSingleLevelWildcard => {
+                f.write_str("'+' must fill a whole level [MQTT-4.7.1-3]")
+            }
+        }
+    }
+}
+
+impl core::error::Error for TopicError {}
+
+impl From<StringError> for TopicError {
+    fn from(e: StringError) -> Self {
+        TopicError::String(e)
+    }
+}
+
+/// Checks the topic-name rules on an already valid MQTT string.
+pub(crate) fn check_name(s: &str) -> Result<(), TopicError> {
+    if s.is_empty() {
+        return Err(TopicError::Empty);
+    }
+    if s.bytes().any(|b| b == b'+' || b == b'#') {
+        return Err(TopicError::WildcardInName);
+    }
+    Ok(())
+}
+
+/// Checks the topic-filter rules on an already valid MQTT string.
+pub(crate) fn check_filter(s: &str) -> Result<(), TopicError> {
+    if s.is_empty() {
+        return Err(TopicError::Empty);
+    }
+    let mut levels = s.split('/').peekable();
+    while let Some(level) = levels.next() {
+        let last = levels.peek().is_none();
+        if level.contains('#') && (level != "#" || !last) {
+            return Err(TopicError::MisplacedMultiLevelWildcard);
+        }
+        if level.contains('+') && level != "+" {
+            return Err(TopicError::MisplacedSingleLevelWildcard);
+        }
+    }
+    Ok(())
+}
+
+/// Whether topic `name` matches topic `filter` (section 4.7).
+///
+/// `+` matches exactly one level (an empty one too), `#` matches the parent
+/// level and any number of levels below it. A name starting with `$` is not
+/// matched by a filter starting with a wildcard [MQTT-4.7.2-1]. Both
+/// arguments are taken as they are; validate them with [`TopicName`] and
+/// [`TopicFilter`] first if they come from outside.
+///
+/// ```
+/// use mqtt_proto::topic::matches;
+/// assert!(matches("sport/tennis/+", "sport/tennis/player1"));
+/// assert!(matches("sport/#", "sport"));
+/// assert!(!matches("#", "$SYS/broker/uptime"));
+/// ```
+pub fn matches(filter: &str, name: &str) -> bool {
+    if name.starts_with('$') && (filter.starts_with('+') || filter.starts_with('#')) {
+        return false;
+    }
+    let mut filter_levels = filter.split('/');
+    let mut name_levels = name.split('/');
+    loop {
+        match (filter_levels.next(), name_levels.next()) {
+            (Some("#"), _) => return true,
+            (Some("+"), Some(_)) => {}
+            (Some(f), Some(n)) if f == n => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
+macro_rules! topic_type {
+    ($(#[$doc:meta])* $name:ident, $check:path) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(MqttString);
+
+        impl $name {
+            /// Validates an MQTT string as this kind of topic.
+            pub fn from_mqtt_string(s: MqttString) -> Result<Self, TopicError> {
+                $check(&s)?;
+                Ok($name(s))
+            }
+
+            /// Validates bytes as this kind of topic, without copying them.
+            pub fn from_bytes(bytes: Bytes) -> Result<Self, TopicError> {
+                Self::from_mqtt_string(MqttString::from_bytes(bytes)?)
+            }
+
+            /// Validates a `'static` str, without copying it.
+            pub fn from_static(s: &'static str) -> Result<Self, TopicError> {
+                Self::from_bytes(Bytes::from_static(s.as_bytes()))
+            }
+
+            /// The topic as `&str`.
+            pub fn as_str(&self) -> &str {
+                self.0.as_str()
+            }
+
+            /// The topic as an MQTT string.
+            pub fn as_mqtt_string(&self) -> &MqttString {
+                &self.0
+            }
+
+            /// Gives back the underlying MQTT string.
+            pub fn into_mqtt_string(self) -> MqttString {
+                self.0
+            }
+        }
+
+        impl Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                self.0.as_str()
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                self.0.as_str()
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(self.0.as_str(), f)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.0.as_str())
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0.as_str() == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0.as_str() == *other
+            }
+        }
+
+        impl TryFrom<&str> for $name {
+            type Error = TopicError;
+            fn try_from(s: &str) -> Result<Self, TopicError> {
+                Self::from_mqtt_string(MqttString::try_from(s)?)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = TopicError;
+            fn try_from(s: String) -> Result<Self, TopicError> {
+                Self::from_mqtt_string(MqttString::try_from(s)?)
+            }
+        }
+
+        impl TryFrom<MqttString> for $name {
+            type Error = TopicError;
+            fn try_from(s: MqttString) -> Result<Self, TopicError> {
+                Self::from_mqtt_string(s)
+            }
+        }
+    };
+}
+
+topic_type!(
+    /// A topic name: what a PUBLISH is sent to. Non-empty, no wildcards.
+    ///
+    /// ```
+    /// use mqtt_proto::TopicName;
+    /// assert!(TopicName::try_from("sensors/kitchen/temp").is_ok());
+    /// assert!(TopicName::try_from("sensors/+/temp").is_err());
+    /// ```
+    TopicName,
+    check_name
+);
+
+topic_type!(
+    /// A topic filter: what a SUBSCRIBE asks for. Non-empty; `+` and `#`
+    /// only as whole levels, `#` only last.
+    ///
+    /// ```
+    /// use mqtt_proto::{TopicFilter, TopicName};
+    /// let filter = TopicFilter::try_from("sensors/+/temp").unwrap();
+    /// assert!(filter.matches(&TopicName::try_from("sensors/kitchen/temp").unwrap()));
+    /// assert!(TopicFilter::try_from("sensors/#/temp").is_err());
+    /// ```
+    TopicFilter,
+    check_filter
+);
+
+impl TopicFilter {
+    /// Whether `name` matches this filter; see [`matches`].
+    pub fn matches(&self, name: &TopicName) -> bool {
+        matches(self.as_str(), name.as_str())
+    }
+
+    /// Whether the filter holds a wildcard.
+    pub fn has_wildcards(&self) -> bool {
+        self.as_str().bytes().any(|b| b == b'+' || b == b'#')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter(s: &str) -> Result<TopicFilter, TopicError> {
+        TopicFilter::try_from(s)
+    }
+
+    #[test]
+    fn names_reject_wildcards() {
+        // [MQTT-4.7.1-1] [MQTT-3.3.2-2]
+        for bad in ["a/+", "#", "a/b#", "+"] {
+            assert_eq!(
+                TopicName::try_from(bad),
+                Err(TopicError::WildcardInName),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_topics_are_rejected() {
+        // [MQTT-4.7.3-1]
+        assert_eq!(TopicName::try_from(""), Err(TopicError::Empty));
+        assert_eq!(filter(""), Err(TopicError::Empty));
+    }
+
+    #[test]
+    fn null_in_topics_is_rejected() {
+        // [MQTT-4.7.3-2]
+        assert_eq!(
+            TopicName::try_from("a\0"),
+            Err(TopicError::String(StringError::NullCharacter))
+        );
+        assert_eq!(
+            filter("a/\0"),
+            Err(TopicError::String(StringError::NullCharacter))
+        );
+    }
+
+    #[test]
+    fn topic_length_limit() {
+        // [MQTT-4.7.3-3]
+        let max = "a".repeat(65_535);
+        assert!(TopicName::try_from(max.as_str()).is_ok());
+        let over = "a".repeat(65_536);
+        assert_eq!(
+            TopicName::try_from(over.as_str()),
+            Err(TopicError::String(StringError::TooLong { len: 65_536 }))
+        );
+    }
+
+    #[test]
+    fn multi_level_wildcard_placement() {
+        // [MQTT-4.7.1-2]
+        for ok in ["#", "a/#", "/#", "+/#", "a/b/c/#"] {
+            assert!(filter(ok).is_ok(), "{ok}");
+        }
+        for bad in ["a#", "a/#/b", "#/", "a/b#", "##", "a/#/"] {
+            assert_eq!(
+                filter(bad),
+                Err(TopicError::MisplacedMultiLevelWildcard),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn single_level_wildcard_placement() {
+        // [MQTT-4.7.1-3]
+        for ok in ["+", "+/+", "/+", "+/", "a/+/b", "+/tennis/#"] {
+            assert!(filter(ok).is_ok(), "{ok}");
+        }
+        for bad in ["a+", "a/b+/c", "++", "+a"] {
+            assert_eq!(
+                filter(bad),
+                Err(TopicError::MisplacedSingleLevelWildcard),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn matching_examples_from_section_4_7() {
+        // Non-normative examples of 4.7.1.2 and 4.7.1.3.
+        let yes = [
+            ("sport/tennis/player1/#", "sport/tennis/player1"),
+            ("sport/tennis/player1/#", "sport/tennis/player1/ranking"),
+            (
+                "sport/tennis/player1/#",
+                "sport/tennis/player1/score/wimbledon",
+            ),
+            ("sport/#", "sport"),
+            ("sport/tennis/+", "sport/tennis/player1"),
+            ("sport/+", "sport/"),
+            ("+/+", "/finance"),
+            ("/+", "/finance"),
+            ("+/+", "/"),
+            ("#", "a/b/c"),
+            ("a/b", "a/b"),
+            ("+", "a"),
+            ("a//b", "a//b"),
+        ];
+        for (f, n) in yes {
+            assert!(matches(f, n), "{f} should match {n}");
+        }
+        let no = [
+            ("sport/tennis/+", "sport/tennis/player1/ranking"),
+            ("sport/+", "sport"),
+            ("+", "/finance"),
+            ("a/b", "a/b/c"),
+            ("a/b/c", "a/b"),
+            ("A", "a"),
+            ("a/b", "a//b"),
+        ];
+        for (f, n) in no {
+            assert!(!matches(f, n), "{f} should not match {n}");
+        }
+    }
+
+    #[test]
+    fn dollar_topics_and_leading_wildcards() {
+        // [MQTT-4.7.2-1]
+        assert!(!matches("#", "$SYS/broker"));
+        assert!(!matches("+/monitor/Clients", "$SYS/monitor/Clients"));
+        assert!(matches("$SYS/#", "$SYS/monitor/Clients"));
+        assert!(matches("$SYS/monitor/+", "$SYS/monitor/Clients"));
+    }
+}
