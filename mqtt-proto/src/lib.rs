@@ -45,3 +45,8 @@ pub mod topic;
 pub use packet::{PacketId, QoS};
 pub use string::{MqttString, StringError};
 pub use topic::{TopicFilter, TopicName};
+
+// The README's Rust examples are compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
