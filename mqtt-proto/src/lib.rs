@@ -38,12 +38,21 @@
 
 extern crate alloc;
 
+mod backoff;
+pub mod connection;
 pub mod packet;
 mod string;
+mod time;
 pub mod topic;
 
+pub use backoff::Backoff;
+pub use connection::{
+    AckError, AckToken, Connection, DisconnectReason, Event, Message, Options, OptionsError,
+    ProtocolViolation, PublishError, PublishId, State, SubscribeError, SubscribeOutcome,
+};
 pub use packet::{PacketId, QoS};
 pub use string::{MqttString, StringError};
+pub use time::Instant;
 pub use topic::{TopicFilter, TopicName};
 
 // The README's Rust examples are compiled and run as doc tests.

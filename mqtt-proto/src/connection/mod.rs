@@ -1,0 +1,736 @@
+//! The client session as a sans-IO state machine.
+//!
+//! [`Connection`] owns everything MQTT 3.1.1 asks a client to remember and
+//! decide: the CONNECT/CONNACK handshake, keep-alive, the QoS 1 and 2 flows
+//! in both directions, packet identifiers, the session that outlives a
+//! transport, and what to resend when a new transport resumes it. It never
+//! performs IO and never reads a clock.
+//!
+//! The pieces, each in its own file: [`options`](Options), `timer` (one
+//! table of deadlines), `keep_alive`, `packet_ids` (the free-id allocator),
+//! `outgoing` (queue and inflight window), `incoming` (acks owed, QoS 2
+//! exactly-once), `requests` (subscribe/unsubscribe awaiting acks) and
+//! `event` (what comes out).
+
+mod event;
+mod incoming;
+mod keep_alive;
+mod options;
+mod outgoing;
+mod packet_ids;
+mod requests;
+mod timer;
+
+pub use event::{
+    AckError, AckToken, DisconnectReason, Event, Message, ProtocolViolation, PublishError,
+    PublishId, SubscribeError, SubscribeOutcome,
+};
+pub use options::{Options, OptionsError};
+
+use crate::packet::{
+    self, ConnAck, Connect, ConnectReturnCode, Packet, PacketId, PubAck, PubComp, PubRec, PubRel,
+    Publish, QoS, QosPid, SubAck, Subscribe, SubscribeReturnCode, Unsubscribe,
+};
+use crate::time::Instant;
+use crate::topic::TopicFilter;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use bytes::{Bytes, BytesMut};
+use incoming::{Arrival, Incoming, Owed};
+use keep_alive::KeepAlive;
+use outgoing::{AckOutcome, Outgoing, Queued, Stage};
+use packet_ids::PacketIds;
+use requests::{Request, Requests};
+use timer::{Timer, TimerTable};
+
+/// Where the connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum State {
+    /// No transport: before the first `connect`, or after the connection
+    /// ended. Commands are queued.
+    Disconnected,
+    /// CONNECT queued or sent; waiting for CONNACK.
+    Connecting,
+    /// CONNACK accepted the connection.
+    Connected,
+    /// DISCONNECT queued; once `poll_transmit` hands it out the connection
+    /// is over.
+    Disconnecting,
+}
+
+/// An MQTT 3.1.1 client session, sans IO.
+///
+/// # Driving it
+///
+/// The methods fall into four groups:
+///
+/// - **construct and inspect**: [`new`](Self::new), [`state`](Self::state),
+///   [`is_connected`](Self::is_connected), [`inflight`](Self::inflight),
+///   [`queued`](Self::queued);
+/// - **tell it what happened**: [`connect`](Self::connect) (a transport is
+///   open), [`handle_read`](Self::handle_read) (bytes arrived, split
+///   anywhere), [`handle_timeout`](Self::handle_timeout) (a deadline passed),
+///   [`handle_closed`](Self::handle_closed) (the transport ended);
+/// - **ask it to do things**: [`publish`](Self::publish),
+///   [`subscribe`](Self::subscribe), [`unsubscribe`](Self::unsubscribe),
+///   [`ack`](Self::ack), [`disconnect`](Self::disconnect). Each is validated
+///   at once, returns an id or a typed error, and is queued while offline. A
+///   command error never ends the connection;
+/// - **pull what it wants done**: [`poll_transmit`](Self::poll_transmit)
+///   (bytes to write: many packets per chunk), [`poll_event`](Self::poll_event),
+///   [`poll_timeout`](Self::poll_timeout) (when to call `handle_timeout`).
+///
+/// After every call of the first three groups, drain `poll_transmit` and
+/// `poll_event` until they return `None`, then wait for whichever comes first:
+/// bytes from the transport, a command, or the `poll_timeout` deadline.
+/// Timestamps must never go backwards. When an [`Event::Disconnected`] comes
+/// out, close the transport; the connection is then quiet until `connect` is
+/// called for a new one, and the session (unacknowledged messages, QoS 2
+/// state) carries over to it.
+///
+/// ```
+/// use mqtt_proto::{Connection, Event, Instant, Message, MqttString, Options, QoS};
+///
+/// let options = Options::new(MqttString::try_from("doc-client").unwrap());
+/// let mut conn = Connection::new(options).unwrap();
+/// let mut wire = Vec::new(); // stands in for a socket
+///
+/// // Publishing works before connecting: the message waits in the queue.
+/// let id = conn.publish(Message::new("greetings", "hello", QoS::AtLeastOnce).unwrap()).unwrap();
+///
+/// let mut now = Instant::ZERO;
+/// conn.connect(now); // the transport is open
+/// while let Some(bytes) = conn.poll_transmit(now) {
+///     wire.extend_from_slice(&bytes); // CONNECT
+/// }
+/// assert_eq!(wire[0], 0x10);
+///
+/// now = Instant::from_millis(20);
+/// conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK: accepted
+/// while let Some(bytes) = conn.poll_transmit(now) {
+///     wire.extend_from_slice(&bytes); // the queued PUBLISH, packet id 1
+/// }
+/// conn.handle_read(now, &[0x40, 0x02, 0x00, 0x01]); // PUBACK 1
+///
+/// let events: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();
+/// assert_eq!(events, [Event::Connected { session_present: false }, Event::Published { id }]);
+///
+/// // Next, wake up at the keep-alive deadline if nothing else happens.
+/// let deadline = conn.poll_timeout().unwrap();
+/// conn.handle_timeout(deadline); // queues PINGREQ
+/// assert_eq!(&conn.poll_transmit(deadline).unwrap()[..], &[0xC0, 0x00]);
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    options: Options,
+    state: State,
+    rx: BytesMut,
+    tx: BytesMut,
+    /// QoS 0 messages encoded in `tx`: complete once handed out, requeued
+    /// if the transport dies first.
+    qos0_in_tx: Vec<Queued>,
+    disconnect_in_tx: bool,
+    events: VecDeque<Event>,
+    timers: TimerTable,
+    keep_alive: KeepAlive,
+    ids: PacketIds,
+    outgoing: Outgoing,
+    requests: Requests,
+    incoming: Incoming,
+    next_publish_id: u64,
+    queue_full_reported: bool,
+}
+
+impl Connection {
+    // ---- A. construct and inspect -------------------------------------
+
+    /// A connection in the [`State::Disconnected`] state, with its options
+    /// checked.
+    pub fn new(mut options: Options) -> Result<Connection, OptionsError> {
+        options.validate()?;
+        options.max_packet_size = options.max_packet_size.min(packet::MAX_PACKET_SIZE);
+        let keep_alive = KeepAlive::new(
+            options.effective_keep_alive(),
+            options.effective_ping_timeout(),
+        );
+        Ok(Connection {
+            options,
+            state: State::Disconnected,
+            rx: BytesMut::new(),
+            tx: BytesMut::new(),
+            qos0_in_tx: Vec::new(),
+            disconnect_in_tx: false,
+            events: VecDeque::new(),
+            timers: TimerTable::default(),
+            keep_alive,
+            ids: PacketIds::new(),
+            outgoing: Outgoing::default(),
+            requests: Requests::default(),
+            incoming: Incoming::default(),
+            next_publish_id: 0,
+            queue_full_reported: false,
+        })
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The current state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Whether CONNACK accepted the current transport.
+    pub fn is_connected(&self) -> bool {
+        self.state == State::Connected
+    }
+
+    /// QoS 1 and 2 publishes sent and not yet acknowledged.
+    pub fn inflight(&self) -> usize {
+        self.outgoing.inflight.len()
+    }
+
+    /// Publishes waiting to be sent.
+    pub fn queued(&self) -> usize {
+        self.outgoing.queue.len() + self.qos0_in_tx.len()
+    }
+
+    /// Subscribe and unsubscribe requests awaiting their ack.
+    pub fn pending_requests(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Packet identifiers in use by outgoing exchanges.
+    pub fn packet_ids_in_use(&self) -> usize {
+        self.ids.in_use()
+    }
+
+    /// Incoming QoS 2 messages delivered whose PUBREL has not arrived, and
+    /// acks owed to the broker in manual-ack mode.
+    pub fn incoming_state(&self) -> (usize, usize) {
+        (self.incoming.qos2_len(), self.incoming.pending_len())
+    }
+
+    // ---- B. what happened ----------------------------------------------
+
+    /// A new transport is open: queues CONNECT [MQTT-3.1.0-1]. If another
+    /// transport was still considered open, it is treated as closed first.
+    pub fn connect(&mut self, now: Instant) {
+        if self.state != State::Disconnected {
+            self.handle_closed(now);
+        }
+        self.rx.clear();
+        self.tx.clear();
+        self.timers.clear();
+        let connect = Connect {
+            protocol: self.options.protocol,
+            clean_session: self.options.clean_session,
+            keep_alive: self.options.keep_alive_secs(),
+            client_id: self.options.client_id.clone(),
+            last_will: self.options.last_will.clone(),
+            login: self.options.login.clone(),
+        };
+        // Options::validate ruled out every way a CONNECT can fail to encode
+        // (empty client id without clean session, over-long will or
+        // password; strings are bounded by their types).
+        let _ = connect.encode(&mut self.tx);
+        self.state = State::Connecting;
+        self.timers
+            .set(Timer::ConnAck, now + self.options.connect_timeout);
+    }
+
+    /// Bytes arrived from the transport, split at any point.
+    pub fn handle_read(&mut self, now: Instant, data: &[u8]) {
+        if !matches!(self.state, State::Connecting | State::Connected) {
+            return;
+        }
+        self.rx.extend_from_slice(data);
+        while matches!(self.state, State::Connecting | State::Connected) {
+            match packet::decode(&mut self.rx, self.options.max_packet_size) {
+                Ok(Some(packet)) => {
+                    self.keep_alive.on_received(now, &mut self.timers);
+                    self.handle_packet(now, packet);
+                }
+                Ok(None) => break,
+                Err(e) => self.violation(ProtocolViolation::Malformed(e)),
+            }
+        }
+    }
+
+    /// A deadline passed. Calling it early, late or twice is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.state == State::Connecting && self.timers.is_due(Timer::ConnAck, now) {
+            self.lose(DisconnectReason::ConnAckTimeout);
+            return;
+        }
+        if self.state != State::Connected {
+            return;
+        }
+        if self.keep_alive.ping_outstanding() && self.timers.is_due(Timer::PingResponse, now) {
+            self.lose(DisconnectReason::KeepAliveTimeout);
+            return;
+        }
+        if !self.keep_alive.ping_outstanding() && self.timers.is_due(Timer::KeepAlive, now) {
+            self.encode(&Packet::PingReq);
+            self.keep_alive.on_ping_sent(now, &mut self.timers);
+        }
+    }
+
+    /// The transport ended (EOF or an error).
+    pub fn handle_closed(&mut self, _now: Instant) {
+        match self.state {
+            State::Connecting | State::Connected => self.lose(DisconnectReason::TransportClosed),
+            State::Disconnecting => self.lose(DisconnectReason::Requested),
+            State::Disconnected => {}
+        }
+    }
+
+    // ---- C. commands ---------------------------------------------------
+
+    /// Publishes `message`: sent at once if connected and the inflight window
+    /// has room, queued otherwise. Completion is reported as
+    /// [`Event::Published`] with the returned id.
+    pub fn publish(&mut self, message: Message) -> Result<PublishId, PublishError> {
+        let size = Self::publish_size(&message);
+        if size > self.options.max_packet_size {
+            return Err(PublishError::TooLarge {
+                size,
+                max: self.options.max_packet_size,
+            });
+        }
+        let id = PublishId(self.next_publish_id);
+        self.outgoing.queue.push_back(Queued { id, message });
+        self.pump();
+        if self.outgoing.queue.len() > self.options.max_queued {
+            // Ours is the last one and was not sent: take it back.
+            self.outgoing.queue.pop_back();
+            self.queue_full_reported = true;
+            return Err(PublishError::QueueFull);
+        }
+        self.next_publish_id += 1;
+        Ok(id)
+    }
+
+    fn publish_size(message: &Message) -> usize {
+        let id = if message.qos == QoS::AtMostOnce { 0 } else { 2 };
+        let remaining = 2 + message.topic.len() + id + message.payload.len();
+        1 + remaining_length_len(remaining) + remaining
+    }
+
+    /// Subscribes to `filters`, each with its maximum QoS. The SUBACK is
+    /// reported as [`Event::Subscribed`] with the returned id.
+    pub fn subscribe(
+        &mut self,
+        filters: Vec<(TopicFilter, QoS)>,
+    ) -> Result<PacketId, SubscribeError> {
+        let size = 2 + filters.iter().map(|(f, _)| 3 + f.len()).sum::<usize>();
+        self.request(filters.is_empty(), size, |pid| {
+            Request::Subscribe(Subscribe { pid, filters })
+        })
+    }
+
+    /// Unsubscribes from `filters`. The UNSUBACK is reported as
+    /// [`Event::Unsubscribed`] with the returned id.
+    pub fn unsubscribe(&mut self, filters: Vec<TopicFilter>) -> Result<PacketId, SubscribeError> {
+        let size = 2 + filters.iter().map(|f| 2 + f.len()).sum::<usize>();
+        self.request(filters.is_empty(), size, |pid| {
+            Request::Unsubscribe(Unsubscribe { pid, filters })
+        })
+    }
+
+    fn request(
+        &mut self,
+        empty: bool,
+        remaining: usize,
+        build: impl FnOnce(PacketId) -> Request,
+    ) -> Result<PacketId, SubscribeError> {
+        if empty {
+            return Err(SubscribeError::NoFilters);
+        }
+        let size = 1 + remaining_length_len(remaining) + remaining;
+        if size > self.options.max_packet_size {
+            return Err(SubscribeError::TooLarge {
+                size,
+                max: self.options.max_packet_size,
+            });
+        }
+        if self.requests.len() >= self.options.max_pending_requests {
+            return Err(SubscribeError::TooManyPending);
+        }
+        let pid = self.ids.allocate().ok_or(SubscribeError::NoPacketId)?;
+        let request = build(pid);
+        if self.state == State::Connected {
+            self.encode_request(&request);
+        }
+        self.requests.push(request);
+        Ok(pid)
+    }
+
+    /// Acknowledges an incoming message in manual-ack mode. Acks go out in
+    /// the order the messages arrived [MQTT-4.6.0-2], [MQTT-4.6.0-3], so one
+    /// may wait for an earlier message's ack.
+    pub fn ack(&mut self, token: AckToken) -> Result<(), AckError> {
+        if !self.incoming.ack(token) {
+            return Err(AckError::UnknownToken);
+        }
+        self.flush_acks();
+        Ok(())
+    }
+
+    /// Ends the connection cleanly: DISCONNECT is queued, and once
+    /// `poll_transmit` hands it out, [`Event::Disconnected`] with
+    /// [`DisconnectReason::Requested`] follows; then close the transport
+    /// [MQTT-3.14.4-1]. Nothing is sent after it [MQTT-3.14.4-2]. The session
+    /// and queue are kept for a later `connect`.
+    pub fn disconnect(&mut self, _now: Instant) {
+        match self.state {
+            State::Connected => {
+                self.encode(&Packet::Disconnect);
+                self.disconnect_in_tx = true;
+                self.state = State::Disconnecting;
+                self.timers.clear();
+            }
+            State::Connecting => self.lose(DisconnectReason::Requested),
+            State::Disconnecting | State::Disconnected => {}
+        }
+    }
+
+    // ---- D. outputs ----------------------------------------------------
+
+    /// The bytes to write next: every packet queued since the last call, in
+    /// one chunk. `now` is when they are handed to the transport (it drives
+    /// keep-alive).
+    #[must_use]
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        if self.tx.is_empty() {
+            return None;
+        }
+        let chunk = self.tx.split().freeze();
+        for done in self.qos0_in_tx.drain(..) {
+            self.events.push_back(Event::Published { id: done.id });
+        }
+        if self.disconnect_in_tx {
+            self.disconnect_in_tx = false;
+            self.lose(DisconnectReason::Requested);
+        } else if self.state == State::Connected {
+            self.keep_alive.on_sent(now, &mut self.timers);
+        }
+        Some(chunk)
+    }
+
+    /// The next event, oldest first.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must be called next, if
+    /// ever: the earliest of the CONNACK timeout, the keep-alive deadline and
+    /// the ping-response deadline.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::Connecting | State::Connected => self.timers.next(),
+            State::Disconnecting | State::Disconnected => None,
+        }
+    }
+
+    // ---- internals -----------------------------------------------------
+
+    fn encode(&mut self, packet: &Packet) {
+        // Every packet the connection builds was validated when its command
+        // was accepted (sizes against max_packet_size, which is capped at the
+        // protocol maximum; non-empty filter lists), so encoding cannot fail;
+        // were it to, dropping the packet beats panicking.
+        let _ = packet.encode(&mut self.tx);
+    }
+
+    fn encode_request(&mut self, request: &Request) {
+        let _ = match request {
+            Request::Subscribe(s) => s.encode(&mut self.tx),
+            Request::Unsubscribe(u) => u.encode(&mut self.tx),
+        };
+    }
+
+    fn encode_publish(&mut self, dup: bool, qos_pid: QosPid, message: &Message) {
+        let publish = Publish {
+            dup,
+            qos_pid,
+            retain: message.retain,
+            topic: message.topic.clone(),
+            payload: message.payload.clone(),
+        };
+        let _ = publish.encode(&mut self.tx);
+    }
+
+    /// Moves queued publishes onto the wire while the window has room.
+    fn pump(&mut self) {
+        if self.state != State::Connected {
+            return;
+        }
+        while let Some(next) = self.outgoing.queue.front() {
+            if next.message.qos == QoS::AtMostOnce {
+                let Some(queued) = self.outgoing.queue.pop_front() else {
+                    break;
+                };
+                self.encode_publish(false, QosPid::AtMostOnce, &queued.message);
+                self.qos0_in_tx.push(queued);
+                continue;
+            }
+            if self.outgoing.inflight.len() >= self.options.max_inflight {
+                break;
+            }
+            let Some(pid) = self.ids.allocate() else {
+                break;
+            };
+            let Some(queued) = self.outgoing.queue.pop_front() else {
+                self.ids.release(pid);
+                break;
+            };
+            let qos_pid = match queued.message.qos {
+                QoS::ExactlyOnce => QosPid::ExactlyOnce(pid),
+                _ => QosPid::AtLeastOnce(pid),
+            };
+            let message = self.outgoing.start(queued, pid).message.clone();
+            // [MQTT-4.3.2-1] [MQTT-4.3.3-1] a new message goes out with DUP 0.
+            self.encode_publish(false, qos_pid, &message);
+        }
+        if self.queue_full_reported && self.outgoing.queue.len() < self.options.max_queued {
+            self.queue_full_reported = false;
+            self.events.push_back(Event::QueueReady);
+        }
+    }
+
+    fn send_owed(&mut self, owed: Owed) {
+        match owed {
+            Owed::PubAck(pid) => self.encode(&Packet::PubAck(PubAck::new(pid))),
+            Owed::PubRec(pid) => self.encode(&Packet::PubRec(PubRec::new(pid))),
+        }
+    }
+
+    fn flush_acks(&mut self) {
+        if self.state != State::Connected {
+            return;
+        }
+        while let Some(owed) = self.incoming.next_ready() {
+            self.send_owed(owed);
+        }
+    }
+
+    fn violation(&mut self, v: ProtocolViolation) {
+        self.lose(DisconnectReason::ProtocolViolation(v));
+    }
+
+    /// The transport is over, for `reason`. The session stays.
+    fn lose(&mut self, reason: DisconnectReason) {
+        self.state = State::Disconnected;
+        self.disconnect_in_tx = false;
+        self.tx.clear();
+        self.rx.clear();
+        self.timers.clear();
+        // QoS 0 messages whose bytes were never handed out were not sent.
+        for queued in self.qos0_in_tx.drain(..).rev() {
+            self.outgoing.queue.push_front(queued);
+        }
+        self.incoming.on_transport_lost();
+        self.events.push_back(Event::Disconnected { reason });
+    }
+
+    fn handle_packet(&mut self, now: Instant, packet: Packet) {
+        if self.state == State::Connecting {
+            match packet {
+                Packet::ConnAck(connack) => self.on_connack(now, connack),
+                // Only CONNACK may come first.
+                other => self.violation(ProtocolViolation::UnexpectedPacket(other.packet_type())),
+            }
+            return;
+        }
+        match packet {
+            Packet::Publish(p) => self.on_publish(p),
+            Packet::PubAck(a) => match self.outgoing.on_puback(a.pid) {
+                AckOutcome::Completed(id) => self.complete(a.pid, id),
+                _ => self.unknown_id(packet::PacketType::PubAck, a.pid),
+            },
+            Packet::PubRec(r) => match self.outgoing.on_pubrec(r.pid) {
+                // [MQTT-4.3.3-1] answer PUBREC with PUBREL, same id.
+                AckOutcome::SendPubRel => self.encode(&Packet::PubRel(PubRel::new(r.pid))),
+                _ => self.unknown_id(packet::PacketType::PubRec, r.pid),
+            },
+            Packet::PubComp(c) => match self.outgoing.on_pubcomp(c.pid) {
+                AckOutcome::Completed(id) => self.complete(c.pid, id),
+                _ => self.unknown_id(packet::PacketType::PubComp, c.pid),
+            },
+            Packet::PubRel(r) => {
+                // [MQTT-4.3.3-2] answer PUBREL with PUBCOMP; the id is new
+                // again afterwards.
+                self.incoming.on_pubrel(r.pid);
+                self.encode(&Packet::PubComp(PubComp::new(r.pid)));
+            }
+            Packet::SubAck(s) => self.on_suback(s),
+            Packet::UnsubAck(u) => {
+                if self.requests.take_unsubscribe(u.pid) {
+                    self.ids.release(u.pid);
+                    self.events.push_back(Event::Unsubscribed { id: u.pid });
+                } else {
+                    self.unknown_id(packet::PacketType::UnsubAck, u.pid);
+                }
+            }
+            Packet::PingResp => {}
+            Packet::ConnAck(_) => self.violation(ProtocolViolation::DuplicateConnAck),
+            other @ (Packet::Connect(_)
+            | Packet::Subscribe(_)
+            | Packet::Unsubscribe(_)
+            | Packet::PingReq
+            | Packet::Disconnect) => {
+                self.violation(ProtocolViolation::UnexpectedPacket(other.packet_type()))
+            }
+        }
+    }
+
+    fn unknown_id(&mut self, packet_type: packet::PacketType, pid: PacketId) {
+        self.violation(ProtocolViolation::UnknownPacketId { packet_type, pid });
+    }
+
+    fn complete(&mut self, pid: PacketId, id: PublishId) {
+        self.ids.release(pid);
+        self.events.push_back(Event::Published { id });
+        self.pump();
+    }
+
+    fn on_connack(&mut self, now: Instant, connack: ConnAck) {
+        if connack.code != ConnectReturnCode::Accepted {
+            self.lose(DisconnectReason::Refused(connack.code));
+            return;
+        }
+        if connack.session_present && self.options.clean_session {
+            self.violation(ProtocolViolation::SessionPresentOnCleanSession);
+            return;
+        }
+        self.state = State::Connected;
+        self.timers.stop(Timer::ConnAck);
+        self.keep_alive.start(now, &mut self.timers);
+        self.events.push_back(Event::Connected {
+            session_present: connack.session_present,
+        });
+        if connack.session_present {
+            self.resend_session();
+        } else {
+            self.discard_session();
+        }
+        let requests: Vec<Request> = self.requests.iter().cloned().collect();
+        for request in &requests {
+            self.encode_request(request);
+        }
+        self.flush_acks();
+        self.pump();
+    }
+
+    /// [MQTT-4.4.0-1] resend unacknowledged PUBLISH (with DUP 1
+    /// [MQTT-3.3.1-1]) and PUBREL, with their original ids, in their original
+    /// order [MQTT-4.6.0-1].
+    fn resend_session(&mut self) {
+        let resend: Vec<(Stage, PacketId, Message)> = self
+            .outgoing
+            .inflight
+            .iter()
+            .map(|m| (m.stage, m.pid, m.message.clone()))
+            .collect();
+        for (stage, pid, message) in resend {
+            match stage {
+                Stage::SentQos1 => self.encode_publish(true, QosPid::AtLeastOnce(pid), &message),
+                Stage::SentQos2 => self.encode_publish(true, QosPid::ExactlyOnce(pid), &message),
+                Stage::Released => self.encode(&Packet::PubRel(PubRel::new(pid))),
+            }
+        }
+    }
+
+    /// The broker has no session for us [MQTT-3.1.2-6]: forget QoS 2 ids and
+    /// owed acks, and send unacknowledged messages again as new ones.
+    fn discard_session(&mut self) {
+        self.incoming.clear();
+        let (freed, completed) = self.outgoing.requeue_after_session_loss();
+        for pid in freed {
+            self.ids.release(pid);
+        }
+        for id in completed {
+            self.events.push_back(Event::Published { id });
+        }
+    }
+
+    fn on_publish(&mut self, p: Publish) {
+        let message = Message {
+            topic: p.topic,
+            payload: p.payload,
+            qos: p.qos_pid.qos(),
+            retain: p.retain,
+        };
+        let manual = self.options.manual_acks;
+        let arrival = match p.qos_pid {
+            QosPid::AtMostOnce => Arrival::Deliver {
+                token: None,
+                send: None,
+            },
+            QosPid::AtLeastOnce(pid) => self.incoming.on_qos1(pid, manual),
+            QosPid::ExactlyOnce(pid) => self.incoming.on_qos2(pid, manual),
+        };
+        match arrival {
+            Arrival::Deliver { token, send } => {
+                // [MQTT-4.5.0-2] [MQTT-3.3.4-1] the ack goes out whatever the
+                // application does with the message.
+                if let Some(owed) = send {
+                    self.send_owed(owed);
+                }
+                self.events.push_back(Event::Message {
+                    message,
+                    ack: token,
+                });
+            }
+            Arrival::Duplicate { send } => {
+                if let Some(owed) = send {
+                    self.send_owed(owed);
+                }
+            }
+            Arrival::IdReused => {
+                if let Some(pid) = p.qos_pid.pid() {
+                    self.violation(ProtocolViolation::PacketIdReused(pid));
+                }
+            }
+        }
+    }
+
+    fn on_suback(&mut self, suback: SubAck) {
+        let Some(request) = self.requests.take_subscribe(suback.pid) else {
+            self.unknown_id(packet::PacketType::SubAck, suback.pid);
+            return;
+        };
+        if request.filters.len() != suback.return_codes.len() {
+            self.violation(ProtocolViolation::SubAckCountMismatch);
+            return;
+        }
+        self.ids.release(suback.pid);
+        let outcomes = suback
+            .return_codes
+            .iter()
+            .map(|c| match c {
+                SubscribeReturnCode::Success(qos) => SubscribeOutcome::Granted(*qos),
+                SubscribeReturnCode::Failure => SubscribeOutcome::Refused,
+            })
+            .collect();
+        self.events.push_back(Event::Subscribed {
+            id: suback.pid,
+            outcomes,
+        });
+    }
+}
+
+const fn remaining_length_len(len: usize) -> usize {
+    match len {
+        0..=127 => 1,
+        128..=16_383 => 2,
+        16_384..=2_097_151 => 3,
+        _ => 4,
+    }
+}

@@ -1,0 +1,138 @@
+//! Outgoing publishes: the bounded queue of messages not yet sent, and the
+//! inflight window of QoS 1 and 2 messages sent but not yet acknowledged,
+//! both in publish order.
+//!
+//! Owns the sender side of sections 4.3.2 and 4.3.3 (which ack moves a
+//! message to which state) and the resend order of [MQTT-4.6.0-1]. It does
+//! not encode or allocate packet ids; the connection does, so that every
+//! byte leaves through one place.
+
+use super::event::{Message, PublishId};
+use crate::packet::{PacketId, QoS};
+use alloc::collections::VecDeque;
+
+/// A message accepted by `publish` and not yet on the wire.
+#[derive(Debug, Clone)]
+pub(crate) struct Queued {
+    pub(crate) id: PublishId,
+    pub(crate) message: Message,
+}
+
+/// Where a sent QoS 1 or 2 message stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// QoS 1 PUBLISH sent, PUBACK awaited.
+    SentQos1,
+    /// QoS 2 PUBLISH sent, PUBREC awaited.
+    SentQos2,
+    /// PUBREL sent, PUBCOMP awaited; the PUBLISH is never sent again
+    /// [MQTT-4.3.3-1].
+    Released,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Inflight {
+    pub(crate) id: PublishId,
+    pub(crate) pid: PacketId,
+    pub(crate) message: Message,
+    pub(crate) stage: Stage,
+}
+
+/// What an incoming ack did to the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AckOutcome {
+    /// The exchange finished; the id is free again.
+    Completed(PublishId),
+    /// PUBREC moved a QoS 2 message on: send PUBREL.
+    SendPubRel,
+    /// No exchange in the right stage has this id.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Outgoing {
+    pub(crate) queue: VecDeque<Queued>,
+    pub(crate) inflight: VecDeque<Inflight>,
+}
+
+impl Outgoing {
+    fn position(&self, pid: PacketId) -> Option<usize> {
+        // Acks mostly arrive in order, so the front is checked first.
+        match self.inflight.front() {
+            Some(first) if first.pid == pid => Some(0),
+            _ => self.inflight.iter().position(|m| m.pid == pid),
+        }
+    }
+
+    /// Moves the message that waited longest into the window under `pid`.
+    pub(crate) fn start(&mut self, queued: Queued, pid: PacketId) -> &Inflight {
+        let stage = match queued.message.qos {
+            QoS::ExactlyOnce => Stage::SentQos2,
+            _ => Stage::SentQos1,
+        };
+        self.inflight.push_back(Inflight {
+            id: queued.id,
+            pid,
+            message: queued.message,
+            stage,
+        });
+        let last = self.inflight.len() - 1;
+        &self.inflight[last]
+    }
+
+    pub(crate) fn on_puback(&mut self, pid: PacketId) -> AckOutcome {
+        self.finish(pid, Stage::SentQos1)
+    }
+
+    pub(crate) fn on_pubcomp(&mut self, pid: PacketId) -> AckOutcome {
+        self.finish(pid, Stage::Released)
+    }
+
+    fn finish(&mut self, pid: PacketId, expected: Stage) -> AckOutcome {
+        match self.position(pid) {
+            Some(i) if self.inflight[i].stage == expected => match self.inflight.remove(i) {
+                Some(done) => AckOutcome::Completed(done.id),
+                None => AckOutcome::Unknown,
+            },
+            _ => AckOutcome::Unknown,
+        }
+    }
+
+    /// PUBREC: the broker owns the message; release it [MQTT-4.3.3-1]. A
+    /// repeated PUBREC (our PUBREL was lost) is answered with PUBREL again.
+    pub(crate) fn on_pubrec(&mut self, pid: PacketId) -> AckOutcome {
+        match self.position(pid) {
+            Some(i) => match self.inflight[i].stage {
+                Stage::SentQos2 | Stage::Released => {
+                    self.inflight[i].stage = Stage::Released;
+                    AckOutcome::SendPubRel
+                }
+                Stage::SentQos1 => AckOutcome::Unknown,
+            },
+            None => AckOutcome::Unknown,
+        }
+    }
+
+    /// The broker lost the session: every message it had not taken ownership
+    /// of goes back to the front of the queue, in its original order, to be
+    /// sent as a new message. Messages already PUBREC'd were owned by the
+    /// broker and are reported complete. Returns (freed ids, completed).
+    pub(crate) fn requeue_after_session_loss(
+        &mut self,
+    ) -> (alloc::vec::Vec<PacketId>, alloc::vec::Vec<PublishId>) {
+        let mut freed = alloc::vec::Vec::with_capacity(self.inflight.len());
+        let mut completed = alloc::vec::Vec::new();
+        while let Some(m) = self.inflight.pop_back() {
+            freed.push(m.pid);
+            match m.stage {
+                Stage::Released => completed.push(m.id),
+                Stage::SentQos1 | Stage::SentQos2 => self.queue.push_front(Queued {
+                    id: m.id,
+                    message: m.message,
+                }),
+            }
+        }
+        completed.reverse();
+        (freed, completed)
+    }
+}
