@@ -933,3 +933,70 @@ fn disconnect_is_the_last_packet() {
         "the late message waits for a new connection"
     );
 }
+
+#[test]
+fn a_publish_whose_bytes_never_left_is_resent_without_dup() {
+    // [MQTT-3.3.1-1] DUP marks a redelivery; a message encoded but lost with
+    // the transport before poll_transmit handed it out was never delivered.
+    let mut s = Script::connected(options().with_clean_session(false));
+    s.conn.publish(msg("t", "x", QoS::AtLeastOnce)).unwrap();
+    s.conn.handle_closed(s.now); // before poll_transmit
+    let _ = s.events();
+    s.conn.connect(s.now);
+    let _ = s.sent(); // CONNECT only: hands out a buffer without the PUBLISH
+    s.broker(Packet::ConnAck(ConnAck {
+        session_present: true,
+        code: ConnectReturnCode::Accepted,
+    }));
+    let sent = s.sent();
+    let p = publish_of(&sent[0]);
+    assert_eq!((p.dup, p.qos_pid), (false, QosPid::AtLeastOnce(pid(1))));
+    // Once handed out, a later resend is a redelivery.
+    s.conn.handle_closed(s.now);
+    let _ = s.events();
+    let sent = s.open(true);
+    assert!(publish_of(&sent[0]).dup);
+}
+
+#[test]
+fn qos2_held_by_the_application_across_a_reconnect_is_acked_in_the_new_order() {
+    // [MQTT-4.3.3-2] delivered once; [MQTT-4.6.0-3] its PUBREC goes out in
+    // the order the redelivered PUBLISH arrives on the new connection.
+    let mut s = Script::connected(options().with_clean_session(false).with_manual_acks(true));
+    s.broker(incoming(QosPid::ExactlyOnce(pid(7)), false, "held"));
+    let token = match s.events().pop() {
+        Some(Event::Message { ack: Some(t), .. }) => t,
+        other => panic!("{other:?}"),
+    };
+    s.conn.handle_closed(s.now);
+    let _ = s.events();
+    // Acked while offline: nothing can be sent yet.
+    s.conn.ack(token).unwrap();
+    assert!(
+        s.open(true).is_empty(),
+        "no PUBREC before the broker resends"
+    );
+    s.broker(incoming(QosPid::AtLeastOnce(pid(6)), true, "qos1 resent"));
+    s.broker(incoming(QosPid::ExactlyOnce(pid(7)), true, "held"));
+    let events = s.events();
+    assert_eq!(
+        events.len(),
+        1,
+        "the QoS 2 message is not delivered again: {events:?}"
+    );
+    assert!(
+        s.sent().is_empty(),
+        "PUBREC 7 waits behind the unacked QoS 1"
+    );
+    let Event::Message { ack: Some(t6), .. } = &events[0] else {
+        panic!("{events:?}")
+    };
+    s.conn.ack(*t6).unwrap();
+    assert_eq!(
+        s.sent(),
+        vec![
+            Packet::PubAck(PubAck::new(pid(6))),
+            Packet::PubRec(PubRec::new(pid(7)))
+        ]
+    );
+}

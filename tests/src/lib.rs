@@ -1,3 +1,4 @@
 //! Integration tests that cross crate boundaries live in this crate's
 //! `tests/` folder: the real-broker harness, the simulation and interop runs.
 //! The library part is for helpers those tests share.
+pub mod sim;

@@ -29,8 +29,9 @@ struct PendingAck {
 /// State of a QoS 2 id between PUBLISH and PUBREL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Qos2 {
-    /// Delivered; the application has not acked it yet (manual mode).
-    AwaitingApp,
+    /// Delivered in manual-ack mode; PUBREC not sent yet. `acked` once the
+    /// application acked it.
+    AwaitingApp { token: AckToken, acked: bool },
     /// PUBREC sent; PUBREL awaited.
     Received,
 }
@@ -52,6 +53,7 @@ pub(crate) enum Arrival {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Incoming {
     qos2: BTreeMap<PacketId, Qos2>,
+    /// Acks owed on the current connection, in arrival order.
     pending: VecDeque<PendingAck>,
     next_token: u64,
 }
@@ -61,25 +63,10 @@ impl Incoming {
         self.pending.iter().any(|p| p.owed == owed)
     }
 
-    fn deliver(&mut self, owed: Owed, manual: bool) -> Arrival {
-        if manual {
-            let token = AckToken(self.next_token);
-            self.next_token += 1;
-            self.pending.push_back(PendingAck {
-                token,
-                owed,
-                acked: false,
-            });
-            Arrival::Deliver {
-                token: Some(token),
-                send: None,
-            }
-        } else {
-            Arrival::Deliver {
-                token: None,
-                send: Some(owed),
-            }
-        }
+    fn new_token(&mut self) -> AckToken {
+        let token = AckToken(self.next_token);
+        self.next_token += 1;
+        token
     }
 
     /// A QoS 1 PUBLISH arrived [MQTT-4.3.2-2].
@@ -87,7 +74,22 @@ impl Incoming {
         if self.pending_has(Owed::PubAck(pid)) || self.qos2.contains_key(&pid) {
             return Arrival::IdReused;
         }
-        self.deliver(Owed::PubAck(pid), manual)
+        if !manual {
+            return Arrival::Deliver {
+                token: None,
+                send: Some(Owed::PubAck(pid)),
+            };
+        }
+        let token = self.new_token();
+        self.pending.push_back(PendingAck {
+            token,
+            owed: Owed::PubAck(pid),
+            acked: false,
+        });
+        Arrival::Deliver {
+            token: Some(token),
+            send: None,
+        }
     }
 
     /// A QoS 2 PUBLISH arrived [MQTT-4.3.3-2].
@@ -95,19 +97,55 @@ impl Incoming {
         if self.pending_has(Owed::PubAck(pid)) {
             return Arrival::IdReused;
         }
-        match self.qos2.get(&pid) {
-            Some(Qos2::Received) => Arrival::Duplicate {
-                send: Some(Owed::PubRec(pid)),
-            },
-            Some(Qos2::AwaitingApp) => Arrival::Duplicate { send: None },
+        let owed = Owed::PubRec(pid);
+        match self.qos2.get(&pid).copied() {
+            // Already acknowledged: acknowledge again, behind any ack still
+            // owed on this connection so the arrival order holds.
+            Some(Qos2::Received) if self.pending.is_empty() => {
+                Arrival::Duplicate { send: Some(owed) }
+            }
+            Some(Qos2::Received) => {
+                let token = self.new_token();
+                self.pending.push_back(PendingAck {
+                    token,
+                    owed,
+                    acked: true,
+                });
+                Arrival::Duplicate { send: None }
+            }
+            Some(Qos2::AwaitingApp { token, acked }) => {
+                // Redelivered on a new connection while the application holds
+                // it: its PUBREC takes its place in this connection's order.
+                if !self.pending_has(owed) {
+                    self.pending.push_back(PendingAck { token, owed, acked });
+                }
+                Arrival::Duplicate { send: None }
+            }
+            None if manual => {
+                let token = self.new_token();
+                self.qos2.insert(
+                    pid,
+                    Qos2::AwaitingApp {
+                        token,
+                        acked: false,
+                    },
+                );
+                self.pending.push_back(PendingAck {
+                    token,
+                    owed,
+                    acked: false,
+                });
+                Arrival::Deliver {
+                    token: Some(token),
+                    send: None,
+                }
+            }
             None => {
-                let state = if manual {
-                    Qos2::AwaitingApp
-                } else {
-                    Qos2::Received
-                };
-                self.qos2.insert(pid, state);
-                self.deliver(Owed::PubRec(pid), manual)
+                self.qos2.insert(pid, Qos2::Received);
+                Arrival::Deliver {
+                    token: None,
+                    send: Some(owed),
+                }
             }
         }
     }
@@ -123,20 +161,27 @@ impl Incoming {
 
     /// The application acked `token`; returns whether the token was known.
     pub(crate) fn ack(&mut self, token: AckToken) -> bool {
-        match self
+        let mut known = false;
+        if let Some(p) = self
             .pending
             .iter_mut()
             .find(|p| p.token == token && !p.acked)
         {
-            Some(p) => {
-                p.acked = true;
-                true
-            }
-            None => false,
+            p.acked = true;
+            known = true;
         }
+        for state in self.qos2.values_mut() {
+            if let Qos2::AwaitingApp { token: t, acked } = state {
+                if *t == token && !*acked {
+                    *acked = true;
+                    known = true;
+                }
+            }
+        }
+        known
     }
 
-    /// The acks that may go out now: the acked run at the front of the
+    /// The next ack that may go out now: the acked run at the front of the
     /// arrival order.
     pub(crate) fn next_ready(&mut self) -> Option<Owed> {
         if !self.pending.front()?.acked {
@@ -149,10 +194,12 @@ impl Incoming {
         Some(owed)
     }
 
-    /// The transport ended. Unsent PUBACKs are dropped: the broker will
-    /// resend those messages if the session survives. QoS 2 state stays.
+    /// The transport ended. Acks not yet sent belong to that connection: the
+    /// broker resends those messages if the session survives, and a QoS 2
+    /// message the application holds gets its PUBREC in the new connection's
+    /// order then.
     pub(crate) fn on_transport_lost(&mut self) {
-        self.pending.retain(|p| matches!(p.owed, Owed::PubRec(_)));
+        self.pending.clear();
     }
 
     /// The session is gone: nothing is owed any more.

@@ -409,6 +409,7 @@ impl Connection {
             return None;
         }
         let chunk = self.tx.split().freeze();
+        self.outgoing.on_handed_out();
         for done in self.qos0_in_tx.drain(..) {
             self.events.push_back(Event::Published { id: done.id });
         }
@@ -529,6 +530,7 @@ impl Connection {
         self.state = State::Disconnected;
         self.disconnect_in_tx = false;
         self.tx.clear();
+        self.outgoing.on_discarded();
         self.rx.clear();
         self.timers.clear();
         // QoS 0 messages whose bytes were never handed out were not sent.
@@ -629,19 +631,18 @@ impl Connection {
     }
 
     /// [MQTT-4.4.0-1] resend unacknowledged PUBLISH (with DUP 1
-    /// [MQTT-3.3.1-1]) and PUBREL, with their original ids, in their original
+    /// [MQTT-3.3.1-1], unless its bytes never left) and PUBREL, with their original ids, in their original
     /// order [MQTT-4.6.0-1].
     fn resend_session(&mut self) {
-        let resend: Vec<(Stage, PacketId, Message)> = self
-            .outgoing
-            .inflight
-            .iter()
-            .map(|m| (m.stage, m.pid, m.message.clone()))
-            .collect();
-        for (stage, pid, message) in resend {
+        for i in 0..self.outgoing.inflight.len() {
+            let dup = self.outgoing.re_encode(i);
+            let Some(m) = self.outgoing.inflight.get(i) else {
+                break;
+            };
+            let (stage, pid, message) = (m.stage, m.pid, m.message.clone());
             match stage {
-                Stage::SentQos1 => self.encode_publish(true, QosPid::AtLeastOnce(pid), &message),
-                Stage::SentQos2 => self.encode_publish(true, QosPid::ExactlyOnce(pid), &message),
+                Stage::SentQos1 => self.encode_publish(dup, QosPid::AtLeastOnce(pid), &message),
+                Stage::SentQos2 => self.encode_publish(dup, QosPid::ExactlyOnce(pid), &message),
                 Stage::Released => self.encode(&Packet::PubRel(PubRel::new(pid))),
             }
         }
@@ -692,6 +693,7 @@ impl Connection {
                 if let Some(owed) = send {
                     self.send_owed(owed);
                 }
+                self.flush_acks();
             }
             Arrival::IdReused => {
                 if let Some(pid) = p.qos_pid.pid() {

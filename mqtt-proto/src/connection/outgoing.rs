@@ -36,7 +36,16 @@ pub(crate) struct Inflight {
     pub(crate) pid: PacketId,
     pub(crate) message: Message,
     pub(crate) stage: Stage,
+    /// Whether the PUBLISH was handed to a transport before its latest
+    /// encoding; together with `encoded_in` this decides DUP on a resend: a
+    /// message whose bytes never left goes out with DUP 0 [MQTT-3.3.1-1].
+    transmitted: bool,
+    /// The transmit epoch of its latest encoding, or `DISCARDED`.
+    encoded_in: u64,
 }
+
+/// `encoded_in` of an encoding thrown away with the transmit buffer.
+const DISCARDED: u64 = u64::MAX;
 
 /// What an incoming ack did to the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +62,8 @@ pub(crate) enum AckOutcome {
 pub(crate) struct Outgoing {
     pub(crate) queue: VecDeque<Queued>,
     pub(crate) inflight: VecDeque<Inflight>,
+    /// Counts the transmit buffers handed out.
+    epoch: u64,
 }
 
 impl Outgoing {
@@ -75,9 +86,39 @@ impl Outgoing {
             pid,
             message: queued.message,
             stage,
+            transmitted: false,
+            encoded_in: self.epoch,
         });
         let last = self.inflight.len() - 1;
         &self.inflight[last]
+    }
+
+    /// The transmit buffer was handed out: everything encoded so far left.
+    pub(crate) fn on_handed_out(&mut self) {
+        self.epoch += 1;
+    }
+
+    /// The transmit buffer was thrown away with a dead transport: what was
+    /// encoded into it never left.
+    pub(crate) fn on_discarded(&mut self) {
+        let epoch = self.epoch;
+        for m in self.inflight.iter_mut().filter(|m| m.encoded_in == epoch) {
+            m.encoded_in = DISCARDED;
+        }
+    }
+
+    /// Stamps entry `i` as encoded again now; returns whether an earlier
+    /// encoding was handed out (so this one is a redelivery: DUP 1).
+    pub(crate) fn re_encode(&mut self, i: usize) -> bool {
+        let epoch = self.epoch;
+        match self.inflight.get_mut(i) {
+            Some(m) => {
+                m.transmitted |= m.encoded_in != DISCARDED && m.encoded_in < epoch;
+                m.encoded_in = epoch;
+                m.transmitted
+            }
+            None => false,
+        }
     }
 
     pub(crate) fn on_puback(&mut self, pid: PacketId) -> AckOutcome {
