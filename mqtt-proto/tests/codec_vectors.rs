@@ -127,7 +127,8 @@ fn connect_v31_for_older_brokers() {
 
 #[test]
 fn connect_all_fields_in_order() {
-    // [MQTT-3.1.3-1] client id, will topic, will message, user name, password.
+    // [MQTT-3.1.3-1] client id, will topic, will message, user name, password;
+    // [MQTT-3.1.3-11] the user name is a length-prefixed UTF-8 string.
     // Flags 3.1.2.3: user 0x80 | password 0x40 | will retain 0x20 | will QoS 1
     // (0x08) | will 0x04 | clean 0x02 = 0xEE. [MQTT-3.1.2-9] will topic and
     // message present, [MQTT-3.1.2-19], [MQTT-3.1.2-21] user name and password

@@ -583,11 +583,24 @@ fn session_with_unfinished_messages() -> Script {
 
 #[test]
 fn resumed_session_resends_with_dup_in_original_order() {
-    // [MQTT-4.4.0-1] unacked PUBLISH and PUBREL are resent with their
+    // [MQTT-3.1.2-4] [MQTT-4.1.0-1] [MQTT-4.1.0-2] with CleanSession 0 the
+    // session outlives the transport; [MQTT-3.1.3-2] the same client id finds
+    // it again. [MQTT-4.4.0-1] unacked PUBLISH and PUBREL are resent with their
     // original ids; [MQTT-3.3.1-1] DUP 1; [MQTT-4.6.0-1] original order;
     // [MQTT-4.3.3-1] the PUBREC'd message is not published again.
     let mut s = session_with_unfinished_messages();
-    let sent = s.open(true);
+    s.conn.connect(s.now);
+    let connect = s.sent();
+    assert!(
+        matches!(&connect[..], [Packet::Connect(c)] if c.client_id == "test-client" && !c.clean_session),
+        "{connect:?}"
+    );
+    s.broker(Packet::ConnAck(ConnAck {
+        session_present: true,
+        code: ConnectReturnCode::Accepted,
+    }));
+    let _ = s.events();
+    let sent = s.sent();
     assert_eq!(sent.len(), 3, "{sent:?}");
     let p1 = publish_of(&sent[0]);
     assert_eq!(
@@ -641,7 +654,8 @@ fn queued_but_unsent_qos0_survives_a_dead_transport() {
 #[test]
 fn incoming_qos0_qos1_qos2_are_answered_as_their_qos_demands() {
     // [MQTT-3.3.4-1] nothing for QoS 0, PUBACK for 1, PUBREC for 2, each with
-    // the PUBLISH's id [MQTT-2.3.1-6].
+    // the PUBLISH's id [MQTT-2.3.1-6]; [MQTT-4.5.0-2] acked before and
+    // whatever the application does with the message.
     let mut s = Script::connected(options());
     s.broker(incoming(QosPid::AtMostOnce, false, "a"));
     s.broker(incoming(QosPid::AtLeastOnce(pid(5)), false, "b"));
@@ -898,6 +912,8 @@ fn malformed_bytes_close_the_connection_and_the_core_goes_quiet() {
 
 #[test]
 fn packet_over_the_maximum_is_refused_before_it_is_buffered() {
+    // [MQTT-4.8.0-2] a packet the receive buffer cannot take closes the
+    // connection.
     let mut s = Script::connected(options().with_max_packet_size(1024));
     // A PUBLISH announcing 1 MiB: only its fixed header arrives.
     s.conn.handle_read(s.now, &[0x30, 0x80, 0x80, 0x40]);
@@ -999,4 +1015,33 @@ fn qos2_held_by_the_application_across_a_reconnect_is_acked_in_the_new_order() {
             Packet::PubRec(PubRec::new(pid(7)))
         ]
     );
+}
+
+#[test]
+fn connect_is_sent_once_per_transport() {
+    // [MQTT-3.1.0-2] one CONNECT per network connection: a long session with
+    // traffic and pings never sends another; only a new transport does.
+    let mut s = Script::connected(options().with_keep_alive(Duration::from_secs(2)));
+    for i in 0..50u16 {
+        s.conn.publish(msg("t", "x", QoS::AtLeastOnce)).unwrap();
+        s.advance(Duration::from_millis(700));
+        s.fire_timers();
+        for p in s.sent() {
+            assert!(
+                !matches!(p, Packet::Connect(_)),
+                "second CONNECT at round {i}"
+            );
+            if let Packet::Publish(publish) = &p {
+                s.broker(Packet::PubAck(PubAck::new(publish.pid().unwrap())));
+            }
+            if p == Packet::PingReq {
+                s.broker(Packet::PingResp);
+            }
+        }
+    }
+    assert!(s.conn.is_connected());
+    s.conn.handle_closed(s.now);
+    let _ = s.events();
+    s.conn.connect(s.now);
+    assert!(matches!(&s.sent()[..], [Packet::Connect(_)]));
 }
