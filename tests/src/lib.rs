@@ -1,4 +1,5 @@
 //! Integration tests that cross crate boundaries live in this crate's
 //! `tests/` folder: the real-broker harness, the simulation and interop runs.
 //! The library part is for helpers those tests share.
+pub mod broker;
 pub mod sim;
