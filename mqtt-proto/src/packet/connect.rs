@@ -79,8 +79,8 @@ pub struct Connect {
     pub clean_session: bool,
     /// Keep-alive in seconds; 0 turns it off (section 3.1.2.10).
     pub keep_alive: u16,
-    /// The client identifier; empty only with `clean_session`
-    /// [MQTT-3.1.3-7].
+    /// The client identifier; a client sends an empty one only with
+    /// `clean_session` [MQTT-3.1.3-7].
     pub client_id: MqttString,
     /// The will, if any.
     pub last_will: Option<LastWill>,
@@ -132,10 +132,13 @@ impl Connect {
     }
 
     /// Appends the encoded packet to `buf`.
+    ///
+    /// The codec encodes every well-formed CONNECT, including one a client
+    /// must not send (an empty client id without clean session,
+    /// [MQTT-3.1.3-7]): a server must answer that one with CONNACK 0x02
+    /// [MQTT-3.1.3-8], so it is well-formed and decodes too. The
+    /// [`Connection`](crate::Connection) refuses such options up front.
     pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
-        if self.client_id.is_empty() && !self.clean_session {
-            return Err(EncodeError::EmptyClientIdWithoutCleanSession);
-        }
         if let Some(will) = &self.last_will {
             check_binary_len(&will.message)?;
         }

@@ -234,9 +234,6 @@ pub enum EncodeError {
     EmptyUnsubscribe,
     /// A SUBACK without return codes (section 3.9.3).
     EmptySubAck,
-    /// A CONNECT with an empty client id must ask for a clean session
-    /// [MQTT-3.1.3-7].
-    EmptyClientIdWithoutCleanSession,
     /// Will message or password longer than a two-byte length prefix allows.
     FieldTooLong {
         /// The length in bytes.
@@ -258,9 +255,6 @@ impl fmt::Display for EncodeError {
                 f.write_str("UNSUBSCRIBE needs a topic filter [MQTT-3.10.3-2]")
             }
             EncodeError::EmptySubAck => f.write_str("SUBACK needs a return code (section 3.9.3)"),
-            EncodeError::EmptyClientIdWithoutCleanSession => {
-                f.write_str("an empty client id needs clean session [MQTT-3.1.3-7]")
-            }
             EncodeError::FieldTooLong { len } => {
                 write!(f, "binary field of {len} bytes is longer than 65535")
             }
