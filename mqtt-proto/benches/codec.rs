@@ -429,7 +429,7 @@ const FILTERS: [&str; 2] = ["sensors/+/temp", "alerts/#"];
 fn ours_mixed() -> Vec<Packet> {
     let filter = |f: &'static str| TopicFilter::from_static(f).unwrap();
     vec![
-        Packet::Connect(Connect {
+        Packet::Connect(Box::new(Connect {
             protocol: Protocol::V311,
             clean_session: true,
             keep_alive: 30,
@@ -444,7 +444,7 @@ fn ours_mixed() -> Vec<Packet> {
                 username: MqttString::from_static(USERNAME).unwrap(),
                 password: Some(Bytes::from_static(PASSWORD.as_bytes())),
             }),
-        }),
+        })),
         Packet::ConnAck(ConnAck {
             session_present: false,
             code: ConnectReturnCode::Accepted,

@@ -16,7 +16,7 @@ const MAX_PACKET: usize = 64 * 1024;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let id = |v| PacketId::new(v).ok_or("packet id 0");
     let session = [
-        Packet::Connect(Connect {
+        Packet::Connect(Box::new(Connect {
             protocol: Protocol::V311,
             clean_session: true,
             keep_alive: 30,
@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 username: MqttString::try_from("demo")?,
                 password: Some(Bytes::from_static(b"secret")),
             }),
-        }),
+        })),
         Packet::ConnAck(ConnAck {
             session_present: false,
             code: ConnectReturnCode::Accepted,

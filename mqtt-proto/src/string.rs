@@ -86,6 +86,13 @@ impl MqttString {
         Self::from_bytes(Bytes::from_static(s.as_bytes()))
     }
 
+    /// Wraps bytes the caller has already checked against every rule of
+    /// `validate` (the topic decoder's one-pass ASCII check does).
+    pub(crate) fn from_checked(bytes: Bytes) -> Self {
+        debug_assert!(validate(&bytes).is_ok());
+        MqttString(bytes)
+    }
+
     /// The empty string.
     pub const fn new() -> Self {
         MqttString(Bytes::new())

@@ -64,6 +64,39 @@ pub(crate) fn check_name(s: &str) -> Result<(), TopicError> {
     Ok(())
 }
 
+/// One pass over a received topic name: plain ASCII without U+0000, `+`
+/// or `#` is valid as it is, which is nearly every topic on the wire.
+/// Eight bytes at a time, then the tail byte by byte.
+#[inline]
+fn is_plain_ascii_name(bytes: &[u8]) -> bool {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A high bit in each byte of `w` that is zero (exact for "any").
+    const fn zero_bytes(w: u64) -> u64 {
+        w.wrapping_sub(LOW) & !w & HIGH
+    }
+    let word_is_bad = |w: u64| {
+        (w & HIGH)
+            | zero_bytes(w)
+            | zero_bytes(w ^ (LOW * b'+' as u64))
+            | zero_bytes(w ^ (LOW * b'#' as u64))
+            != 0
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        if word_is_bad(u64::from_le_bytes(word)) {
+            return false;
+        }
+    }
+    let tail_ok = chunks
+        .remainder()
+        .iter()
+        .all(|&b| (b.wrapping_sub(1) < 0x7F) & (b != b'+') & (b != b'#'));
+    !bytes.is_empty() && tail_ok
+}
+
 /// Checks the topic-filter rules on an already valid MQTT string.
 pub(crate) fn check_filter(s: &str) -> Result<(), TopicError> {
     if s.is_empty() {
@@ -238,6 +271,18 @@ topic_type!(
     check_filter
 );
 
+impl TopicName {
+    /// Validates a topic name received on the wire: a one-pass fast path for
+    /// plain ASCII, the full rules otherwise.
+    #[inline]
+    pub(crate) fn from_wire(bytes: Bytes) -> Result<Self, TopicError> {
+        if is_plain_ascii_name(&bytes) {
+            return Ok(TopicName(MqttString::from_checked(bytes)));
+        }
+        Self::from_bytes(bytes)
+    }
+}
+
 impl TopicFilter {
     /// Whether `name` matches this filter; see [`matches`].
     pub fn matches(&self, name: &TopicName) -> bool {
@@ -368,6 +413,29 @@ mod tests {
         for (f, n) in no {
             assert!(!matches(f, n), "{f} should not match {n}");
         }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_full_rules() {
+        // Every single byte, and each in a few positions of longer names:
+        // the word-at-a-time check must accept exactly what the rules accept.
+        for b in 0..=255u8 {
+            for len in [1usize, 7, 8, 9, 16, 17] {
+                for at in [0, len / 2, len - 1] {
+                    let mut v = alloc::vec![b'x'; len];
+                    v[at] = b;
+                    let fast = is_plain_ascii_name(&v);
+                    let full = core::str::from_utf8(&v)
+                        .ok()
+                        .is_some_and(|s| !s.contains('\0') && check_name(s).is_ok());
+                    assert!(!fast || full, "fast path accepted {v:?}");
+                    if b.is_ascii() {
+                        assert_eq!(fast, full, "{v:?}");
+                    }
+                }
+            }
+        }
+        assert!(!is_plain_ascii_name(b""));
     }
 
     #[test]

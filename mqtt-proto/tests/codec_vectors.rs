@@ -78,14 +78,14 @@ fn connect_minimal_v311() {
     // 3.1.2.1 protocol name "MQTT", 3.1.2.2 level 4, 3.1.2.4 clean session,
     // 3.1.2.10 keep-alive, [MQTT-3.1.3-3] client id first in the payload.
     vector(
-        Packet::Connect(Connect {
+        Packet::Connect(Box::new(Connect {
             protocol: Protocol::V311,
             clean_session: true,
             keep_alive: 60,
             client_id: s("c1"),
             last_will: None,
             login: None,
-        }),
+        })),
         &[
             0x10,
             14,
@@ -111,14 +111,14 @@ fn connect_minimal_v311() {
 fn connect_v31_for_older_brokers() {
     // MQTT 3.1: protocol name "MQIsdp", level 3.
     vector(
-        Packet::Connect(Connect {
+        Packet::Connect(Box::new(Connect {
             protocol: Protocol::V31,
             clean_session: false,
             keep_alive: 10,
             client_id: s("id"),
             last_will: None,
             login: None,
-        }),
+        })),
         &[
             0x10, 16, 0, 6, b'M', b'Q', b'I', b's', b'd', b'p', 3, 0, 0, 10, 0, 2, b'i', b'd',
         ],
@@ -134,7 +134,7 @@ fn connect_all_fields_in_order() {
     // message present, [MQTT-3.1.2-19], [MQTT-3.1.2-21] user name and password
     // present.
     vector(
-        Packet::Connect(Connect {
+        Packet::Connect(Box::new(Connect {
             protocol: Protocol::V311,
             clean_session: true,
             keep_alive: 0x0102,
@@ -149,7 +149,7 @@ fn connect_all_fields_in_order() {
                 username: s("u"),
                 password: Some(Bytes::from_static(b"\x00p")),
             }),
-        }),
+        })),
         &[
             0x10, 30, 0, 4, b'M', b'Q', b'T', b'T', 4, 0xEE, 0x01, 0x02, //
             0, 1, b'c', //
@@ -165,7 +165,7 @@ fn connect_all_fields_in_order() {
 fn connect_username_without_password() {
     // [MQTT-3.1.2-19] user name flag 1, [MQTT-3.1.2-20] password flag 0.
     vector(
-        Packet::Connect(Connect {
+        Packet::Connect(Box::new(Connect {
             protocol: Protocol::V311,
             clean_session: true,
             keep_alive: 0,
@@ -175,7 +175,7 @@ fn connect_username_without_password() {
                 username: s("user"),
                 password: None,
             }),
-        }),
+        })),
         &[
             0x10, 18, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x82, 0, 0, 0, 0, 0, 4, b'u', b's', b'e',
             b'r',
@@ -190,14 +190,14 @@ fn connect_empty_client_id_without_clean_session_is_well_formed() {
     // server answers it with CONNACK 0x02 [MQTT-3.1.3-8], so the codec
     // encodes and decodes it like any other CONNECT.
     vector(
-        Packet::Connect(Connect {
+        Packet::Connect(Box::new(Connect {
             protocol: Protocol::V311,
             clean_session: false,
             keep_alive: 0,
             client_id: s(""),
             last_will: None,
             login: None,
-        }),
+        })),
         &[0x10, 12, 0, 4, b'M', b'Q', b'T', b'T', 4, 0, 0, 0, 0, 0],
     );
 }

@@ -30,7 +30,7 @@ fn connect_empty_client_id_without_clean_session() {
         last_will: None,
         login: None,
     };
-    let packet = Packet::Connect(expected.clone());
+    let packet = Packet::Connect(Box::new(expected.clone()));
     assert_eq!(decode(&mut buf, MAX), Ok(Some(packet.clone())));
     assert!(buf.is_empty());
 
@@ -41,10 +41,10 @@ fn connect_empty_client_id_without_clean_session() {
     // With clean session set (flags 0x02) the same packet round-trips.
     let mut clean = input;
     clean[9] = 0x02;
-    let packet = Packet::Connect(Connect {
+    let packet = Packet::Connect(Box::new(Connect {
         clean_session: true,
         ..expected
-    });
+    }));
     let mut out = BytesMut::new();
     packet.encode(&mut out).unwrap();
     assert_eq!(&out[..], &clean[..]);

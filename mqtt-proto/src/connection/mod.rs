@@ -27,6 +27,7 @@ pub use event::{
 };
 pub use options::{Options, OptionsError};
 
+use crate::packet::remaining_length_len;
 use crate::packet::{
     self, ConnAck, Connect, ConnectReturnCode, Packet, PacketId, PubAck, PubComp, PubRec, PubRel,
     Publish, QoS, QosPid, SubAck, Subscribe, SubscribeReturnCode, Unsubscribe,
@@ -725,14 +726,5 @@ impl Connection {
             id: suback.pid,
             outcomes,
         });
-    }
-}
-
-const fn remaining_length_len(len: usize) -> usize {
-    match len {
-        0..=127 => 1,
-        128..=16_383 => 2,
-        16_384..=2_097_151 => 3,
-        _ => 4,
     }
 }

@@ -137,7 +137,17 @@ impl FixedHeader {
 
         let mut remaining_len = 0usize;
         let mut header_len = 0usize;
+        // Most packets are under 128 bytes: one length byte.
+        if let Some(&byte) = bytes.get(1) {
+            if byte & 0x80 == 0 {
+                remaining_len = usize::from(byte);
+                header_len = 2;
+            }
+        }
         for i in 0..4 {
+            if header_len != 0 {
+                break;
+            }
             let Some(&byte) = bytes.get(1 + i) else {
                 return Ok(None);
             };
@@ -185,28 +195,45 @@ pub(crate) const fn remaining_length_len(len: usize) -> usize {
     }
 }
 
-/// Writes the first byte and the minimal remaining-length encoding.
-pub(crate) fn write_fixed_header(
-    buf: &mut BytesMut,
+/// The fixed header for `first` and `remaining_len`, with the minimal
+/// remaining-length encoding: the bytes and how many of them are used.
+#[inline]
+pub(crate) fn fixed_header(
     first: u8,
     remaining_len: usize,
-) -> Result<(), EncodeError> {
+) -> Result<([u8; 5], usize), EncodeError> {
     if remaining_len > MAX_REMAINING_LENGTH {
         return Err(EncodeError::PacketTooLarge { remaining_len });
     }
-    buf.reserve(1 + remaining_length_len(remaining_len) + remaining_len);
-    buf.put_u8(first);
+    let mut header = [first, 0, 0, 0, 0];
+    let mut used = 1;
     let mut rest = remaining_len;
-    loop {
+    // At most four rounds: `rest` is below 2^28.
+    while let Some(slot) = header.get_mut(used) {
         // Truncation is the point: the low seven bits of what is left.
         let mut byte = (rest & 0x7F) as u8;
         rest >>= 7;
         if rest > 0 {
             byte |= 0x80;
         }
-        buf.put_u8(byte);
+        *slot = byte;
+        used += 1;
         if rest == 0 {
-            return Ok(());
+            break;
         }
     }
+    Ok((header, used))
+}
+
+/// Reserves room for the whole packet and writes its fixed header.
+#[inline]
+pub(crate) fn write_fixed_header(
+    buf: &mut BytesMut,
+    first: u8,
+    remaining_len: usize,
+) -> Result<(), EncodeError> {
+    let (header, used) = fixed_header(first, remaining_len)?;
+    buf.reserve(used + remaining_len);
+    buf.put_slice(&header[..used]);
+    Ok(())
 }

@@ -34,12 +34,14 @@ pub use ack::{PubAck, PubComp, PubRec, PubRel, UnsubAck};
 pub use connack::{ConnAck, ConnectReturnCode};
 pub use connect::{Connect, LastWill, Login, Protocol};
 pub use error::{DecodeError, EncodeError};
+pub(crate) use fixed_header::remaining_length_len;
 pub use fixed_header::{FixedHeader, PacketType, MAX_REMAINING_LENGTH};
 pub use publish::Publish;
 pub use qos::{PacketId, QoS, QosPid};
 pub use subscribe::{SubAck, Subscribe, SubscribeReturnCode};
 pub use unsubscribe::Unsubscribe;
 
+use alloc::boxed::Box;
 use bytes::BytesMut;
 use wire::Body;
 
@@ -50,8 +52,9 @@ pub const MAX_PACKET_SIZE: usize = MAX_REMAINING_LENGTH + 5;
 /// Any MQTT 3.1.1 control packet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Packet {
-    /// CONNECT.
-    Connect(Connect),
+    /// CONNECT, boxed: it is by far the largest packet and the rarest, and
+    /// keeping it out of line keeps every other packet small to move.
+    Connect(Box<Connect>),
     /// CONNACK.
     ConnAck(ConnAck),
     /// PUBLISH.
@@ -156,6 +159,7 @@ pub fn decode(buf: &mut BytesMut, max_packet_size: usize) -> Result<Option<Packe
     decode_frame(header, Body::new(frame, header.packet_type)).map(Some)
 }
 
+#[inline]
 fn decode_frame(header: FixedHeader, body: Body) -> Result<Packet, DecodeError> {
     Ok(match header.packet_type {
         PacketType::Publish => Packet::Publish(Publish::decode(header.flags, body)?),
@@ -163,7 +167,7 @@ fn decode_frame(header: FixedHeader, body: Body) -> Result<Packet, DecodeError> 
         PacketType::PubRec => Packet::PubRec(PubRec::decode(body)?),
         PacketType::PubRel => Packet::PubRel(PubRel::decode(body)?),
         PacketType::PubComp => Packet::PubComp(PubComp::decode(body)?),
-        PacketType::Connect => Packet::Connect(Connect::decode(body)?),
+        PacketType::Connect => Packet::Connect(Box::new(Connect::decode(body)?)),
         PacketType::ConnAck => Packet::ConnAck(ConnAck::decode(body)?),
         PacketType::Subscribe => Packet::Subscribe(Subscribe::decode(body)?),
         PacketType::SubAck => Packet::SubAck(SubAck::decode(body)?),

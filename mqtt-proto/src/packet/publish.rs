@@ -3,8 +3,8 @@
 //! and payload are slices of the receive buffer, never copies.
 
 use super::error::{DecodeError, EncodeError};
-use super::fixed_header::write_fixed_header;
-use super::wire::{put_prefixed, Body};
+use super::fixed_header::fixed_header;
+use super::wire::Body;
 use super::{PacketId, PacketType, QoS, QosPid};
 use crate::topic::TopicName;
 use bytes::{BufMut, Bytes, BytesMut};
@@ -54,11 +54,22 @@ impl Publish {
     }
 
     /// Appends the encoded packet to `buf`.
+    #[inline]
     pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
-        write_fixed_header(buf, self.first_byte(), self.remaining_len())?;
-        put_prefixed(buf, self.topic.as_bytes());
+        let topic = self.topic.as_bytes();
+        let remaining = self.remaining_len();
+        let (header, used) = fixed_header(self.first_byte(), remaining)?;
+        buf.reserve(used + remaining);
+        // Fixed header and topic length in one write. `used` is at most 5, so
+        // the slices stay inside `head`; a topic name is at most 65,535
+        // bytes by its type, so its length fits two bytes.
+        let mut head = [0u8; 7];
+        head[..5].copy_from_slice(&header);
+        head[used..used + 2].copy_from_slice(&(topic.len() as u16).to_be_bytes());
+        buf.put_slice(&head[..used + 2]);
+        buf.put_slice(topic);
         if let Some(pid) = self.pid() {
-            buf.put_u16(pid.get());
+            buf.put_slice(&pid.get().to_be_bytes());
         }
         buf.put_slice(&self.payload);
         Ok(())
@@ -66,9 +77,10 @@ impl Publish {
 
     /// Decodes the body; the fixed header already rejected QoS 3 and DUP on
     /// QoS 0.
+    #[inline]
     pub(crate) fn decode(flags: u8, mut body: Body) -> Result<Self, DecodeError> {
-        let topic = TopicName::from_mqtt_string(body.string()?)
-            .map_err(|e| DecodeError::from_topic(e, false))?;
+        let topic =
+            TopicName::from_wire(body.binary()?).map_err(|e| DecodeError::from_topic(e, false))?;
         let qos_pid = match (flags >> 1) & 0b11 {
             0 => QosPid::AtMostOnce,
             1 => QosPid::AtLeastOnce(body.packet_id()?),

@@ -156,7 +156,7 @@ impl ModelBroker {
             let Packet::Connect(connect) = p else {
                 panic!("[MQTT-3.1.0-1] first packet must be CONNECT, got {p:?}");
             };
-            self.on_connect(id, connect);
+            self.on_connect(id, *connect);
             return;
         };
         match p {
