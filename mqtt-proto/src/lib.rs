@@ -41,6 +41,7 @@ extern crate alloc;
 mod backoff;
 pub mod connection;
 pub mod packet;
+pub mod router;
 mod string;
 mod time;
 pub mod topic;
@@ -51,6 +52,7 @@ pub use connection::{
     ProtocolViolation, PublishError, PublishId, State, SubscribeError, SubscribeOutcome,
 };
 pub use packet::{PacketId, QoS};
+pub use router::Router;
 pub use string::{MqttString, StringError};
 pub use time::Instant;
 pub use topic::{TopicFilter, TopicName};

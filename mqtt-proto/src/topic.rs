@@ -284,7 +284,7 @@ impl TopicName {
 }
 
 impl TopicFilter {
-    /// Whether `name` matches this filter; see [`matches`].
+    /// Whether `name` matches this filter; see [`matches`](fn@matches).
     pub fn matches(&self, name: &TopicName) -> bool {
         matches(self.as_str(), name.as_str())
     }

@@ -485,7 +485,8 @@ fn inflight_window_and_bounded_queue() {
         .collect();
     assert_eq!(s.sent().len(), 2, "only the window goes out");
     assert_eq!((s.conn.inflight(), s.conn.queued()), (2, 2));
-    // The queue is full: a clear error, nothing dropped.
+    // The queue is full: a clear error, nothing dropped, and said in advance.
+    assert!(!s.conn.can_publish(QoS::AtMostOnce));
     assert_eq!(
         s.conn.publish(msg("t", "x", QoS::AtLeastOnce)),
         Err(PublishError::QueueFull)
@@ -499,6 +500,7 @@ fn inflight_window_and_bounded_queue() {
     );
     let sent = s.sent();
     assert_eq!(publish_of(&sent[0]).qos_pid, QosPid::AtLeastOnce(pid(3)));
+    assert!(s.conn.can_publish(QoS::AtLeastOnce));
 }
 
 #[test]

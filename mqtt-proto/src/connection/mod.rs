@@ -315,6 +315,19 @@ impl Connection {
         Ok(id)
     }
 
+    /// Whether [`publish`](Self::publish) would accept a message of `qos`
+    /// right now instead of failing with `QueueFull`: lets a driver hold a
+    /// message back rather than hand it over and lose it.
+    pub fn can_publish(&self, qos: QoS) -> bool {
+        if self.outgoing.queue.len() < self.options.max_queued {
+            return true;
+        }
+        // A full queue still takes a message that goes straight out.
+        self.state == State::Connected
+            && self.outgoing.queue.is_empty()
+            && (qos == QoS::AtMostOnce || self.outgoing.inflight.len() < self.options.max_inflight)
+    }
+
     fn publish_size(message: &Message) -> usize {
         let id = if message.qos == QoS::AtMostOnce { 0 } else { 2 };
         let remaining = 2 + message.topic.len() + id + message.payload.len();

@@ -1,0 +1,80 @@
+//! The one error type of the tokio client.
+
+use mqtt_proto::packet::ConnectReturnCode;
+use mqtt_proto::topic::TopicError;
+use mqtt_proto::{OptionsError, PublishError, SubscribeError};
+use std::fmt;
+use std::sync::Arc;
+
+/// What can go wrong with a [`Client`](crate::Client) call.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Error {
+    /// The broker refused the connection with this CONNACK code. Refusals
+    /// of identity or credentials stop the reconnect loop.
+    Refused(ConnectReturnCode),
+    /// The transport failed (connecting, reading or writing).
+    Io(Arc<std::io::Error>),
+    /// The client is shut down: `disconnect` was called, every handle was
+    /// dropped, or the broker refused the credentials.
+    Closed,
+    /// A topic name or filter is not valid (section 4.7).
+    Topic(TopicError),
+    /// The publish was refused before it was sent (e.g. too large).
+    Publish(PublishError),
+    /// The subscribe or unsubscribe was refused before it was sent.
+    Subscribe(SubscribeError),
+    /// The broker refused every filter of a SUBSCRIBE (return code 0x80).
+    SubscriptionRefused,
+    /// `try_publish` found the command queue full; `publish` would wait.
+    Backpressure,
+    /// The options are not usable.
+    Options(OptionsError),
+    /// An `mqtt://` URL could not be understood.
+    InvalidUrl(String),
+    /// No CONNACK (or no TCP connection) within the connect timeout.
+    Timeout,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Refused(code) => write!(f, "connection refused by the broker: {code:?}"),
+            Error::Io(e) => write!(f, "transport error: {e}"),
+            Error::Closed => f.write_str("the client is closed"),
+            Error::Topic(e) => write!(f, "invalid topic: {e}"),
+            Error::Publish(e) => write!(f, "publish refused: {e}"),
+            Error::Subscribe(e) => write!(f, "subscribe refused: {e}"),
+            Error::SubscriptionRefused => f.write_str("the broker refused the subscription"),
+            Error::Backpressure => f.write_str("the client's command queue is full"),
+            Error::Options(e) => write!(f, "invalid options: {e}"),
+            Error::InvalidUrl(why) => write!(f, "invalid MQTT URL: {why}"),
+            Error::Timeout => f.write_str("timed out connecting to the broker"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(&**e),
+            Error::Topic(e) => Some(e),
+            Error::Publish(e) => Some(e),
+            Error::Subscribe(e) => Some(e),
+            Error::Options(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(Arc::new(e))
+    }
+}
+
+impl From<TopicError> for Error {
+    fn from(e: TopicError) -> Self {
+        Error::Topic(e)
+    }
+}

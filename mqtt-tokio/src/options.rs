@@ -1,0 +1,300 @@
+//! Client options: where the broker is, who we are, and every limit.
+//! The MQTT session settings are `mqtt_proto::Options`; this adds the
+//! transport and the reconnect policy.
+
+use crate::Error;
+use bytes::Bytes;
+use mqtt_proto::packet::{LastWill, Login};
+use mqtt_proto::{MqttString, QoS, TopicName};
+use std::time::Duration;
+
+/// How to reach the broker and how to behave. Build with [`Options::new`]
+/// or [`Options::from_url`] and the chained setters.
+///
+/// ```
+/// use std::time::Duration;
+/// use mqtt_tokio::Options;
+///
+/// let options = Options::from_url("mqtt://127.0.0.1:1883")
+///     .unwrap()
+///     .client_id("sensor-7")
+///     .keep_alive(Duration::from_secs(30))
+///     .credentials("user", "secret");
+/// assert!(!format!("{options:?}").contains("secret"), "passwords never show in Debug");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) client_id: String,
+    pub(crate) session: mqtt_proto::Options,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) backoff_min: Duration,
+    pub(crate) backoff_max: Duration,
+    pub(crate) seed: u64,
+    pub(crate) subscription_capacity: usize,
+    pub(crate) command_capacity: usize,
+    pub(crate) disconnect_timeout: Duration,
+    pub(crate) invalid: Option<Error>,
+}
+
+impl Options {
+    /// A broker at `host:port`, with defaults: a generated client id, clean
+    /// session, keep-alive 60 s, 64 messages in flight, 1,000 queued, 1 MiB
+    /// packets, 10 s connect timeout, reconnect backoff from 100 ms to 30 s.
+    pub fn new(host: impl Into<String>, port: u16) -> Options {
+        let seed = random_seed();
+        Options {
+            host: host.into(),
+            port,
+            client_id: String::new(),
+            session: mqtt_proto::Options::new(MqttString::new()),
+            connect_timeout: Duration::from_secs(10),
+            backoff_min: Duration::from_millis(100),
+            backoff_max: Duration::from_secs(30),
+            seed,
+            subscription_capacity: 1024,
+            command_capacity: 1024,
+            disconnect_timeout: Duration::from_secs(5),
+            invalid: None,
+        }
+    }
+
+    /// Parses `mqtt://host[:port]` (port 1883 when absent; `tcp://` is
+    /// accepted too).
+    pub fn from_url(url: &str) -> Result<Options, Error> {
+        let rest = url
+            .strip_prefix("mqtt://")
+            .or_else(|| url.strip_prefix("tcp://"))
+            .ok_or_else(|| Error::InvalidUrl(format!("{url}: expected mqtt://host[:port]")))?;
+        let authority = rest.trim_end_matches('/');
+        if authority.is_empty() || authority.contains('/') || authority.contains('@') {
+            return Err(Error::InvalidUrl(format!(
+                "{url}: expected mqtt://host[:port]"
+            )));
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
+                let port = port
+                    .parse()
+                    .map_err(|_| Error::InvalidUrl(format!("{url}: bad port {port:?}")))?;
+                (host, port)
+            }
+            _ => (authority, 1883),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err(Error::InvalidUrl(format!("{url}: no host")));
+        }
+        Ok(Options::new(host, port))
+    }
+
+    fn invalid(mut self, e: Error) -> Self {
+        self.invalid.get_or_insert(e);
+        self
+    }
+
+    /// The client identifier. Empty (the default) generates one.
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = id.into();
+        self
+    }
+
+    /// Resume the session across connections (`false`) or start clean on
+    /// each connection (`true`, the default).
+    pub fn clean_session(mut self, clean: bool) -> Self {
+        self.session.clean_session = clean;
+        self
+    }
+
+    /// Keep-alive interval (whole seconds; zero turns it off).
+    pub fn keep_alive(mut self, keep_alive: Duration) -> Self {
+        self.session.keep_alive = keep_alive;
+        self
+    }
+
+    /// How long to wait for an answer to PINGREQ (default: half the
+    /// keep-alive).
+    pub fn ping_timeout(mut self, timeout: Duration) -> Self {
+        self.session.ping_timeout = Some(timeout);
+        self
+    }
+
+    /// User name and password. The password never appears in `Debug`.
+    pub fn credentials(mut self, username: &str, password: impl Into<Bytes>) -> Self {
+        match MqttString::try_from(username) {
+            Ok(username) => {
+                self.session.login = Some(Login {
+                    username,
+                    password: Some(password.into()),
+                });
+                self
+            }
+            Err(e) => self.invalid(Error::Topic(e.into())),
+        }
+    }
+
+    /// A user name without a password.
+    pub fn username(mut self, username: &str) -> Self {
+        match MqttString::try_from(username) {
+            Ok(username) => {
+                self.session.login = Some(Login {
+                    username,
+                    password: None,
+                });
+                self
+            }
+            Err(e) => self.invalid(Error::Topic(e.into())),
+        }
+    }
+
+    /// The will: published by the broker if this client vanishes without
+    /// DISCONNECT.
+    pub fn last_will(
+        mut self,
+        topic: &str,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+        retain: bool,
+    ) -> Self {
+        match TopicName::try_from(topic) {
+            Ok(topic) => {
+                self.session.last_will = Some(LastWill {
+                    topic,
+                    message: payload.into(),
+                    qos,
+                    retain,
+                });
+                self
+            }
+            Err(e) => self.invalid(Error::Topic(e)),
+        }
+    }
+
+    /// QoS 1 and 2 publishes in flight at once (default 64).
+    pub fn max_inflight(mut self, n: usize) -> Self {
+        self.session.max_inflight = n;
+        self
+    }
+
+    /// Publishes queued behind the window (default 1,000); beyond it,
+    /// `publish` waits and `try_publish` fails with `Backpressure`.
+    pub fn max_queued(mut self, n: usize) -> Self {
+        self.session.max_queued = n;
+        self
+    }
+
+    /// Largest packet sent or accepted (default 1 MiB).
+    pub fn max_packet_size(mut self, n: usize) -> Self {
+        self.session.max_packet_size = n;
+        self
+    }
+
+    /// How long one connection attempt may take, TCP and CONNACK together
+    /// (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self.session.connect_timeout = timeout;
+        self
+    }
+
+    /// Reconnect delays: exponential from `min` to `max` with jitter.
+    pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.backoff_min = min;
+        self.backoff_max = max;
+        self
+    }
+
+    /// Seed of the backoff jitter (default: random), for reproducible tests.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Messages buffered per subscription before the client stops
+    /// acknowledging new QoS 1/2 messages (default 1,024); see the crate
+    /// docs on slow consumers.
+    pub fn subscription_capacity(mut self, n: usize) -> Self {
+        self.subscription_capacity = n.max(1);
+        self
+    }
+
+    /// How long `disconnect` waits for messages in flight (default 5 s).
+    pub fn disconnect_timeout(mut self, timeout: Duration) -> Self {
+        self.disconnect_timeout = timeout;
+        self
+    }
+
+    /// Use MQTT 3.1 ("MQIsdp", level 3) for old brokers.
+    pub fn mqtt_v31(mut self) -> Self {
+        self.session.protocol = mqtt_proto::packet::Protocol::V31;
+        self
+    }
+
+    /// The session options for the core, with the client id filled in.
+    pub(crate) fn session(&self) -> Result<mqtt_proto::Options, Error> {
+        if let Some(e) = &self.invalid {
+            return Err(e.clone());
+        }
+        let id = if self.client_id.is_empty() {
+            format!("mqtt-tokio-{:012x}", self.seed & 0xFFFF_FFFF_FFFF)
+        } else {
+            self.client_id.clone()
+        };
+        let mut session = self.session.clone();
+        session.client_id = MqttString::try_from(id).map_err(|e| Error::Topic(e.into()))?;
+        Ok(session)
+    }
+}
+
+/// A seed that differs between processes and calls, without a `rand`
+/// dependency: the standard library's randomly keyed hasher.
+fn random_seed() -> u64 {
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let o = Options::from_url("mqtt://example.org:1884").unwrap();
+        assert_eq!((o.host.as_str(), o.port), ("example.org", 1884));
+        let o = Options::from_url("mqtt://10.0.0.1").unwrap();
+        assert_eq!((o.host.as_str(), o.port), ("10.0.0.1", 1883));
+        let o = Options::from_url("mqtt://[::1]:1885/").unwrap();
+        assert_eq!((o.host.as_str(), o.port), ("::1", 1885));
+        for bad in [
+            "http://x",
+            "mqtt://",
+            "mqtt://host:port",
+            "mqtt://u@h",
+            "mqtt://h/path",
+        ] {
+            assert!(Options::from_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn generated_client_ids_differ() {
+        let a = Options::new("h", 1).session().unwrap().client_id;
+        let b = Options::new("h", 1).session().unwrap().client_id;
+        assert_ne!(a, b);
+        assert!(a.starts_with("mqtt-tokio-"));
+    }
+
+    #[test]
+    fn bad_will_topic_is_reported_at_connect() {
+        let o = Options::new("h", 1).last_will("a/+", "x", QoS::AtMostOnce, false);
+        assert!(matches!(o.session(), Err(Error::Topic(_))));
+    }
+}
