@@ -512,6 +512,19 @@ impl Driver {
     }
 
     fn on_disconnected(&mut self, reason: DisconnectReason) {
+        if reason == DisconnectReason::Requested {
+            if let Some(closing) = &mut self.closing {
+                // DISCONNECT sits in `out`: keep the socket until it is
+                // written; `check_closing` then ends the task, which closes
+                // the connection [MQTT-3.14.4-1].
+                tracing::info!("disconnected on request");
+                closing.sent_disconnect = true;
+                let _ = self.events.send(ConnectionEvent::Disconnected {
+                    reason: reason.to_string(),
+                });
+                return;
+            }
+        }
         tracing::warn!(%reason, "disconnected");
         self.stream = None;
         self.out.clear();
@@ -710,7 +723,9 @@ impl Driver {
             self.drain_core();
             self.flush_writes();
         }
-        if self.closing.as_ref().is_some_and(|c| c.sent_disconnect) && self.out.is_empty() {
+        if self.closing.as_ref().is_some_and(|c| c.sent_disconnect)
+            && (self.out.is_empty() || self.stream.is_none())
+        {
             self.finished = true;
         }
     }
