@@ -56,8 +56,3 @@ pub use router::Router;
 pub use string::{MqttString, StringError};
 pub use time::Instant;
 pub use topic::{TopicFilter, TopicName};
-
-// The README's Rust examples are compiled and run as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-struct ReadmeDoctests;

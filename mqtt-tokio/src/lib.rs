@@ -1,9 +1,10 @@
 //! An MQTT 3.1.1 client for tokio.
 //!
-//! A thin driver around the sans-IO [`mqtt_proto::Connection`]: the driver
-//! task owns the socket and the timers, the core owns every MQTT rule. The
-//! [`Client`] handle is cheap to clone and `Send + Sync`; a [`Subscription`]
-//! is a `Stream` of the messages matching its filters.
+//! The handles, options and driver loop are the runtime-neutral ones of
+//! `mqtt-client` (re-exported here), so this client behaves exactly like
+//! `mqtt-async-std`'s; this crate only says how tokio opens a TCP stream,
+//! keeps time (tokio's clock, so paused-time tests work) and spawns the
+//! driver. The MQTT rules live in the sans-IO [`mqtt_proto::Connection`].
 //!
 //! ```no_run
 //! use mqtt_tokio::{Client, Options, QoS};
@@ -20,36 +21,106 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # Behaviour
-//!
-//! - **Completion**: `publish` resolves when the message is complete for its
-//!   QoS (QoS 0 written, QoS 1 PUBACK, QoS 2 PUBCOMP); `try_publish` hands it
-//!   over without waiting.
-//! - **Backpressure**: when the core's queue is full the driver stops taking
-//!   commands, so `publish` waits and `try_publish` fails with
-//!   [`Error::Backpressure`]; memory stays bounded by the queue limits.
-//! - **Slow consumers**: a QoS 1/2 message is acknowledged to the broker
-//!   only once every matching subscription's channel took it. A full channel
-//!   holds delivery (not the socket): the broker's inflight window then stops
-//!   it sending, keep-alive keeps working, nothing is lost. QoS 0 messages to
-//!   a full channel are dropped for that subscription.
-//! - **Reconnect**: on connection loss the driver waits per an exponential
-//!   backoff with jitter, reconnects, resumes the session (unacknowledged
-//!   messages are resent by the core), and subscribes again when the broker
-//!   says the session is gone. A refusal of identity or credentials stops it
-//!   with [`Error::Refused`]: no retry storm.
-//! - **Shutdown**: [`Client::disconnect`] or dropping every handle waits
-//!   (bounded) for messages in flight, sends DISCONNECT and closes.
-//!
-//! Connect, reconnect and errors are reported through `tracing`.
+//! See the `mqtt-client` crate docs for completion, backpressure,
+//! slow-consumer, reconnect and shutdown behaviour.
 
-mod client;
-mod driver;
-mod error;
-mod options;
+pub use mqtt_client::{
+    mqtt_proto, ConnectionEvent, Error, Message, Options, QoS, SubscribeOutcome,
+};
 
-pub use client::{Client, ConnectionEvent, Subscription};
-pub use error::Error;
-pub use mqtt_proto;
-pub use mqtt_proto::{Message, QoS, SubscribeOutcome};
-pub use options::Options;
+/// A client on tokio.
+pub type Client = mqtt_client::Client<Tokio>;
+/// A subscription's message stream on tokio.
+pub type Subscription = mqtt_client::Subscription<Tokio>;
+
+use mqtt_client::{BoxFuture, Runtime};
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+/// The tokio runtime, as the shared driver needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Tokio;
+
+/// A tokio `TcpStream` seen through the `futures-io` traits.
+#[derive(Debug)]
+pub struct TokioTcp(TcpStream);
+
+impl futures_io::AsyncRead for TokioTcp {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let mut buf = ReadBuf::new(buf);
+        match Pin::new(&mut self.0).poll_read(cx, &mut buf) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(buf.filled().len())),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl futures_io::AsyncWrite for TokioTcp {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl Runtime for Tokio {
+    type Stream = TokioTcp;
+
+    fn connect(host: String, port: u16, timeout: Duration) -> BoxFuture<io::Result<TokioTcp>> {
+        Box::pin(async move {
+            let stream = tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port)))
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TCP connect timed out"))??;
+            // Acks and pings are small and latency-bound: no Nagle.
+            stream.set_nodelay(true)?;
+            Ok(TokioTcp(stream))
+        })
+    }
+
+    fn sleep_until(deadline: Instant) -> BoxFuture<()> {
+        Box::pin(tokio::time::sleep_until(tokio::time::Instant::from_std(
+            deadline,
+        )))
+    }
+
+    fn now() -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
+
+    fn spawn(task: BoxFuture<()>) {
+        tokio::spawn(task);
+    }
+}
+
+// The README's Rust examples are compiled and run as doc tests here, where
+// every crate they use is in reach.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

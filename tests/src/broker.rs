@@ -9,6 +9,7 @@
 use std::fs::{self, File};
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -83,6 +84,34 @@ impl Mosquitto {
     /// included).
     pub fn log(&self) -> String {
         read_log(&self.dir)
+    }
+
+    /// The broker's process id (it changes on [`restart`](Self::restart)).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Freezes the broker with SIGSTOP: its sockets stay open (the kernel
+    /// still completes TCP handshakes into the listen backlog) but it reads,
+    /// writes and answers nothing, like a hung or partitioned server. Undo
+    /// with [`thaw`](Self::thaw); dropping a frozen broker still kills it.
+    pub fn freeze(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Resumes a broker frozen by [`freeze`](Self::freeze) (SIGCONT).
+    pub fn thaw(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            other => panic!("kill {signal} {} failed: {other:?}", self.child.id()),
+        }
     }
 
     /// Stops the broker gracefully (SIGTERM, so a persistent broker saves
@@ -179,9 +208,11 @@ fn write_config(dir: &Path, port: u16, extra: &str) {
          user root\n\
          persistence false\n\
          persistence_location {dir}/\n\
-         # 0 lifts the per-client inflight limit; queue plenty for offline\n\
-         # persistent sessions.\n\
-         max_inflight_messages 0\n\
+         # A high per-client inflight limit (not 0, \"unlimited\": with 0,\n\
+         # mosquitto 2.0 restores released QoS 2 messages from its database\n\
+         # as PUBLISH instead of PUBREL after a restart, breaking\n\
+         # [MQTT-4.3.3-1]); queue plenty for offline persistent sessions.\n\
+         max_inflight_messages 10000\n\
          max_queued_messages 100000\n\
          log_dest stderr\n\
          log_type all\n\
@@ -200,7 +231,18 @@ fn spawn(binary: &Path, dir: &Path) -> Child {
         .open(dir.join("mosquitto.log"))
         .and_then(|f| Ok((f.try_clone()?, f)));
     let (out, err) = log.unwrap_or_else(|e| panic!("cannot open the mosquitto log: {e}"));
-    Command::new(binary)
+    let mut command = Command::new(binary);
+    // SAFETY: the closure runs in the forked child before exec and only
+    // makes one async-signal-safe system call. It asks the kernel to kill
+    // the broker when the thread that started it dies, so a test process
+    // that is killed (a timeout, SIGKILL) leaves no broker behind.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    command
         .arg("-c")
         .arg(dir.join("mosquitto.conf"))
         .stdin(Stdio::null())

@@ -2,15 +2,17 @@
 //! and [`Subscription`] (a `Stream` of messages). Each call becomes a
 //! [`Command`] for the driver task; nothing here touches the network.
 
-use crate::driver::{Command, Driver};
+use crate::driver::{Command, Driver, SubscribeReply};
+use crate::runtime::Runtime;
 use crate::{Error, Options};
 use bytes::Bytes;
+use futures_channel::oneshot;
 use futures_core::Stream;
 use mqtt_proto::{Message, QoS, SubscribeOutcome, TopicFilter};
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// What happens to the connection, as seen by [`Client::events`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,33 +37,55 @@ pub enum ConnectionEvent {
     },
 }
 
-/// A handle to one MQTT client. Clone it freely; the connection shuts down
-/// cleanly when the last handle is dropped or [`disconnect`](Self::disconnect)
-/// is called.
-#[derive(Debug, Clone)]
-pub struct Client {
-    commands: mpsc::Sender<Command>,
-    events: broadcast::Sender<ConnectionEvent>,
+/// A handle to one MQTT client on runtime `R`. Clone it freely; the
+/// connection shuts down cleanly when the last handle (subscriptions
+/// included) is dropped or [`disconnect`](Self::disconnect) is called.
+pub struct Client<R> {
+    commands: async_channel::Sender<Command>,
+    runtime: PhantomData<fn() -> R>,
 }
 
-impl Client {
+impl<R> Clone for Client<R> {
+    fn clone(&self) -> Self {
+        Client {
+            commands: self.commands.clone(),
+            runtime: PhantomData,
+        }
+    }
+}
+
+impl<R> std::fmt::Debug for Client<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("closed", &self.commands.is_closed())
+            .finish()
+    }
+}
+
+impl<R: Runtime> Client<R> {
     /// Connects to the broker and returns once CONNACK accepted the first
     /// connection. A refused CONNACK (`Error::Refused`), an unreachable
     /// broker (`Error::Io`) or no answer in time (`Error::Timeout`) fail
     /// here; once connected, the client reconnects by itself.
-    pub async fn connect(options: Options) -> Result<Client, Error> {
-        let (commands, rx) = mpsc::channel(options.command_capacity);
-        let (events, _) = broadcast::channel(256);
+    pub async fn connect(options: Options) -> Result<Self, Error> {
+        let (commands, rx) = async_channel::bounded(options.command_capacity);
         let (ready_tx, ready_rx) = oneshot::channel();
-        let driver = Driver::new(options, rx, events.clone(), ready_tx)?;
-        tokio::spawn(driver.run());
+        let driver = Driver::<R>::new(options, rx, ready_tx)?;
+        // Every event the driver logs carries the client id.
+        let span = tracing::info_span!("mqtt", client_id = %driver.client_id());
+        R::spawn(Box::pin(tracing::Instrument::instrument(driver, span)));
         match ready_rx.await {
-            Ok(Ok(())) => Ok(Client { commands, events }),
+            Ok(Ok(())) => Ok(Client {
+                commands,
+                runtime: PhantomData,
+            }),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(Error::Closed),
         }
     }
+}
 
+impl<R> Client<R> {
     async fn call<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T, Error>>) -> Command,
@@ -122,25 +146,29 @@ impl Client {
                 done: None,
             })
             .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => Error::Backpressure,
-                mpsc::error::TrySendError::Closed(_) => Error::Closed,
+                async_channel::TrySendError::Full(_) => Error::Backpressure,
+                async_channel::TrySendError::Closed(_) => Error::Closed,
             })
     }
 
     /// Subscribes to one filter; the returned stream yields every message
     /// that matches it, until it is dropped or unsubscribed.
-    pub async fn subscribe(&self, filter: &str, qos: QoS) -> Result<Subscription, Error> {
+    pub async fn subscribe(&self, filter: &str, qos: QoS) -> Result<Subscription<R>, Error> {
         self.subscribe_many(&[(filter, qos)]).await
     }
 
     /// Subscribes to several filters with one SUBSCRIBE; one stream gets the
     /// messages of all of them (each message once).
-    pub async fn subscribe_many(&self, filters: &[(&str, QoS)]) -> Result<Subscription, Error> {
+    pub async fn subscribe_many(&self, filters: &[(&str, QoS)]) -> Result<Subscription<R>, Error> {
         let filters = filters
             .iter()
             .map(|(f, q)| Ok((TopicFilter::try_from(*f)?, *q)))
             .collect::<Result<Vec<_>, Error>>()?;
-        let (id, messages, outcomes) = self
+        let SubscribeReply {
+            id,
+            messages,
+            outcomes,
+        } = self
             .call(|done| Command::Subscribe { filters, done })
             .await?;
         Ok(Subscription {
@@ -151,11 +179,14 @@ impl Client {
         })
     }
 
-    /// The connection's events (connected, disconnected, reconnecting). Each
-    /// receiver sees the events after it was created; one that falls far
-    /// behind skips the oldest.
-    pub fn events(&self) -> broadcast::Receiver<ConnectionEvent> {
-        self.events.subscribe()
+    /// The connection's events (connected, disconnected, reconnecting) from
+    /// now on. A receiver that falls more than 64 events behind misses the
+    /// newest ones until it catches up.
+    pub fn events(&self) -> async_channel::Receiver<ConnectionEvent> {
+        let (tx, rx) = async_channel::bounded(64);
+        // A closed client has no events to tell; the receiver just ends.
+        let _ = self.commands.try_send(Command::Events { tx });
+        rx
     }
 
     /// Waits (at most the disconnect timeout) for messages in flight, sends
@@ -166,18 +197,27 @@ impl Client {
 }
 
 /// The messages of one `subscribe` call, as a [`Stream`].
-#[derive(Debug)]
-pub struct Subscription {
+pub struct Subscription<R> {
     id: u64,
-    messages: mpsc::Receiver<Message>,
+    // async-channel's receiver is not Unpin; boxing it keeps Subscription so.
+    messages: Pin<Box<async_channel::Receiver<Message>>>,
     outcomes: Vec<SubscribeOutcome>,
-    client: Client,
+    client: Client<R>,
 }
 
-impl Subscription {
+impl<R> std::fmt::Debug for Subscription<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .field("outcomes", &self.outcomes)
+            .finish()
+    }
+}
+
+impl<R> Subscription<R> {
     /// The next message, or `None` once unsubscribed or the client closed.
     pub async fn next(&mut self) -> Option<Message> {
-        self.messages.recv().await
+        self.messages.recv().await.ok()
     }
 
     /// What the broker granted, one outcome per filter.
@@ -195,9 +235,9 @@ impl Subscription {
     }
 }
 
-impl Stream for Subscription {
+impl<R> Stream for Subscription<R> {
     type Item = Message;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
-        self.messages.poll_recv(cx)
+        self.messages.as_mut().poll_next(cx)
     }
 }

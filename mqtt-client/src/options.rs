@@ -13,7 +13,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use mqtt_tokio::Options;
+/// use mqtt_client::Options;
 ///
 /// let options = Options::from_url("mqtt://127.0.0.1:1883")
 ///     .unwrap()
@@ -35,6 +35,7 @@ pub struct Options {
     pub(crate) subscription_capacity: usize,
     pub(crate) command_capacity: usize,
     pub(crate) disconnect_timeout: Duration,
+    pub(crate) unmatched_grace: Duration,
     pub(crate) invalid: Option<Error>,
 }
 
@@ -56,6 +57,7 @@ impl Options {
             subscription_capacity: 1024,
             command_capacity: 1024,
             disconnect_timeout: Duration::from_secs(5),
+            unmatched_grace: Duration::from_secs(10),
             invalid: None,
         }
     }
@@ -225,6 +227,15 @@ impl Options {
         self
     }
 
+    /// How long a message that matches no subscription waits for one
+    /// (default 10 s). A resumed session can deliver stored messages before
+    /// the application subscribed again; within this time the first matching
+    /// subscription receives them. Zero drops them at once.
+    pub fn unmatched_grace(mut self, grace: Duration) -> Self {
+        self.unmatched_grace = grace;
+        self
+    }
+
     /// Use MQTT 3.1 ("MQIsdp", level 3) for old brokers.
     pub fn mqtt_v31(mut self) -> Self {
         self.session.protocol = mqtt_proto::packet::Protocol::V31;
@@ -237,7 +248,7 @@ impl Options {
             return Err(e.clone());
         }
         let id = if self.client_id.is_empty() {
-            format!("mqtt-tokio-{:012x}", self.seed & 0xFFFF_FFFF_FFFF)
+            format!("mqtt-rs-{:012x}", self.seed & 0xFFFF_FFFF_FFFF)
         } else {
             self.client_id.clone()
         };
@@ -289,7 +300,7 @@ mod tests {
         let a = Options::new("h", 1).session().unwrap().client_id;
         let b = Options::new("h", 1).session().unwrap().client_id;
         assert_ne!(a, b);
-        assert!(a.starts_with("mqtt-tokio-"));
+        assert!(a.starts_with("mqtt-rs-"));
     }
 
     #[test]

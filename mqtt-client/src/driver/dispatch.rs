@@ -1,0 +1,727 @@
+//! What the driver does with commands from the handles and events from the
+//! core, independent of any IO: request bookkeeping by id, routing messages
+//! to subscriptions, holding deliveries for slow consumers, resubscribing
+//! after a lost session, and the shutdown sequence.
+
+use crate::client::ConnectionEvent;
+use crate::runtime::BoxFuture;
+use crate::{Error, Options};
+use futures_channel::oneshot;
+use mqtt_proto::packet::ConnectReturnCode;
+use mqtt_proto::{
+    AckToken, Connection, DisconnectReason, Event, Message, PacketId, PublishId, QoS, Router,
+    SubscribeOutcome, TopicFilter,
+};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::task::Context;
+use std::time::{Duration, Instant};
+
+type Responder<T> = oneshot::Sender<Result<T, Error>>;
+/// A subscription's receiving end, boxed: async-channel's receiver is not
+/// `Unpin`, and the driver and the handles should be.
+type Receiver = std::pin::Pin<Box<async_channel::Receiver<Message>>>;
+
+/// Filters per resubscription SUBSCRIBE after a lost session.
+const RESUBSCRIBE_BATCH: usize = 256;
+
+/// What a handle asks the driver to do.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Publish {
+        message: Message,
+        done: Option<Responder<()>>,
+    },
+    Subscribe {
+        filters: Vec<(TopicFilter, QoS)>,
+        done: Responder<SubscribeReply>,
+    },
+    Unsubscribe {
+        id: u64,
+        done: Responder<()>,
+    },
+    Events {
+        tx: async_channel::Sender<ConnectionEvent>,
+    },
+    Disconnect {
+        done: Responder<()>,
+    },
+}
+
+/// A subscription as handed to the caller.
+#[derive(Debug)]
+pub(crate) struct SubscribeReply {
+    pub(crate) id: u64,
+    pub(crate) messages: Receiver,
+    pub(crate) outcomes: Vec<SubscribeOutcome>,
+}
+
+#[derive(Debug)]
+struct Sub {
+    tx: async_channel::Sender<Message>,
+    filters: Vec<(TopicFilter, QoS)>,
+}
+
+/// A SUBSCRIBE awaiting its SUBACK: from a caller, or a resubscription.
+#[derive(Debug)]
+struct PendingSubscribe {
+    id: u64,
+    reply: Option<(Responder<SubscribeReply>, Receiver)>,
+}
+
+/// An incoming message not yet in every matching channel.
+#[derive(Debug)]
+struct Held {
+    message: Message,
+    ack: Option<AckToken>,
+    targets: VecDeque<u64>,
+}
+
+#[derive(Debug)]
+struct Closing {
+    done: Option<Responder<()>>,
+    deadline: Instant,
+    sent_disconnect: bool,
+    over: bool,
+}
+
+/// What an event means for the transport.
+#[derive(Debug, Default)]
+pub(crate) struct EventOutcome {
+    pub(crate) drop_transport: bool,
+    pub(crate) reconnect: bool,
+    pub(crate) connected: bool,
+}
+
+/// Refusals that retrying cannot fix.
+fn is_final(code: ConnectReturnCode) -> bool {
+    !matches!(code, ConnectReturnCode::ServerUnavailable)
+}
+
+pub(crate) struct Dispatch {
+    ready: Option<oneshot::Sender<Result<(), Error>>>,
+    listeners: Vec<async_channel::Sender<ConnectionEvent>>,
+    publishes: HashMap<PublishId, Responder<()>>,
+    stalled: Option<(Message, Option<Responder<()>>)>,
+    subscribes: HashMap<PacketId, PendingSubscribe>,
+    unsubscribes: HashMap<PacketId, Responder<()>>,
+    router: Router<u64>,
+    subs: HashMap<u64, Sub>,
+    next_sub: u64,
+    capacity: usize,
+    held: VecDeque<Held>,
+    /// A send waiting for room in the channel the front held message needs.
+    room: Option<BoxFuture<Result<(), async_channel::SendError<Message>>>>,
+    matched: Vec<u64>,
+    /// Messages that matched no subscription, waiting for one until their
+    /// deadline (in arrival order, so deadlines ascend).
+    unmatched: VecDeque<(Instant, Message, Option<AckToken>)>,
+    unmatched_grace: Duration,
+    /// The latest Connected/Disconnected, told to each new listener first.
+    last_state: Option<ConnectionEvent>,
+    closing: Option<Closing>,
+    connected_once: bool,
+    terminal: Option<Error>,
+}
+
+impl Dispatch {
+    pub(crate) fn new(
+        ready: oneshot::Sender<Result<(), Error>>,
+        capacity: usize,
+        unmatched_grace: Duration,
+    ) -> Self {
+        Dispatch {
+            ready: Some(ready),
+            listeners: Vec::new(),
+            publishes: HashMap::new(),
+            stalled: None,
+            subscribes: HashMap::new(),
+            unsubscribes: HashMap::new(),
+            router: Router::new(),
+            subs: HashMap::new(),
+            next_sub: 0,
+            capacity,
+            held: VecDeque::new(),
+            room: None,
+            matched: Vec::new(),
+            unmatched: VecDeque::new(),
+            unmatched_grace,
+            last_state: None,
+            closing: None,
+            connected_once: false,
+            terminal: None,
+        }
+    }
+
+    pub(crate) fn connected_once(&self) -> bool {
+        self.connected_once
+    }
+
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.is_some()
+    }
+
+    pub(crate) fn finished(&self) -> bool {
+        self.terminal.is_some()
+    }
+
+    pub(crate) fn accepting_commands(&self) -> bool {
+        self.stalled.is_none()
+    }
+
+    pub(crate) fn emit(&mut self, event: ConnectionEvent) {
+        if !matches!(event, ConnectionEvent::Reconnecting { .. }) {
+            self.last_state = Some(event.clone());
+        }
+        // A listener that is full misses this one; a closed one is dropped.
+        self.listeners.retain(|l| {
+            !matches!(
+                l.try_send(event.clone()),
+                Err(async_channel::TrySendError::Closed(_))
+            )
+        });
+    }
+
+    /// Ends the client for good with `error`.
+    pub(crate) fn fail(&mut self, error: Error) {
+        tracing::error!(%error, "giving up");
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(Err(error.clone()));
+        }
+        self.terminal = Some(error);
+    }
+
+    // ---- events from the core ---------------------------------------------
+
+    pub(crate) fn on_event(
+        &mut self,
+        conn: &mut Connection,
+        event: Event,
+        now: Instant,
+    ) -> EventOutcome {
+        let mut outcome = EventOutcome::default();
+        match event {
+            Event::Connected { session_present } => {
+                tracing::info!(session_present, "connected");
+                outcome.connected = true;
+                let resubscribe = self.connected_once && !session_present;
+                self.connected_once = true;
+                if let Some(ready) = self.ready.take() {
+                    let _ = ready.send(Ok(()));
+                }
+                self.emit(ConnectionEvent::Connected { session_present });
+                if resubscribe {
+                    self.resubscribe(conn);
+                }
+                self.retry_stalled(conn);
+            }
+            Event::Disconnected { reason } => return self.on_disconnected(reason),
+            Event::Message { message, ack } => {
+                self.matched.clear();
+                self.router.matches(&message.topic, &mut self.matched);
+                if self.matched.is_empty() {
+                    self.hold_unmatched(conn, message, ack, now);
+                    return outcome;
+                }
+                self.held.push_back(Held {
+                    message,
+                    ack,
+                    targets: self.matched.iter().copied().collect(),
+                });
+                self.deliver_held(conn);
+            }
+            Event::Published { id } => {
+                if let Some(done) = self.publishes.remove(&id) {
+                    let _ = done.send(Ok(()));
+                }
+                self.retry_stalled(conn);
+            }
+            Event::Subscribed { id, outcomes } => self.on_suback(conn, id, outcomes),
+            Event::Unsubscribed { id } => {
+                if let Some(done) = self.unsubscribes.remove(&id) {
+                    let _ = done.send(Ok(()));
+                }
+            }
+            Event::QueueReady => self.retry_stalled(conn),
+            _ => {}
+        }
+        outcome
+    }
+
+    fn on_disconnected(&mut self, reason: DisconnectReason) -> EventOutcome {
+        self.emit(ConnectionEvent::Disconnected {
+            reason: reason.to_string(),
+        });
+        if let Some(closing) = &mut self.closing {
+            if reason == DisconnectReason::Requested {
+                // DISCONNECT is parked for writing: keep the transport until
+                // it is out, then the task ends and closes it
+                // [MQTT-3.14.4-1].
+                tracing::info!("disconnected on request");
+                closing.sent_disconnect = true;
+                return EventOutcome::default();
+            }
+            closing.over = true;
+            return EventOutcome {
+                drop_transport: true,
+                ..EventOutcome::default()
+            };
+        }
+        tracing::warn!(%reason, "disconnected");
+        let mut outcome = EventOutcome {
+            drop_transport: true,
+            ..EventOutcome::default()
+        };
+        match reason {
+            DisconnectReason::Refused(code) if is_final(code) || !self.connected_once => {
+                self.fail(Error::Refused(code));
+            }
+            _ if !self.connected_once => self.fail(Error::Timeout),
+            _ => outcome.reconnect = true,
+        }
+        outcome
+    }
+
+    fn resubscribe(&mut self, conn: &mut Connection) {
+        // The broker lost the session: subscribe again to every filter a live
+        // subscription holds, at the highest QoS any of them asked for.
+        let mut wanted: BTreeMap<TopicFilter, QoS> = BTreeMap::new();
+        for sub in self.subs.values() {
+            for (f, q) in &sub.filters {
+                let e = wanted.entry(f.clone()).or_insert(*q);
+                *e = (*e).max(*q);
+            }
+        }
+        let all: Vec<(TopicFilter, QoS)> = wanted.into_iter().collect();
+        tracing::info!(filters = all.len(), "resubscribing after a lost session");
+        for batch in all.chunks(RESUBSCRIBE_BATCH) {
+            match conn.subscribe(batch.to_vec()) {
+                Ok(pid) => {
+                    self.subscribes.insert(
+                        pid,
+                        PendingSubscribe {
+                            id: u64::MAX,
+                            reply: None,
+                        },
+                    );
+                }
+                Err(e) => tracing::warn!(error = %e, "resubscribe refused"),
+            }
+        }
+    }
+
+    fn on_suback(&mut self, conn: &mut Connection, pid: PacketId, outcomes: Vec<SubscribeOutcome>) {
+        let Some(pending) = self.subscribes.remove(&pid) else {
+            return;
+        };
+        let Some((done, messages)) = pending.reply else {
+            return;
+        };
+        if outcomes.iter().all(|o| *o == SubscribeOutcome::Refused) {
+            let _ = done.send(Err(Error::SubscriptionRefused));
+            self.drop_subscription(conn, pending.id);
+            return;
+        }
+        let reply = SubscribeReply {
+            id: pending.id,
+            messages,
+            outcomes,
+        };
+        if done.send(Ok(reply)).is_err() {
+            // The caller stopped waiting: nobody will read this stream.
+            self.drop_subscription(conn, pending.id);
+        }
+    }
+
+    // ---- commands from the handles ------------------------------------------
+
+    pub(crate) fn on_command(
+        &mut self,
+        conn: &mut Connection,
+        cmd: Command,
+        now: Instant,
+        options: &Options,
+    ) {
+        if let Command::Events { tx } = cmd {
+            if let Some(state) = &self.last_state {
+                let _ = tx.try_send(state.clone());
+            }
+            self.listeners.push(tx);
+            return;
+        }
+        if let Some(e) = self.refusal() {
+            reply_err(cmd, e);
+            return;
+        }
+        match cmd {
+            Command::Publish { message, done } => self.publish(conn, message, done),
+            Command::Subscribe { filters, done } => {
+                let id = self.next_sub;
+                self.next_sub += 1;
+                match conn.subscribe(filters.clone()) {
+                    Ok(pid) => {
+                        let (tx, messages) = async_channel::bounded(self.capacity);
+                        for (f, _) in &filters {
+                            self.router.insert(f, id);
+                        }
+                        let adopted = self.adopt_unmatched(id, &filters);
+                        self.subs.insert(id, Sub { tx, filters });
+                        if adopted {
+                            self.deliver_held(conn);
+                        }
+                        self.subscribes.insert(
+                            pid,
+                            PendingSubscribe {
+                                id,
+                                reply: Some((done, Box::pin(messages))),
+                            },
+                        );
+                    }
+                    Err(e) => {
+                        let _ = done.send(Err(Error::Subscribe(e)));
+                    }
+                }
+            }
+            Command::Unsubscribe { id, done } => {
+                self.subs.remove(&id);
+                let unused = self.router.remove_key(id);
+                if unused.is_empty() {
+                    let _ = done.send(Ok(()));
+                    return;
+                }
+                match conn.unsubscribe(unused) {
+                    Ok(pid) => {
+                        self.unsubscribes.insert(pid, done);
+                    }
+                    Err(e) => {
+                        let _ = done.send(Err(Error::Subscribe(e)));
+                    }
+                }
+            }
+            Command::Disconnect { done } => self.begin_close(Some(done), now, options),
+            Command::Events { .. } => {}
+        }
+    }
+
+    fn refusal(&self) -> Option<Error> {
+        match (&self.terminal, &self.closing) {
+            (Some(e), _) => Some(e.clone()),
+            (None, Some(_)) => Some(Error::Closed),
+            (None, None) => None,
+        }
+    }
+
+    fn publish(&mut self, conn: &mut Connection, message: Message, done: Option<Responder<()>>) {
+        if !conn.can_publish(message.qos) {
+            // Hold it and take no further commands until there is room.
+            self.stalled = Some((message, done));
+            return;
+        }
+        match conn.publish(message) {
+            Ok(id) => {
+                if let Some(done) = done {
+                    self.publishes.insert(id, done);
+                }
+            }
+            Err(e) => {
+                if let Some(done) = done {
+                    let _ = done.send(Err(Error::Publish(e)));
+                }
+            }
+        }
+    }
+
+    fn retry_stalled(&mut self, conn: &mut Connection) {
+        if let Some((message, done)) = self.stalled.take() {
+            self.publish(conn, message, done);
+        }
+    }
+
+    // ---- shutting down ------------------------------------------------------
+
+    pub(crate) fn begin_close(
+        &mut self,
+        done: Option<Responder<()>>,
+        now: Instant,
+        options: &Options,
+    ) {
+        if let Some(closing) = &mut self.closing {
+            // A second disconnect call is answered with the first.
+            if let Some(previous) = done.and_then(|d| closing.done.replace(d)) {
+                let _ = previous.send(Ok(()));
+            }
+            return;
+        }
+        tracing::info!("disconnecting");
+        self.closing = Some(Closing {
+            done,
+            deadline: now + options.disconnect_timeout,
+            sent_disconnect: false,
+            over: false,
+        });
+    }
+
+    pub(crate) fn closing_deadline(&self) -> Option<Instant> {
+        self.closing.as_ref().map(|c| c.deadline)
+    }
+
+    /// While closing: once nothing is in flight, send DISCONNECT. Returns
+    /// whether it was just queued.
+    pub(crate) fn check_closing(
+        &mut self,
+        conn: &mut Connection,
+        now: Instant,
+        core_now: mqtt_proto::Instant,
+    ) -> bool {
+        let Some(closing) = &mut self.closing else {
+            return false;
+        };
+        if closing.sent_disconnect || closing.over {
+            return false;
+        }
+        if !conn.is_connected() {
+            // Offline: nothing to say goodbye to.
+            closing.over = true;
+            return false;
+        }
+        if conn.inflight() == 0 && conn.queued() == 0 {
+            closing.sent_disconnect = true;
+            closing.deadline = now + Duration::from_secs(1);
+            conn.disconnect(core_now);
+            return true;
+        }
+        false
+    }
+
+    /// The closing deadline passed: stop waiting for inflight messages, or
+    /// for the DISCONNECT to drain.
+    pub(crate) fn on_closing_deadline(
+        &mut self,
+        conn: &mut Connection,
+        now: Instant,
+        core_now: mqtt_proto::Instant,
+    ) {
+        let Some(closing) = &mut self.closing else {
+            return;
+        };
+        if closing.deadline > now {
+            return;
+        }
+        if !closing.sent_disconnect && conn.is_connected() {
+            closing.sent_disconnect = true;
+            closing.deadline = now + Duration::from_secs(1);
+            conn.disconnect(core_now);
+        } else {
+            closing.over = true;
+        }
+    }
+
+    /// Whether the task is done: closed (and DISCONNECT written) or failed.
+    pub(crate) fn closing_done(&self, written: bool) -> bool {
+        self.terminal.is_some()
+            || self
+                .closing
+                .as_ref()
+                .is_some_and(|c| c.over || (c.sent_disconnect && written))
+    }
+
+    pub(crate) fn shut_down(&mut self, commands: &async_channel::Receiver<Command>) {
+        let error = self.terminal.clone().unwrap_or(Error::Closed);
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(Err(error.clone()));
+        }
+        for (_, done) in self.publishes.drain() {
+            let _ = done.send(Err(error.clone()));
+        }
+        if let Some((_, Some(done))) = self.stalled.take() {
+            let _ = done.send(Err(error.clone()));
+        }
+        for (_, pending) in self.subscribes.drain() {
+            if let Some((done, _)) = pending.reply {
+                let _ = done.send(Err(error.clone()));
+            }
+        }
+        for (_, done) in self.unsubscribes.drain() {
+            let _ = done.send(Err(error.clone()));
+        }
+        // Ending the channels ends every Subscription stream.
+        self.subs.clear();
+        self.room = None;
+        commands.close();
+        while let Ok(cmd) = commands.try_recv() {
+            reply_err(cmd, error.clone());
+        }
+        self.listeners.clear();
+        if let Some(closing) = self.closing.take() {
+            if let Some(done) = closing.done {
+                let _ = done.send(Ok(()));
+            }
+        }
+        tracing::info!("client stopped");
+    }
+
+    // ---- delivery -------------------------------------------------------------
+
+    /// Polls the send waiting for room, if any; returns whether it finished.
+    pub(crate) fn poll_room(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> bool {
+        let Some(room) = self.room.as_mut() else {
+            return false;
+        };
+        let std::task::Poll::Ready(result) = std::future::Future::poll(room.as_mut(), cx) else {
+            return false;
+        };
+        self.room = None;
+        let target = self.held.front_mut().and_then(|h| h.targets.pop_front());
+        if let (Err(_), Some(target)) = (result, target) {
+            self.drop_subscription(conn, target);
+        }
+        self.deliver_held(conn);
+        true
+    }
+
+    /// Delivers held messages in order until a channel is full.
+    fn deliver_held(&mut self, conn: &mut Connection) {
+        if self.room.is_some() {
+            return;
+        }
+        while let Some(front) = self.held.front_mut() {
+            while let Some(&target) = front.targets.front() {
+                let Some(sub) = self.subs.get(&target) else {
+                    front.targets.pop_front();
+                    continue;
+                };
+                match sub.tx.try_send(front.message.clone()) {
+                    Ok(()) => {
+                        front.targets.pop_front();
+                    }
+                    Err(async_channel::TrySendError::Full(_))
+                        if front.message.qos == QoS::AtMostOnce =>
+                    {
+                        tracing::debug!(
+                            subscription = target,
+                            "QoS 0 message dropped: subscriber is full"
+                        );
+                        front.targets.pop_front();
+                    }
+                    Err(async_channel::TrySendError::Full(message)) => {
+                        // Wait for room; the send itself delivers it.
+                        let tx = sub.tx.clone();
+                        self.room = Some(Box::pin(async move { tx.send(message).await }));
+                        return;
+                    }
+                    Err(async_channel::TrySendError::Closed(_)) => {
+                        front.targets.pop_front();
+                        self.drop_subscription(conn, target);
+                        break;
+                    }
+                }
+            }
+            if self.held.front().is_some_and(|h| h.targets.is_empty()) {
+                if let Some(done) = self.held.pop_front() {
+                    if let Some(token) = done.ack {
+                        let _ = conn.ack(token);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A message no subscription wants yet: hold it for the grace period
+    /// (QoS 1 and 2 unacknowledged, so the broker keeps responsibility),
+    /// or let it go.
+    fn hold_unmatched(
+        &mut self,
+        conn: &mut Connection,
+        message: Message,
+        ack: Option<AckToken>,
+        now: Instant,
+    ) {
+        let qos0_held = self
+            .unmatched
+            .iter()
+            .filter(|(_, m, _)| m.qos == QoS::AtMostOnce)
+            .count();
+        if self.unmatched_grace.is_zero()
+            || (message.qos == QoS::AtMostOnce && qos0_held >= self.capacity)
+        {
+            tracing::debug!(topic = %message.topic, "message matches no subscription: dropped");
+            if let Some(token) = ack {
+                let _ = conn.ack(token);
+            }
+            return;
+        }
+        self.unmatched
+            .push_back((now + self.unmatched_grace, message, ack));
+    }
+
+    /// A new subscription takes the held messages that match it.
+    fn adopt_unmatched(&mut self, id: u64, filters: &[(TopicFilter, QoS)]) -> bool {
+        if self.unmatched.is_empty() {
+            return false;
+        }
+        let before = self.held.len();
+        let mut keep = VecDeque::with_capacity(self.unmatched.len());
+        for (deadline, message, ack) in self.unmatched.drain(..) {
+            if filters.iter().any(|(f, _)| f.matches(&message.topic)) {
+                self.held.push_back(Held {
+                    message,
+                    ack,
+                    targets: VecDeque::from([id]),
+                });
+            } else {
+                keep.push_back((deadline, message, ack));
+            }
+        }
+        self.unmatched = keep;
+        self.held.len() > before
+    }
+
+    /// When the oldest unmatched message gives up waiting.
+    pub(crate) fn unmatched_deadline(&self) -> Option<Instant> {
+        self.unmatched.front().map(|(deadline, _, _)| *deadline)
+    }
+
+    /// Acknowledges and drops the unmatched messages whose wait is over.
+    pub(crate) fn expire_unmatched(&mut self, conn: &mut Connection, now: Instant) {
+        while self
+            .unmatched
+            .front()
+            .is_some_and(|(deadline, _, _)| *deadline <= now)
+        {
+            if let Some((_, message, ack)) = self.unmatched.pop_front() {
+                tracing::warn!(topic = %message.topic, "no subscription took this message in time: dropped");
+                if let Some(token) = ack {
+                    let _ = conn.ack(token);
+                }
+            }
+        }
+    }
+
+    /// Forgets a subscription whose stream was dropped, unsubscribing from
+    /// the filters nothing else uses.
+    fn drop_subscription(&mut self, conn: &mut Connection, id: u64) {
+        if self.subs.remove(&id).is_none() {
+            return;
+        }
+        let unused = self.router.remove_key(id);
+        if !unused.is_empty() {
+            let _ = conn.unsubscribe(unused);
+        }
+    }
+}
+
+fn reply_err(cmd: Command, e: Error) {
+    match cmd {
+        Command::Publish { done, .. } => {
+            if let Some(done) = done {
+                let _ = done.send(Err(e));
+            }
+        }
+        Command::Subscribe { done, .. } => {
+            let _ = done.send(Err(e));
+        }
+        Command::Unsubscribe { done, .. } | Command::Disconnect { done } => {
+            let _ = done.send(Err(e));
+        }
+        Command::Events { .. } => {}
+    }
+}

@@ -1,0 +1,372 @@
+//! The driver: one task per client, the only owner of the transport and the
+//! `mqtt_proto::Connection`, written once as a plain [`Future`] over the
+//! [`Runtime`] trait so every adapter runs the same loop.
+//!
+//! Each poll: drain the core (bytes to `out`, events to `dispatch`), write
+//! parked bytes until the socket would block, then poll each source once:
+//! commands, the socket, a TCP connect in progress, room in a blocked
+//! subscription, the next deadline. Nothing is written from inside a
+//! source's handler: bytes are parked in `out` and written at the top of
+//! the next round. MQTT rules stay in the core; this file only moves bytes
+//! and keeps time. What to do with events and commands is in `dispatch.rs`.
+//!
+//! Slow consumers: incoming QoS 1 and 2 messages are acknowledged only once
+//! every matching subscription's channel took them. When a channel is full
+//! the driver holds the message (and everything after it) and stops
+//! acknowledging, so the broker's own inflight window stops it sending more:
+//! memory stays bounded by that window, the socket keeps being read (so
+//! keep-alive keeps working), and nothing is lost. A QoS 0 message for a
+//! full channel is dropped for that subscription, which QoS 0 allows.
+
+mod dispatch;
+
+pub(crate) use dispatch::{Command, SubscribeReply};
+
+use crate::client::ConnectionEvent;
+use crate::runtime::{BoxFuture, Runtime};
+use crate::{Error, Options};
+use bytes::Bytes;
+use dispatch::Dispatch;
+use futures_channel::oneshot;
+use futures_core::Stream;
+use futures_io::{AsyncRead, AsyncWrite};
+use mqtt_proto::{Backoff, Connection, Instant};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant as StdInstant;
+
+/// Bytes read per socket read.
+const READ_CHUNK: usize = 64 * 1024;
+/// Rounds per poll before yielding to other tasks.
+const ROUNDS_PER_POLL: usize = 64;
+
+/// The driver task of one client.
+pub(crate) struct Driver<R: Runtime> {
+    options: Options,
+    conn: Connection,
+    start: StdInstant,
+    // async-channel's receiver is not Unpin; boxing it keeps the driver so.
+    commands: Pin<Box<async_channel::Receiver<Command>>>,
+    commands_open: bool,
+    stream: Option<R::Stream>,
+    connecting: Option<BoxFuture<io::Result<R::Stream>>>,
+    reconnect_at: Option<StdInstant>,
+    backoff: Backoff,
+    out: VecDeque<Bytes>,
+    read_buf: Vec<u8>,
+    timer: Option<(StdInstant, BoxFuture<()>)>,
+    dispatch: Dispatch,
+    runtime: PhantomData<fn() -> R>,
+}
+
+impl<R: Runtime> Driver<R> {
+    pub(crate) fn new(
+        options: Options,
+        commands: async_channel::Receiver<Command>,
+        ready: oneshot::Sender<Result<(), Error>>,
+    ) -> Result<Self, Error> {
+        let mut session = options.session()?;
+        // The driver acks a message once every subscription has it.
+        session.manual_acks = true;
+        let conn = Connection::new(session).map_err(Error::Options)?;
+        let backoff = Backoff::new(options.backoff_min, options.backoff_max, options.seed);
+        let dispatch = Dispatch::new(
+            ready,
+            options.subscription_capacity,
+            options.unmatched_grace,
+        );
+        let mut driver = Driver {
+            options,
+            conn,
+            start: R::now(),
+            commands: Box::pin(commands),
+            commands_open: true,
+            stream: None,
+            connecting: None,
+            reconnect_at: None,
+            backoff,
+            out: VecDeque::new(),
+            read_buf: vec![0; READ_CHUNK],
+            timer: None,
+            dispatch,
+            runtime: PhantomData,
+        };
+        driver.start_connect();
+        Ok(driver)
+    }
+
+    pub(crate) fn client_id(&self) -> String {
+        self.conn.options().client_id.to_string()
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_duration(R::now().saturating_duration_since(self.start))
+    }
+
+    fn start_connect(&mut self) {
+        if self.dispatch.is_closing() || self.dispatch.finished() {
+            return;
+        }
+        tracing::debug!(host = %self.options.host, port = self.options.port, "connecting");
+        self.connecting = Some(R::connect(
+            self.options.host.clone(),
+            self.options.port,
+            self.options.connect_timeout,
+        ));
+    }
+
+    fn on_tcp(&mut self, result: io::Result<R::Stream>) {
+        match result {
+            Ok(stream) => {
+                tracing::debug!("transport open; sending CONNECT");
+                self.stream = Some(stream);
+                self.out.clear();
+                self.conn.connect(self.now());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "connect failed");
+                self.dispatch.emit(ConnectionEvent::Disconnected {
+                    reason: format!("connect failed: {e}"),
+                });
+                if self.dispatch.connected_once() {
+                    self.schedule_reconnect();
+                } else {
+                    self.dispatch.fail(Error::from(e));
+                }
+            }
+        }
+    }
+
+    fn schedule_reconnect(&mut self) {
+        if self.dispatch.is_closing() || self.dispatch.finished() {
+            return;
+        }
+        let delay = self.backoff.next_delay();
+        tracing::info!(?delay, "reconnecting");
+        self.reconnect_at = Some(R::now() + delay);
+        self.dispatch.emit(ConnectionEvent::Reconnecting { delay });
+    }
+
+    fn transport_failed(&mut self, e: &io::Error) {
+        tracing::debug!(error = %e, "transport ended");
+        self.stream = None;
+        self.out.clear();
+        self.conn.handle_closed(self.now());
+    }
+
+    /// Moves what the core produced: bytes to `out`, events to dispatch.
+    fn drain_core(&mut self) {
+        loop {
+            let mut progressed = false;
+            let now = self.now();
+            while let Some(bytes) = self.conn.poll_transmit(now) {
+                progressed = true;
+                if self.stream.is_some() {
+                    self.out.push_back(bytes);
+                }
+            }
+            while let Some(event) = self.conn.poll_event() {
+                progressed = true;
+                let outcome = self.dispatch.on_event(&mut self.conn, event, R::now());
+                if outcome.drop_transport {
+                    self.stream = None;
+                    self.out.clear();
+                }
+                if outcome.reconnect {
+                    self.schedule_reconnect();
+                }
+                if outcome.connected {
+                    self.backoff.reset();
+                }
+            }
+            if !progressed {
+                return;
+            }
+        }
+    }
+
+    /// Writes parked bytes until the socket would block.
+    fn poll_flush(&mut self, cx: &mut Context<'_>) {
+        while !self.out.is_empty() {
+            let Some(stream) = self.stream.as_mut() else {
+                self.out.clear();
+                return;
+            };
+            let slices: Vec<IoSlice<'_>> =
+                self.out.iter().take(64).map(|b| IoSlice::new(b)).collect();
+            match Pin::new(&mut *stream).poll_write_vectored(cx, &slices) {
+                Poll::Ready(Ok(0)) => {
+                    self.transport_failed(&io::ErrorKind::WriteZero.into());
+                    return;
+                }
+                Poll::Ready(Ok(mut n)) => {
+                    while n > 0 {
+                        let Some(front) = self.out.front_mut() else {
+                            break;
+                        };
+                        if n >= front.len() {
+                            n -= front.len();
+                            self.out.pop_front();
+                        } else {
+                            bytes::Buf::advance(front, n);
+                            n = 0;
+                        }
+                    }
+                    if self.out.is_empty() {
+                        // Push the bytes out now rather than at the next write.
+                        let _ = Pin::new(&mut *stream).poll_flush(cx);
+                    }
+                }
+                Poll::Ready(Err(e)) => {
+                    self.transport_failed(&e);
+                    return;
+                }
+                Poll::Pending => return,
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<StdInstant> {
+        let core = self
+            .conn
+            .poll_timeout()
+            .map(|at| self.start + at.since_origin());
+        [
+            core,
+            self.reconnect_at,
+            self.dispatch.closing_deadline(),
+            self.dispatch.unmatched_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    fn on_deadline(&mut self) {
+        let now = R::now();
+        if self.reconnect_at.is_some_and(|t| t <= now) {
+            self.reconnect_at = None;
+            self.start_connect();
+        }
+        self.conn.handle_timeout(self.now());
+        self.dispatch.expire_unmatched(&mut self.conn, now);
+        let core_now = self.now();
+        self.dispatch
+            .on_closing_deadline(&mut self.conn, now, core_now);
+    }
+
+    /// One round: returns whether anything happened.
+    fn round(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut progressed = false;
+
+        if let Some(deadline) = self.next_deadline() {
+            if deadline <= R::now() {
+                self.on_deadline();
+                return true;
+            }
+            let rearm = self.timer.as_ref().is_none_or(|(at, _)| *at != deadline);
+            if rearm {
+                self.timer = Some((deadline, R::sleep_until(deadline)));
+            }
+            if let Some((_, sleep)) = self.timer.as_mut() {
+                if sleep.as_mut().poll(cx).is_ready() {
+                    self.timer = None;
+                    self.on_deadline();
+                    progressed = true;
+                }
+            }
+        } else {
+            self.timer = None;
+        }
+
+        if self.commands_open && self.dispatch.accepting_commands() {
+            match self.commands.as_mut().poll_next(cx) {
+                Poll::Ready(Some(cmd)) => {
+                    self.dispatch
+                        .on_command(&mut self.conn, cmd, R::now(), &self.options);
+                    progressed = true;
+                }
+                Poll::Ready(None) => {
+                    // Every handle is gone: leave cleanly.
+                    self.commands_open = false;
+                    self.dispatch.begin_close(None, R::now(), &self.options);
+                    progressed = true;
+                }
+                Poll::Pending => {}
+            }
+        }
+
+        if let Some(stream) = self.stream.as_mut() {
+            match Pin::new(stream).poll_read(cx, &mut self.read_buf) {
+                Poll::Ready(Ok(0)) => {
+                    self.transport_failed(&io::ErrorKind::UnexpectedEof.into());
+                    progressed = true;
+                }
+                Poll::Ready(Ok(n)) => {
+                    let now = self.now();
+                    if let Some(data) = self.read_buf.get(..n) {
+                        self.conn.handle_read(now, data);
+                    }
+                    progressed = true;
+                }
+                Poll::Ready(Err(e)) => {
+                    self.transport_failed(&e);
+                    progressed = true;
+                }
+                Poll::Pending => {}
+            }
+        }
+
+        if let Some(connecting) = self.connecting.as_mut() {
+            if let Poll::Ready(result) = connecting.as_mut().poll(cx) {
+                self.connecting = None;
+                self.on_tcp(result);
+                progressed = true;
+            }
+        }
+
+        if self.dispatch.poll_room(&mut self.conn, cx) {
+            progressed = true;
+        }
+        progressed
+    }
+}
+
+impl<R: Runtime> Future for Driver<R> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Every field is Unpin (streams are required to be), so the driver is.
+        let this = self.get_mut();
+        for _ in 0..ROUNDS_PER_POLL {
+            this.drain_core();
+            this.poll_flush(cx);
+            let core_now = this.now();
+            let disconnect_sent = this
+                .dispatch
+                .check_closing(&mut this.conn, R::now(), core_now);
+            if disconnect_sent {
+                this.drain_core();
+                this.poll_flush(cx);
+            }
+            if this
+                .dispatch
+                .closing_done(this.out.is_empty() || this.stream.is_none())
+            {
+                this.dispatch.shut_down(&this.commands);
+                this.stream = None;
+                return Poll::Ready(());
+            }
+            if !this.round(cx) {
+                return Poll::Pending;
+            }
+        }
+        // Busy: let other tasks run, then come back.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

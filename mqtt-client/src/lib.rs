@@ -1,0 +1,52 @@
+//! The runtime-neutral half of the MQTT 3.1.1 client: the handles
+//! ([`Client`], [`Subscription`]), [`Options`], [`Error`], and the driver
+//! loop, written once over the [`Runtime`] trait (futures-io streams, a
+//! timer, a spawner). `mqtt-tokio` and `mqtt-async-std` each implement
+//! `Runtime` in a few lines and re-export these types, so both adapters run
+//! the same code and behave the same.
+//!
+//! The MQTT session itself is `mqtt_proto::Connection`; this crate moves
+//! bytes and keeps time around it, routes messages to subscriptions and
+//! keeps the books of pending requests.
+//!
+//! # Behaviour
+//!
+//! - **Completion**: `publish` resolves when the message is complete for its
+//!   QoS (QoS 0 written, QoS 1 PUBACK, QoS 2 PUBCOMP); `try_publish` hands it
+//!   over without waiting.
+//! - **Backpressure**: when the core's queue is full the driver stops taking
+//!   commands, so `publish` waits and `try_publish` fails with
+//!   [`Error::Backpressure`]; memory stays bounded by the queue limits.
+//! - **Slow consumers**: a QoS 1/2 message is acknowledged to the broker
+//!   only once every matching subscription's channel took it. A full channel
+//!   holds delivery (not the socket): the broker's inflight window then stops
+//!   it sending, keep-alive keeps working, nothing is lost. QoS 0 messages to
+//!   a full channel are dropped for that subscription.
+//! - **Messages before their subscription**: a resumed session may deliver
+//!   stored messages right after CONNACK, before the application has called
+//!   `subscribe` again. Messages that match no subscription are held (QoS 1
+//!   and 2 unacknowledged) for [`Options::unmatched_grace`], and go to the
+//!   first subscription made in that time that matches them; after it they
+//!   are acknowledged and dropped, with a warning.
+//! - **Reconnect**: on connection loss the driver waits per an exponential
+//!   backoff with jitter, reconnects, resumes the session (unacknowledged
+//!   messages are resent by the core), and subscribes again when the broker
+//!   says the session is gone. A refusal of identity or credentials stops it
+//!   with [`Error::Refused`]: no retry storm.
+//! - **Shutdown**: [`Client::disconnect`] or dropping every handle waits
+//!   (bounded) for messages in flight, sends DISCONNECT and closes.
+//!
+//! Connect, reconnect and errors are reported through `tracing`.
+
+mod client;
+mod driver;
+mod error;
+mod options;
+mod runtime;
+
+pub use client::{Client, ConnectionEvent, Subscription};
+pub use error::Error;
+pub use mqtt_proto;
+pub use mqtt_proto::{Message, QoS, SubscribeOutcome};
+pub use options::Options;
+pub use runtime::{BoxFuture, Runtime};
