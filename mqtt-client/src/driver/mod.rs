@@ -189,19 +189,20 @@ impl<R: Runtime> Driver<R> {
         }
     }
 
-    /// Writes parked bytes until the socket would block.
-    fn poll_flush(&mut self, cx: &mut Context<'_>) {
+    /// Writes parked bytes until the socket would block. Returns whether
+    /// the transport failed, which leaves work for the core to report.
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> bool {
         while !self.out.is_empty() {
             let Some(stream) = self.stream.as_mut() else {
                 self.out.clear();
-                return;
+                return false;
             };
             let slices: Vec<IoSlice<'_>> =
                 self.out.iter().take(64).map(|b| IoSlice::new(b)).collect();
             match Pin::new(&mut *stream).poll_write_vectored(cx, &slices) {
                 Poll::Ready(Ok(0)) => {
                     self.transport_failed(&io::ErrorKind::WriteZero.into());
-                    return;
+                    return true;
                 }
                 Poll::Ready(Ok(mut n)) => {
                     while n > 0 {
@@ -223,11 +224,12 @@ impl<R: Runtime> Driver<R> {
                 }
                 Poll::Ready(Err(e)) => {
                     self.transport_failed(&e);
-                    return;
+                    return true;
                 }
-                Poll::Pending => return,
+                Poll::Pending => return false,
             }
         }
+        false
     }
 
     fn next_deadline(&self) -> Option<StdInstant> {
@@ -344,14 +346,20 @@ impl<R: Runtime> Future for Driver<R> {
         let this = self.get_mut();
         for _ in 0..ROUNDS_PER_POLL {
             this.drain_core();
-            this.poll_flush(cx);
+            if this.poll_flush(cx) {
+                // The write failed: the core now has a Disconnected event
+                // to report and a reconnect to schedule, before any waiting.
+                continue;
+            }
             let core_now = this.now();
             let disconnect_sent = this
                 .dispatch
                 .check_closing(&mut this.conn, R::now(), core_now);
             if disconnect_sent {
                 this.drain_core();
-                this.poll_flush(cx);
+                if this.poll_flush(cx) {
+                    continue;
+                }
             }
             if this
                 .dispatch
