@@ -1,14 +1,18 @@
 //! The MQTT 3.1.1 protocol, sans IO.
 //!
-//! This crate owns the wire format and (as it grows) the client session state
-//! machine. It never opens a socket, reads a clock, spawns a thread or names an
-//! async runtime: bytes and timestamps come in as arguments, bytes and events
-//! go out as return values. It is `#![no_std]` and needs only `alloc`.
+//! This crate owns the wire format and the client session state machine. It
+//! never opens a socket, reads a clock, spawns a thread or names an async
+//! runtime: bytes and timestamps come in as arguments, bytes and events go
+//! out as return values. It is `#![no_std]` and needs only `alloc`.
 //!
-//! What is here now:
+//! - [`Connection`]: the client session (connect, keep-alive, QoS 0/1/2 both
+//!   ways, sessions across transports), driven by the caller's loop.
 //! - [`packet`]: one type per control packet, with an incremental zero-copy
 //!   [`decode`](packet::decode) and an [`encode`](packet::Packet::encode).
-//! - [`topic`]: validated topic names and filters, and matching.
+//! - [`topic`]: validated topic names and filters, and matching;
+//!   [`Router`]: a topic-filter trie from names to subscriptions.
+//! - [`Backoff`]: reconnect delays with seeded jitter; [`Instant`]: the
+//!   caller's clock.
 //! - [`MqttString`]: the UTF-8 string type of section 1.5.3.
 //!
 //! ```
