@@ -41,6 +41,8 @@ use std::time::Instant as StdInstant;
 
 /// Bytes read per socket read.
 const READ_CHUNK: usize = 64 * 1024;
+/// Commands taken per round, so a burst is written in one go.
+const COMMANDS_PER_ROUND: usize = 256;
 /// Rounds per poll before yielding to other tasks.
 const ROUNDS_PER_POLL: usize = 64;
 
@@ -285,7 +287,12 @@ impl<R: Runtime> Driver<R> {
             self.timer = None;
         }
 
-        if self.commands_open && self.dispatch.accepting_commands() {
+        // Take a batch of commands before writing: their packets then leave
+        // in one write instead of one each.
+        for _ in 0..COMMANDS_PER_ROUND {
+            if !(self.commands_open && self.dispatch.accepting_commands()) {
+                break;
+            }
             match self.commands.as_mut().poll_next(cx) {
                 Poll::Ready(Some(cmd)) => {
                     self.dispatch
@@ -298,7 +305,7 @@ impl<R: Runtime> Driver<R> {
                     self.dispatch.begin_close(None, R::now(), &self.options);
                     progressed = true;
                 }
-                Poll::Pending => {}
+                Poll::Pending => break,
             }
         }
 
