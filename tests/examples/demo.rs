@@ -1,5 +1,11 @@
-//! The demo of the tokio client (`mqtt-tokio`): two clients with persistent
-//! sessions ride out a broker restart without losing a message.
+//! The demo of the client on both runtimes: two clients with persistent
+//! sessions ride out a broker restart without losing a message, first on
+//! tokio (`mqtt-tokio`), then on async-std (`mqtt-async-std`).
+//!
+//! The scenario is written once, generic over `R: mqtt_client::Runtime`, with
+//! runtime-neutral tools only (`async-io` timers, `futures-lite`,
+//! `async-channel`, `R::spawn`): `main` runs it on each runtime in turn,
+//! each against its own private mosquitto.
 //!
 //! A subscriber (`clean_session(false)`, a fixed client id) takes `demo/#` at
 //! QoS 2 and a publisher (`clean_session(false)`) sends messages at QoS 0, 1
@@ -9,26 +15,31 @@
 //! happen, and more QoS 1/2 messages are published while the publisher is
 //! offline; their `publish` futures wait and complete after the reconnect.
 //! At the end every QoS 1/2 message whose publish completed must have
-//! arrived, QoS 2 exactly once; the demo prints a summary and exits 0, or
-//! exits 1 saying what went wrong. It gives up after 60 s.
+//! arrived, QoS 2 exactly once; each runtime's run prints a summary and
+//! gives up after 60 s. The demo exits 0 when both runs passed, or 1 saying
+//! what went wrong.
 //!
 //! Run it with `./scripts/demo` (installs mosquitto when missing), or
 //! `cargo run -p mqtt-integration-tests --example demo`: it starts a private
-//! mosquitto (`persistence true`) on a free loopback port. With
-//! `MQTT_URL=mqtt://host:port` it uses that broker instead and, not owning
-//! it, skips the restart (and removes its two sessions at the end).
+//! mosquitto (`persistence true`) on a free loopback port per runtime. With
+//! `MQTT_URL=mqtt://host:port` both runs use that broker instead and, not
+//! owning it, skip the restart (and remove their sessions at the end).
 
+use async_io::Timer;
+use futures_lite::future;
+use mqtt_async_std::AsyncStd;
+use mqtt_client::{BoxFuture, Client, ConnectionEvent, Options, QoS, Runtime, Subscription};
 use mqtt_integration_tests::broker::Mosquitto;
-use mqtt_tokio::{Client, ConnectionEvent, Options, QoS, Subscription};
+use mqtt_tokio::Tokio;
+use std::any::Any;
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
-use tokio::time::MissedTickBehavior;
 
-/// The whole demo must finish within this.
+/// Each runtime's run must finish within this.
 const DEADLINE: Duration = Duration::from_secs(60);
 /// How long the subscriber may take to receive what was published.
 const DELIVERY_WAIT: Duration = Duration::from_secs(15);
@@ -55,73 +66,103 @@ const STREAM_END: u32 = 16;
 const STREAM_CAP: u32 = 1000;
 /// How long the streams may take to end once the clients disconnected.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
-const SUBSCRIBER_ID: &str = "mqtt-tokio-demo-sub";
-const PUBLISHER_ID: &str = "mqtt-tokio-demo-pub";
+/// How often to look whether every message arrived.
+const POLL: Duration = Duration::from_millis(20);
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-static START: OnceLock<Instant> = OnceLock::new();
-/// The private broker, when the demo runs one: here so that its log can be
-/// saved whichever way the demo fails.
+/// When the current runtime's run started: the transcript's clock.
+static START: Mutex<Option<Instant>> = Mutex::new(None);
+/// The current run's private broker, when it has one: here so that its log
+/// can be saved whichever way the run fails.
 static BROKER: Mutex<Option<Mosquitto>> = Mutex::new(None);
 /// The step in progress, named when the deadline passes.
 static STEP: Mutex<&str> = Mutex::new("starting");
 
-/// Prints one line of the transcript with the elapsed time.
+/// Prints one line of the transcript with the time since the run started.
 macro_rules! say {
     ($($arg:tt)*) => {{
-        let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
+        let t = lock(&START).get_or_insert_with(Instant::now).elapsed().as_secs_f64();
         println!("[{t:6.2}s] {}", format_args!($($arg)*));
     }};
 }
 
-fn broker() -> MutexGuard<'static, Option<Mosquitto>> {
-    BROKER.lock().unwrap_or_else(|e| e.into_inner())
+/// Locks, poisoned or not: a panicking helper must not hide the report.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn step(name: &'static str) {
-    *STEP.lock().unwrap_or_else(|e| e.into_inner()) = name;
+    *lock(&STEP) = name;
 }
 
 fn main() -> ExitCode {
-    START.get_or_init(Instant::now);
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("demo FAILED: cannot start the tokio runtime: {e}");
-            return ExitCode::FAILURE;
+    let url = std::env::var("MQTT_URL").ok().filter(|u| !u.is_empty());
+    let tokio_passed = demo_on::<Tokio>("tokio", url.clone(), |demo| {
+        let runtime = tokio::runtime::Runtime::new()
+            .map_err(|e| format!("cannot start the tokio runtime: {e}"))?;
+        let outcome = runtime.block_on(demo);
+        // Leave no client task behind.
+        runtime.shutdown_timeout(Duration::from_secs(10));
+        outcome
+    });
+    let async_std_passed = demo_on::<AsyncStd>("async-std", url, async_std::task::block_on);
+    let verdict = |passed: bool| if passed { "passed" } else { "FAILED" };
+    println!(
+        "== tokio: {}, async-std: {} ==",
+        verdict(tokio_passed),
+        verdict(async_std_passed)
+    );
+    if tokio_passed && async_std_passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Runs the scenario on runtime `R` through `block_on`, within DEADLINE;
+/// says why it failed, and saves the broker's log, if it did.
+fn demo_on<R: Runtime>(
+    label: &'static str,
+    url: Option<String>,
+    block_on: impl FnOnce(BoxFuture<Result<(), String>>) -> Result<(), String>,
+) -> bool {
+    println!("== {label} ==");
+    *lock(&START) = Some(Instant::now());
+    step("starting");
+    // Boxed: async-std's block_on keeps copies of the future on the stack,
+    // which a debug build's stack may not hold.
+    let outcome = block_on(Box::pin(async move {
+        match timeout(DEADLINE, scenario::<R>(label, url)).await {
+            Some(outcome) => outcome.map_err(|e| e.to_string()),
+            None => Err(format!(
+                "not finished after {DEADLINE:?}, while {}",
+                lock(&STEP)
+            )),
         }
+    }));
+    let mosquitto = lock(&BROKER).take();
+    let Err(why) = outcome else {
+        return true;
     };
-    let outcome = runtime.block_on(async { tokio::time::timeout(DEADLINE, run()).await });
-    // Leave no client task or broker restart behind.
-    runtime.shutdown_timeout(Duration::from_secs(10));
-    let failure = match outcome {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e.to_string()),
-        Err(_) => {
-            let step = *STEP.lock().unwrap_or_else(|e| e.into_inner());
-            Some(format!("not finished after {DEADLINE:?}, while {step}"))
-        }
-    };
-    let mosquitto = broker().take();
-    let Some(why) = failure else {
-        return ExitCode::SUCCESS;
-    };
-    eprintln!("demo FAILED: {why}");
+    eprintln!("demo FAILED on {label}: {why}");
     if let Some(m) = mosquitto {
-        let path = std::env::temp_dir().join("mqtt-tokio-demo-mosquitto.log");
+        let path = std::env::temp_dir().join(format!("mqtt-{label}-demo-mosquitto.log"));
         match std::fs::write(&path, m.log()) {
             Ok(()) => eprintln!("the broker's log (every packet) is in {}", path.display()),
             Err(e) => eprintln!("could not save the broker's log to {}: {e}", path.display()),
         }
     }
-    ExitCode::FAILURE
+    false
 }
 
-async fn run() -> Result<(), Error> {
+/// The demo itself, on runtime `R`; `label` names the runtime in client ids
+/// and payloads.
+async fn scenario<R: Runtime>(label: &str, url: Option<String>) -> Result<(), Error> {
     // A tag in every payload tells this run's messages from anybody else's.
-    let run_tag = format!("{:04x}", std::process::id() & 0xffff);
-    let url = std::env::var("MQTT_URL").ok().filter(|u| !u.is_empty());
+    let run_tag = format!("{label}-{:04x}", std::process::id() & 0xffff);
+    let subscriber_id = format!("mqtt-{label}-demo-sub");
+    let publisher_id = format!("mqtt-{label}-demo-pub");
     let (options, broker_name) = match &url {
         Some(url) => {
             say!("using the broker at {url} (MQTT_URL)");
@@ -129,14 +170,14 @@ async fn run() -> Result<(), Error> {
         }
         None => {
             step("starting mosquitto");
-            let port = tokio::task::spawn_blocking(|| {
+            let port = blocking(|| {
                 let m = Mosquitto::start(BROKER_CONFIG);
                 let port = m.port();
-                *broker() = Some(m);
+                *lock(&BROKER) = Some(m);
                 port
             })
             .await
-            .map_err(|e| format!("could not start a private mosquitto: {}", panic_message(e)))?;
+            .map_err(|e| format!("could not start a private mosquitto: {e}"))?;
             say!("started a private mosquitto on 127.0.0.1:{port} (persistence true)");
             (Options::new("127.0.0.1", port), format!("127.0.0.1:{port}"))
         }
@@ -145,8 +186,8 @@ async fn run() -> Result<(), Error> {
     // Sessions left by an earlier run (on a shared broker) would replay old
     // messages: start both ids clean, then connect for real.
     step("connecting");
-    for id in [SUBSCRIBER_ID, PUBLISHER_ID] {
-        let c = Client::connect(options.clone().client_id(id).clean_session(true))
+    for id in [&subscriber_id, &publisher_id] {
+        let c = Client::<R>::connect(options.clone().client_id(id).clean_session(true))
             .await
             .map_err(|e| format!("cannot connect to {broker_name}: {e}"))?;
         c.disconnect().await?;
@@ -158,21 +199,21 @@ async fn run() -> Result<(), Error> {
             .clean_session(false)
             .backoff(Duration::from_millis(100), Duration::from_secs(2))
     };
-    let subscriber = Client::connect(persistent(SUBSCRIBER_ID))
+    let subscriber = Client::<R>::connect(persistent(&subscriber_id))
         .await
         .map_err(|e| format!("the subscriber could not connect to {broker_name}: {e}"))?;
-    let (sub_link, sub_events) = watch_events("subscriber", &subscriber);
-    say!("subscriber connected as {SUBSCRIBER_ID} (clean_session false)");
+    let (mut sub_link, sub_events) = watch_events("subscriber", &subscriber);
+    say!("subscriber connected as {subscriber_id} (clean_session false)");
     let subscription = subscriber.subscribe("demo/#", QoS::ExactlyOnce).await?;
     say!(
         "subscriber subscribed to demo/# at QoS 2: granted {:?}",
         subscription.outcomes()
     );
-    let publisher = Client::connect(persistent(PUBLISHER_ID))
+    let publisher = Client::<R>::connect(persistent(&publisher_id))
         .await
         .map_err(|e| format!("the publisher could not connect to {broker_name}: {e}"))?;
-    let (pub_link, pub_events) = watch_events("publisher", &publisher);
-    say!("publisher connected as {PUBLISHER_ID} (clean_session false)");
+    let (mut pub_link, pub_events) = watch_events("publisher", &publisher);
+    say!("publisher connected as {publisher_id} (clean_session false)");
     let (received, receiver) = receive(subscription, run_tag.clone());
 
     let mut log = Sent::default();
@@ -198,19 +239,47 @@ async fn run() -> Result<(), Error> {
     if url.is_some() {
         say!("MQTT_URL is set: not my broker to restart, so streaming without a restart");
     }
-    let mut pending: JoinSet<Completion> = JoinSet::new();
-    let mut restart: Option<JoinHandle<u16>> = None;
+    // What woke the loop up.
+    enum Wake {
+        Tick,
+        Published(Completion),
+        BrokerBack(Result<u16, String>),
+    }
+    let (completions, completed) = async_channel::unbounded::<Completion>();
+    let mut in_flight = 0usize;
+    let mut restart: Option<BoxFuture<Result<u16, String>>> = None;
     let mut restarted = false;
     let (mut n, mut offline, mut after) = (6, 0, 0);
     let mut sending = true;
-    let mut ticker = tokio::time::interval(STREAM_INTERVAL);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    while sending || !pending.is_empty() || restart.is_some() {
-        tokio::select! {
-            _ = ticker.tick(), if sending => {
+    let mut next_tick = Instant::now();
+    while sending || in_flight > 0 || restart.is_some() {
+        let tick = async {
+            if !sending {
+                return future::pending().await;
+            }
+            Timer::at(next_tick).await;
+            Wake::Tick
+        };
+        let published = async {
+            match completed.recv().await {
+                Ok(completion) => Wake::Published(completion),
+                Err(_) => future::pending().await,
+            }
+        };
+        let back = async {
+            match restart.as_mut() {
+                Some(restart) => Wake::BrokerBack(restart.await),
+                None => future::pending().await,
+            }
+        };
+        match future::or(published, future::or(back, tick)).await {
+            Wake::Tick => {
+                // A late tick fires at once and the next one comes a full
+                // interval later (no burst to catch up).
+                next_tick = (next_tick + STREAM_INTERVAL).max(Instant::now());
                 n += 1;
                 let qos = alternate(n);
-                let link = pub_link.borrow().clone();
+                let link = pub_link.current();
                 if !link.up {
                     offline += 1;
                     say!(
@@ -222,32 +291,33 @@ async fn run() -> Result<(), Error> {
                     after += 1;
                 }
                 let publisher = publisher.clone();
+                let completions = completions.clone();
                 let body = payload(n);
-                pending.spawn(async move {
+                R::spawn(Box::pin(async move {
                     let started = Instant::now();
                     let result = publisher.publish(&topic(qos), body, qos).await;
-                    (n, qos, started.elapsed(), result)
-                });
+                    let _ = completions.try_send((n, qos, started.elapsed(), result));
+                }));
+                in_flight += 1;
                 if n == 8 && url.is_none() {
                     say!("restarting the broker mid-stream (SIGTERM, then the same port again)");
                     restarted = true;
-                    restart = Some(tokio::task::spawn_blocking(|| {
-                        let mut slot = broker();
+                    restart = Some(blocking(|| {
+                        let mut slot = lock(&BROKER);
                         let m = slot.as_mut().expect("started above");
                         m.restart();
                         m.port()
                     }));
                 }
-                let restart_done =
-                    restart.is_none() && (!restarted || (offline > 0 && after >= 2));
+                let restart_done = restart.is_none() && (!restarted || (offline > 0 && after >= 2));
                 sending = n < STREAM_END || !restart_done;
                 if n >= STREAM_CAP {
                     let why = format!("published {n} messages, the publisher is still not back");
                     return Err(why.into());
                 }
             }
-            Some(joined) = pending.join_next(), if !pending.is_empty() => {
-                let (n, qos, took, result) = joined?;
+            Wake::Published((n, qos, took, result)) => {
+                in_flight -= 1;
                 match result {
                     Ok(()) => {
                         log.completed(n, qos);
@@ -264,27 +334,22 @@ async fn run() -> Result<(), Error> {
                     }
                 }
             }
-            back = async { restart.as_mut().expect("guarded").await }, if restart.is_some() => {
+            Wake::BrokerBack(back) => {
                 restart = None;
-                let port = back
-                    .map_err(|e| format!("the broker did not restart: {}", panic_message(e)))?;
+                let port = back.map_err(|e| format!("the broker did not restart: {e}"))?;
                 say!("the broker is back on 127.0.0.1:{port}");
             }
         }
     }
     if restarted {
         step("waiting for the subscriber to reconnect");
-        sub_link
-            .clone()
-            .wait_for(|l| l.up && l.reconnects > 0)
-            .await
-            .map_err(|_| "the subscriber's event stream ended")?;
+        sub_link.wait_for(|l| l.up && l.reconnects > 0).await?;
     }
 
     // 3. The check.
     step("waiting for every message to arrive");
     let arrived = wait_received(&received, &log, DELIVERY_WAIT).await;
-    tokio::time::sleep(SETTLE).await;
+    Timer::after(SETTLE).await;
     let summary = check(&received, &log);
     step("disconnecting");
     publisher.disconnect().await?;
@@ -297,17 +362,17 @@ async fn run() -> Result<(), Error> {
         ("the publisher's events", pub_events),
         ("the subscriber's events", sub_events),
     ] {
-        tokio::time::timeout(CLOSE_WAIT, task)
+        timeout(CLOSE_WAIT, task.join())
             .await
-            .map_err(|_| format!("{what} did not end within {CLOSE_WAIT:?} of disconnect"))??;
+            .ok_or_else(|| format!("{what} did not end within {CLOSE_WAIT:?} of disconnect"))??;
     }
     say!("both clients disconnected");
     if url.is_some() {
-        for id in [SUBSCRIBER_ID, PUBLISHER_ID] {
-            let c = Client::connect(options.clone().client_id(id).clean_session(true)).await?;
+        for id in [&subscriber_id, &publisher_id] {
+            let c = Client::<R>::connect(options.clone().client_id(id).clean_session(true)).await?;
             c.disconnect().await?;
         }
-        say!("removed the demo's two sessions from the broker");
+        say!("removed the run's two sessions from the broker");
     }
     say!("{}", summary.line);
     if let Some(problem) = summary.problem {
@@ -318,16 +383,74 @@ async fn run() -> Result<(), Error> {
     Ok(())
 }
 
-/// What a panicking harness call (mosquitto missing, not starting) said.
-fn panic_message(e: tokio::task::JoinError) -> String {
-    match e.try_into_panic() {
-        Ok(payload) => payload
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "it panicked".into()),
-        Err(e) => e.to_string(),
+/// `fut`'s output, or `None` when `within` passed first.
+async fn timeout<T>(within: Duration, fut: impl Future<Output = T>) -> Option<T> {
+    future::or(async { Some(fut.await) }, async {
+        Timer::after(within).await;
+        None
+    })
+    .await
+}
+
+/// A task spawned on the runtime under test, to be joined.
+#[derive(Debug)]
+struct Task<T>(async_channel::Receiver<T>);
+
+impl<T> Task<T> {
+    fn spawn<R: Runtime>(task: impl Future<Output = T> + Send + 'static) -> Task<T>
+    where
+        T: Send + 'static,
+    {
+        let (tx, rx) = async_channel::bounded(1);
+        R::spawn(Box::pin(async move {
+            let _ = tx.try_send(task.await);
+        }));
+        Task(rx)
     }
+
+    /// Its output, or an error if it panicked.
+    async fn join(self) -> Result<T, Error> {
+        self.0
+            .recv()
+            .await
+            .map_err(|_| "a demo task panicked".into())
+    }
+}
+
+/// Runs a blocking harness call (start or restart mosquitto) off the async
+/// code, on one thread kept for the life of the process: the harness has the
+/// kernel kill a broker when the thread that spawned it exits, so that
+/// thread must outlive the broker. A panic (mosquitto missing, not starting)
+/// comes back as its message.
+fn blocking<T: Send + 'static>(
+    call: impl FnOnce() -> T + Send + 'static,
+) -> BoxFuture<Result<T, String>> {
+    type Job = Box<dyn FnOnce() + Send>;
+    static JOBS: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
+    let jobs = JOBS.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::spawn(move || rx.into_iter().for_each(|job| job()));
+        Mutex::new(tx)
+    });
+    let (tx, rx) = async_channel::bounded(1);
+    let job = move || {
+        let _ = tx.try_send(panic::catch_unwind(AssertUnwindSafe(call)).map_err(panic_message));
+    };
+    let _ = lock(jobs).send(Box::new(job));
+    Box::pin(async move {
+        rx.recv()
+            .await
+            .unwrap_or_else(|_| Err("the broker thread is gone".into()))
+    })
+}
+
+/// What a panic said.
+fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "it panicked".into())
 }
 
 fn topic(qos: QoS) -> String {
@@ -344,7 +467,7 @@ fn alternate(n: u32) -> QoS {
 }
 
 /// A streamed publish: number, QoS, how long it took, how it ended.
-type Completion = (u32, QoS, Duration, Result<(), mqtt_tokio::Error>);
+type Completion = (u32, QoS, Duration, Result<(), mqtt_client::Error>);
 
 /// What the publisher sent, by message number.
 #[derive(Debug, Default)]
@@ -368,7 +491,7 @@ impl Sent {
 }
 
 /// What one client's events said so far.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy)]
 struct Link {
     /// Connected right now.
     up: bool,
@@ -376,52 +499,87 @@ struct Link {
     reconnects: u32,
 }
 
+/// Follows one client's [`Link`]: every change, in order, from its events.
+#[derive(Debug)]
+struct LinkWatch {
+    latest: Link,
+    changes: async_channel::Receiver<Link>,
+}
+
+impl LinkWatch {
+    /// The link as of the last event seen.
+    fn current(&mut self) -> Link {
+        while let Ok(link) = self.changes.try_recv() {
+            self.latest = link;
+        }
+        self.latest
+    }
+
+    /// Waits until the link is as `wanted`.
+    async fn wait_for(&mut self, wanted: impl Fn(&Link) -> bool) -> Result<(), Error> {
+        while !wanted(&self.current()) {
+            self.latest = self
+                .changes
+                .recv()
+                .await
+                .map_err(|_| "the client's event stream ended")?;
+        }
+        Ok(())
+    }
+}
+
 /// Prints the client's connection events as they come; the returned watch
 /// follows whether it is connected.
-fn watch_events(who: &'static str, client: &Client) -> (watch::Receiver<Link>, JoinHandle<()>) {
-    let (tx, rx) = watch::channel(Link {
+fn watch_events<R: Runtime>(who: &'static str, client: &Client<R>) -> (LinkWatch, Task<()>) {
+    let mut link = Link {
         up: true,
         reconnects: 0,
-    });
+    };
+    let (tx, changes) = async_channel::unbounded();
+    let watch = LinkWatch {
+        latest: link,
+        changes,
+    };
     let events = client.events();
-    let task = tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                // The first connection's own event may or may not reach a
-                // receiver made after `connect` returned; it was announced
-                // already, so skip it.
-                Ok(ConnectionEvent::Connected { .. }) if tx.borrow().up => {}
-                Ok(ConnectionEvent::Connected { session_present }) => {
+    let task = Task::spawn::<R>(async move {
+        // The stream ends once the client is closed.
+        while let Ok(event) = events.recv().await {
+            match event {
+                // A new receiver first gets the current state: the first
+                // connection, announced already.
+                ConnectionEvent::Connected { .. } if link.up => continue,
+                ConnectionEvent::Connected { session_present } => {
                     say!("{who:<10} event: Connected (session_present {session_present})");
-                    tx.send_modify(|l| {
-                        l.up = true;
-                        l.reconnects += 1;
-                    });
+                    link.up = true;
+                    link.reconnects += 1;
                 }
-                Ok(ConnectionEvent::Disconnected { reason }) => {
+                ConnectionEvent::Disconnected { reason } => {
                     say!("{who:<10} event: Disconnected ({reason})");
-                    tx.send_modify(|l| l.up = false);
+                    link.up = false;
                 }
-                Ok(ConnectionEvent::Reconnecting { delay }) => {
+                ConnectionEvent::Reconnecting { delay } => {
                     say!("{who:<10} event: Reconnecting in {} ms", delay.as_millis());
+                    continue;
                 }
-                Ok(other) => say!("{who:<10} event: {other:?}"),
-                // The client is closed.
-                Err(_) => return,
+                other => {
+                    say!("{who:<10} event: {other:?}");
+                    continue;
+                }
             }
+            let _ = tx.try_send(link);
         }
     });
-    (rx, task)
+    (watch, task)
 }
 
 /// Message number -> (QoS received, times received).
 type Received = Arc<Mutex<BTreeMap<u32, (QoS, u32)>>>;
 
 /// Prints and records every message of this run the subscriber gets.
-fn receive(mut subscription: Subscription, run_tag: String) -> (Received, JoinHandle<()>) {
+fn receive<R: Runtime>(mut subscription: Subscription<R>, run_tag: String) -> (Received, Task<()>) {
     let received: Received = Arc::default();
     let record = received.clone();
-    let task = tokio::spawn(async move {
+    let task = Task::spawn::<R>(async move {
         while let Some(msg) = subscription.next().await {
             let payload = String::from_utf8_lossy(&msg.payload).into_owned();
             let n = payload
@@ -436,7 +594,7 @@ fn receive(mut subscription: Subscription, run_tag: String) -> (Received, JoinHa
                 continue;
             };
             let count = {
-                let mut map = record.lock().unwrap_or_else(|e| e.into_inner());
+                let mut map = lock(&record);
                 let entry = map.entry(n).or_insert((msg.qos, 0));
                 entry.1 += 1;
                 entry.1
@@ -458,22 +616,22 @@ fn receive(mut subscription: Subscription, run_tag: String) -> (Received, JoinHa
 
 /// Waits until every message that must arrive did.
 async fn wait_received(received: &Received, sent: &Sent, within: Duration) -> Result<(), Error> {
-    let give_up = tokio::time::Instant::now() + within;
+    let give_up = Instant::now() + within;
     loop {
         let missing = missing(received, sent);
         if missing.is_empty() {
             return Ok(());
         }
-        if tokio::time::Instant::now() >= give_up {
+        if Instant::now() >= give_up {
             return Err(format!("not received within {within:?}: {missing:?}").into());
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        Timer::after(POLL).await;
     }
 }
 
 /// Numbers of the QoS 1/2 messages sent and not received.
 fn missing(received: &Received, sent: &Sent) -> Vec<u32> {
-    let map = received.lock().unwrap_or_else(|e| e.into_inner());
+    let map = lock(received);
     sent.guaranteed()
         .filter(|(n, _)| !map.contains_key(n))
         .map(|(n, _)| n)
@@ -486,7 +644,7 @@ struct Summary {
 }
 
 fn check(received: &Received, sent: &Sent) -> Summary {
-    let map = received.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let map = lock(received).clone();
     let guaranteed: Vec<(u32, QoS)> = sent.guaranteed().collect();
     let lost: Vec<u32> = guaranteed
         .iter()
