@@ -3,6 +3,7 @@
 //! [`Command`] for the driver task; nothing here touches the network.
 
 use crate::driver::{Command, Driver, SubscribeReply};
+use crate::events::Listeners;
 use crate::runtime::Runtime;
 use crate::{Error, Options};
 use bytes::Bytes;
@@ -11,6 +12,7 @@ use futures_core::Stream;
 use mqtt_proto::{Message, QoS, SubscribeOutcome, TopicFilter};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -42,6 +44,7 @@ pub enum ConnectionEvent {
 /// included) is dropped or [`disconnect`](Self::disconnect) is called.
 pub struct Client<R> {
     commands: async_channel::Sender<Command>,
+    listeners: Arc<Listeners>,
     runtime: PhantomData<fn() -> R>,
 }
 
@@ -49,6 +52,7 @@ impl<R> Clone for Client<R> {
     fn clone(&self) -> Self {
         Client {
             commands: self.commands.clone(),
+            listeners: self.listeners.clone(),
             runtime: PhantomData,
         }
     }
@@ -70,13 +74,15 @@ impl<R: Runtime> Client<R> {
     pub async fn connect(options: Options) -> Result<Self, Error> {
         let (commands, rx) = async_channel::bounded(options.command_capacity);
         let (ready_tx, ready_rx) = oneshot::channel();
-        let driver = Driver::<R>::new(options, rx, ready_tx)?;
+        let listeners = Arc::new(Listeners::default());
+        let driver = Driver::<R>::new(options, rx, ready_tx, listeners.clone())?;
         // Every event the driver logs carries the client id.
         let span = tracing::info_span!("mqtt", client_id = %driver.client_id());
         R::spawn(Box::pin(tracing::Instrument::instrument(driver, span)));
         match ready_rx.await {
             Ok(Ok(())) => Ok(Client {
                 commands,
+                listeners,
                 runtime: PhantomData,
             }),
             Ok(Err(e)) => Err(e),
@@ -183,10 +189,7 @@ impl<R> Client<R> {
     /// now on. A receiver that falls more than 64 events behind misses the
     /// newest ones until it catches up.
     pub fn events(&self) -> async_channel::Receiver<ConnectionEvent> {
-        let (tx, rx) = async_channel::bounded(64);
-        // A closed client has no events to tell; the receiver just ends.
-        let _ = self.commands.try_send(Command::Events { tx });
-        rx
+        self.listeners.subscribe()
     }
 
     /// Waits (at most the disconnect timeout) for messages in flight, sends

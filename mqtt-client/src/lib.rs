@@ -41,6 +41,7 @@
 mod client;
 mod driver;
 mod error;
+mod events;
 mod options;
 mod runtime;
 

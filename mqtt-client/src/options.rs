@@ -31,7 +31,9 @@ pub struct Options {
     pub(crate) connect_timeout: Duration,
     pub(crate) backoff_min: Duration,
     pub(crate) backoff_max: Duration,
-    pub(crate) seed: u64,
+    /// `None`: a fresh random seed per client, so clients built from one
+    /// cloned `Options` neither share a generated id nor retry in lockstep.
+    pub(crate) seed: Option<u64>,
     pub(crate) subscription_capacity: usize,
     pub(crate) command_capacity: usize,
     pub(crate) disconnect_timeout: Duration,
@@ -44,7 +46,6 @@ impl Options {
     /// session, keep-alive 60 s, 64 messages in flight, 1,000 queued, 1 MiB
     /// packets, 10 s connect timeout, reconnect backoff from 100 ms to 30 s.
     pub fn new(host: impl Into<String>, port: u16) -> Options {
-        let seed = random_seed();
         Options {
             host: host.into(),
             port,
@@ -53,7 +54,7 @@ impl Options {
             connect_timeout: Duration::from_secs(10),
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(30),
-            seed,
+            seed: None,
             subscription_capacity: 1024,
             command_capacity: 1024,
             disconnect_timeout: Duration::from_secs(5),
@@ -207,10 +208,16 @@ impl Options {
         self
     }
 
-    /// Seed of the backoff jitter (default: random), for reproducible tests.
+    /// Seed of the backoff jitter and of a generated client id (default:
+    /// random for each client), for reproducible tests.
     pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
+        self.seed = Some(seed);
         self
+    }
+
+    /// The seed this client uses.
+    pub(crate) fn client_seed(&self) -> u64 {
+        self.seed.unwrap_or_else(random_seed)
     }
 
     /// Messages buffered per subscription before the client stops
@@ -242,13 +249,14 @@ impl Options {
         self
     }
 
-    /// The session options for the core, with the client id filled in.
-    pub(crate) fn session(&self) -> Result<mqtt_proto::Options, Error> {
+    /// The session options for the core, with the client id filled in
+    /// (generated from `seed` when none was given).
+    pub(crate) fn session(&self, seed: u64) -> Result<mqtt_proto::Options, Error> {
         if let Some(e) = &self.invalid {
             return Err(e.clone());
         }
         let id = if self.client_id.is_empty() {
-            format!("mqtt-rs-{:012x}", self.seed & 0xFFFF_FFFF_FFFF)
+            format!("mqtt-rs-{:012x}", seed & 0xFFFF_FFFF_FFFF)
         } else {
             self.client_id.clone()
         };
@@ -297,8 +305,9 @@ mod tests {
 
     #[test]
     fn generated_client_ids_differ() {
-        let a = Options::new("h", 1).session().unwrap().client_id;
-        let b = Options::new("h", 1).session().unwrap().client_id;
+        let options = Options::new("h", 1);
+        let a = options.session(options.client_seed()).unwrap().client_id;
+        let b = options.session(options.client_seed()).unwrap().client_id;
         assert_ne!(a, b);
         assert!(a.starts_with("mqtt-rs-"));
     }
@@ -306,6 +315,6 @@ mod tests {
     #[test]
     fn bad_will_topic_is_reported_at_connect() {
         let o = Options::new("h", 1).last_will("a/+", "x", QoS::AtMostOnce, false);
-        assert!(matches!(o.session(), Err(Error::Topic(_))));
+        assert!(matches!(o.session(0), Err(Error::Topic(_))));
     }
 }

@@ -4,6 +4,7 @@
 //! after a lost session, and the shutdown sequence.
 
 use crate::client::ConnectionEvent;
+use crate::events::Listeners;
 use crate::runtime::BoxFuture;
 use crate::{Error, Options};
 use futures_channel::oneshot;
@@ -13,6 +14,7 @@ use mqtt_proto::{
     SubscribeOutcome, TopicFilter,
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::task::Context;
 use std::time::{Duration, Instant};
 
@@ -38,9 +40,6 @@ pub(crate) enum Command {
     Unsubscribe {
         id: u64,
         done: Responder<()>,
-    },
-    Events {
-        tx: async_channel::Sender<ConnectionEvent>,
     },
     Disconnect {
         done: Responder<()>,
@@ -99,7 +98,7 @@ fn is_final(code: ConnectReturnCode) -> bool {
 
 pub(crate) struct Dispatch {
     ready: Option<oneshot::Sender<Result<(), Error>>>,
-    listeners: Vec<async_channel::Sender<ConnectionEvent>>,
+    listeners: Arc<Listeners>,
     publishes: HashMap<PublishId, Responder<()>>,
     stalled: Option<(Message, Option<Responder<()>>)>,
     subscribes: HashMap<PacketId, PendingSubscribe>,
@@ -116,8 +115,6 @@ pub(crate) struct Dispatch {
     /// deadline (in arrival order, so deadlines ascend).
     unmatched: VecDeque<(Instant, Message, Option<AckToken>)>,
     unmatched_grace: Duration,
-    /// The latest Connected/Disconnected, told to each new listener first.
-    last_state: Option<ConnectionEvent>,
     closing: Option<Closing>,
     connected_once: bool,
     terminal: Option<Error>,
@@ -126,12 +123,13 @@ pub(crate) struct Dispatch {
 impl Dispatch {
     pub(crate) fn new(
         ready: oneshot::Sender<Result<(), Error>>,
+        listeners: Arc<Listeners>,
         capacity: usize,
         unmatched_grace: Duration,
     ) -> Self {
         Dispatch {
             ready: Some(ready),
-            listeners: Vec::new(),
+            listeners,
             publishes: HashMap::new(),
             stalled: None,
             subscribes: HashMap::new(),
@@ -145,7 +143,6 @@ impl Dispatch {
             matched: Vec::new(),
             unmatched: VecDeque::new(),
             unmatched_grace,
-            last_state: None,
             closing: None,
             connected_once: false,
             terminal: None,
@@ -169,16 +166,7 @@ impl Dispatch {
     }
 
     pub(crate) fn emit(&mut self, event: ConnectionEvent) {
-        if !matches!(event, ConnectionEvent::Reconnecting { .. }) {
-            self.last_state = Some(event.clone());
-        }
-        // A listener that is full misses this one; a closed one is dropped.
-        self.listeners.retain(|l| {
-            !matches!(
-                l.try_send(event.clone()),
-                Err(async_channel::TrySendError::Closed(_))
-            )
-        });
+        self.listeners.emit(event);
     }
 
     /// Ends the client for good with `error`.
@@ -341,13 +329,6 @@ impl Dispatch {
         now: Instant,
         options: &Options,
     ) {
-        if let Command::Events { tx } = cmd {
-            if let Some(state) = &self.last_state {
-                let _ = tx.try_send(state.clone());
-            }
-            self.listeners.push(tx);
-            return;
-        }
         if let Some(e) = self.refusal() {
             reply_err(cmd, e);
             return;
@@ -398,7 +379,6 @@ impl Dispatch {
                 }
             }
             Command::Disconnect { done } => self.begin_close(Some(done), now, options),
-            Command::Events { .. } => {}
         }
     }
 
@@ -550,7 +530,7 @@ impl Dispatch {
         while let Ok(cmd) = commands.try_recv() {
             reply_err(cmd, error.clone());
         }
-        self.listeners.clear();
+        self.listeners.close();
         if let Some(closing) = self.closing.take() {
             if let Some(done) = closing.done {
                 let _ = done.send(Ok(()));
@@ -722,6 +702,5 @@ fn reply_err(cmd: Command, e: Error) {
         Command::Unsubscribe { done, .. } | Command::Disconnect { done } => {
             let _ = done.send(Err(e));
         }
-        Command::Events { .. } => {}
     }
 }

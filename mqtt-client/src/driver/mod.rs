@@ -23,6 +23,7 @@ mod dispatch;
 pub(crate) use dispatch::{Command, SubscribeReply};
 
 use crate::client::ConnectionEvent;
+use crate::events::Listeners;
 use crate::runtime::{BoxFuture, Runtime};
 use crate::{Error, Options};
 use bytes::Bytes;
@@ -36,6 +37,7 @@ use std::future::Future;
 use std::io::{self, IoSlice};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant as StdInstant;
 
@@ -70,14 +72,17 @@ impl<R: Runtime> Driver<R> {
         options: Options,
         commands: async_channel::Receiver<Command>,
         ready: oneshot::Sender<Result<(), Error>>,
+        listeners: Arc<Listeners>,
     ) -> Result<Self, Error> {
-        let mut session = options.session()?;
+        let seed = options.client_seed();
+        let mut session = options.session(seed)?;
         // The driver acks a message once every subscription has it.
         session.manual_acks = true;
         let conn = Connection::new(session).map_err(Error::Options)?;
-        let backoff = Backoff::new(options.backoff_min, options.backoff_max, options.seed);
+        let backoff = Backoff::new(options.backoff_min, options.backoff_max, seed);
         let dispatch = Dispatch::new(
             ready,
+            listeners,
             options.subscription_capacity,
             options.unmatched_grace,
         );
