@@ -244,3 +244,13 @@ impl<R> Stream for Subscription<R> {
         self.messages.as_mut().poll_next(cx)
     }
 }
+
+/// Compiles only if, for every runtime, a `Client` can be shared across
+/// tasks and threads and a `Subscription` moved between them.
+#[allow(dead_code)]
+fn handles_are_send_sync<R: Runtime>() {
+    fn shared<T: Send + Sync + Clone>() {}
+    fn moved<T: Send>() {}
+    shared::<Client<R>>();
+    moved::<Subscription<R>>();
+}
