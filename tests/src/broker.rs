@@ -117,6 +117,10 @@ impl Mosquitto {
     /// Stops the broker gracefully (SIGTERM, so a persistent broker saves
     /// its database) and starts it again on the same port with the same
     /// config. Connected clients see their transport close.
+    ///
+    /// Call it from a thread that lives as long as the broker should (the
+    /// test's own thread): the kernel kills a broker when the thread that
+    /// spawned it exits, so that no broker outlives a killed test.
     pub fn restart(&mut self) {
         self.stop();
         self.child = spawn(&self.binary, &self.dir);

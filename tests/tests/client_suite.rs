@@ -573,6 +573,48 @@ mod scenarios {
     /// [MQTT-3.1.2-10], [MQTT-3.14.4-3]. `vanish` connects a client on an
     /// executor of its own and drops that executor under it (see
     /// [`super::vanish`]).
+    /// Dropping every handle (subscriptions included) ends the client the
+    /// clean way: messages in flight complete, DISCONNECT is sent
+    /// [MQTT-3.14.4-1], so the will is not published.
+    pub async fn dropping_every_handle_disconnects<R: Runtime>(broker: &Mosquitto) {
+        let watcher = connect::<R>(options(broker.port())).await;
+        let mut wills = subscribe(&watcher, "wills/#", QoS::AtLeastOnce).await;
+        let mut received = subscribe(&watcher, "dropped/#", QoS::AtLeastOnce).await;
+
+        let leaving = connect::<R>(options(broker.port()).client_id("will-dropped").last_will(
+            "wills/dropped",
+            "dropped is gone",
+            QoS::AtLeastOnce,
+            false,
+        ))
+        .await;
+        let sub = subscribe(&leaving, "anything/#", QoS::AtMostOnce).await;
+        leaving
+            .try_publish(
+                "dropped/last",
+                "sent just before the drop",
+                QoS::AtLeastOnce,
+            )
+            .expect("queued");
+        drop(sub);
+        drop(leaving);
+
+        let last = recv(&mut received, "the message sent just before the drop").await;
+        assert_eq!(last.payload, "sent just before the drop");
+        expect_silence(
+            &mut wills,
+            Duration::from_secs(1),
+            "the will of a client whose handles were all dropped",
+        )
+        .await;
+        assert_eq!(
+            count_lines(&broker.log(), "Received DISCONNECT from will-dropped"),
+            1,
+            "dropping every handle must send DISCONNECT"
+        );
+        disconnect(&watcher).await;
+    }
+
     pub async fn will_message<R: Runtime>(broker: &Mosquitto, vanish: fn(Options)) {
         let watcher = connect::<R>(options(broker.port())).await;
         let mut wills = subscribe(&watcher, "wills/#", QoS::AtLeastOnce).await;
@@ -1523,6 +1565,15 @@ macro_rules! suite {
                 run(
                     "write_failure_is_noticed",
                     scenarios::write_failure_is_noticed::<R>(broker),
+                );
+            }
+
+            #[test]
+            fn dropping_every_handle_disconnects() {
+                let broker = Mosquitto::start("");
+                run(
+                    "dropping_every_handle_disconnects",
+                    scenarios::dropping_every_handle_disconnects::<R>(&broker),
                 );
             }
 
