@@ -55,8 +55,8 @@ impl Options {
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(30),
             seed: None,
-            subscription_capacity: 1024,
-            command_capacity: 1024,
+            subscription_capacity: 256,
+            command_capacity: 128,
             disconnect_timeout: Duration::from_secs(5),
             unmatched_grace: Duration::from_secs(10),
             invalid: None,
@@ -221,8 +221,9 @@ impl Options {
     }
 
     /// Messages buffered per subscription before the client stops
-    /// acknowledging new QoS 1/2 messages (default 1,024); see the crate
-    /// docs on slow consumers.
+    /// acknowledging new QoS 1/2 messages (default 256); see the crate
+    /// docs on slow consumers. The buffer is allocated up front, about 100
+    /// bytes a slot, so raise it for throughput, not for many subscriptions.
     pub fn subscription_capacity(mut self, n: usize) -> Self {
         self.subscription_capacity = n.max(1);
         self

@@ -43,8 +43,17 @@ use std::time::Instant as StdInstant;
 
 /// Bytes read per socket read.
 const READ_CHUNK: usize = 64 * 1024;
+/// The read buffer starts this small (an idle client costs little) and
+/// doubles up to `READ_CHUNK` while reads fill it.
+const READ_START: usize = 4 * 1024;
+/// Bytes parked for writing beyond which no new command is taken: QoS 0
+/// publishes skip the core's queue, so this is what bounds their memory
+/// when the socket is slower than the application.
+const WRITE_BACKLOG: usize = 1024 * 1024;
 /// Commands taken per round, so a burst is written in one go.
 const COMMANDS_PER_ROUND: usize = 256;
+/// Parked bytes that are written at once instead of at the end of the poll.
+const FLUSH_EARLY: usize = 64 * 1024;
 /// Rounds per poll before yielding to other tasks.
 const ROUNDS_PER_POLL: usize = 64;
 
@@ -97,7 +106,7 @@ impl<R: Runtime> Driver<R> {
             reconnect_at: None,
             backoff,
             out: VecDeque::new(),
-            read_buf: vec![0; READ_CHUNK],
+            read_buf: vec![0; READ_START],
             timer: None,
             dispatch,
             runtime: PhantomData,
@@ -295,7 +304,10 @@ impl<R: Runtime> Driver<R> {
         // Take a batch of commands before writing: their packets then leave
         // in one write instead of one each.
         for _ in 0..COMMANDS_PER_ROUND {
-            if !(self.commands_open && self.dispatch.accepting_commands()) {
+            let backlog: usize = self.out.iter().map(Bytes::len).sum();
+            if !(self.commands_open && self.dispatch.accepting_commands())
+                || backlog > WRITE_BACKLOG
+            {
                 break;
             }
             match self.commands.as_mut().poll_next(cx) {
@@ -324,6 +336,10 @@ impl<R: Runtime> Driver<R> {
                     let now = self.now();
                     if let Some(data) = self.read_buf.get(..n) {
                         self.conn.handle_read(now, data);
+                    }
+                    if n == self.read_buf.len() && n < READ_CHUNK {
+                        // Traffic: read in bigger chunks from now on.
+                        self.read_buf.resize(n * 2, 0);
                     }
                     progressed = true;
                 }
@@ -358,35 +374,55 @@ impl<R: Runtime> Future for Driver<R> {
         let this = self.get_mut();
         for _ in 0..ROUNDS_PER_POLL {
             this.drain_core();
-            if this.poll_flush(cx) {
+            let core_now = this.now();
+            if this
+                .dispatch
+                .check_closing(&mut this.conn, R::now(), core_now)
+            {
+                this.drain_core();
+            }
+            // Bytes are written once the sources are drained, so that one
+            // write carries what a burst of reads and commands produced;
+            // only a large backlog, or closing, is written right away.
+            let backlog: usize = this.out.iter().map(Bytes::len).sum();
+            if (backlog >= FLUSH_EARLY || this.dispatch.is_closing()) && this.poll_flush(cx) {
                 // The write failed: the core now has a Disconnected event
                 // to report and a reconnect to schedule, before any waiting.
                 continue;
             }
-            let core_now = this.now();
-            let disconnect_sent = this
-                .dispatch
-                .check_closing(&mut this.conn, R::now(), core_now);
-            if disconnect_sent {
-                this.drain_core();
-                if this.poll_flush(cx) {
-                    continue;
-                }
-            }
-            if this
-                .dispatch
-                .closing_done(this.out.is_empty() || this.stream.is_none())
-            {
-                this.dispatch.shut_down(&this.commands);
-                this.stream = None;
+            if this.finish_if_done() {
                 return Poll::Ready(());
             }
-            if !this.round(cx) {
-                return Poll::Pending;
+            if this.round(cx) {
+                continue;
             }
+            // Every source is waiting: write what this poll gathered.
+            if this.poll_flush(cx) {
+                continue;
+            }
+            if this.finish_if_done() {
+                return Poll::Ready(());
+            }
+            return Poll::Pending;
         }
-        // Busy: let other tasks run, then come back.
+        // Busy: write, let other tasks run, then come back.
+        this.poll_flush(cx);
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+impl<R: Runtime> Driver<R> {
+    /// Ends the task once closing is complete (or the client failed).
+    fn finish_if_done(&mut self) -> bool {
+        if !self
+            .dispatch
+            .closing_done(self.out.is_empty() || self.stream.is_none())
+        {
+            return false;
+        }
+        self.dispatch.shut_down(&self.commands);
+        self.stream = None;
+        true
     }
 }

@@ -1,0 +1,669 @@
+//! `mqtt`: publish, subscribe and benchmark from the command line, with
+//! mosquitto_pub/mosquitto_sub's familiar flags.
+//!
+//! ```text
+//! mqtt pub -h localhost -t sensors/kitchen -m 21.5 -q 1 -r
+//! mqtt sub -t 'sensors/#' -v -C 10
+//! mqtt bench --publishers 2 --subscribers 2 --count 10000 -q 1 --rate 5000
+//! ```
+//!
+//! Built with the `cli` feature: `cargo run -p mqtt-tokio --features cli --bin mqtt -- --help`.
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+use mqtt_tokio::{Client, ConnectionEvent, Error, Message, Options, QoS, SubscribeOutcome};
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mqtt",
+    version,
+    about = "MQTT 3.1.1 from the command line: publish, subscribe, benchmark"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Publish one message and wait until it is complete for its QoS.
+    // `-h` is the host, as in mosquitto_pub; help is `--help` only.
+    #[command(disable_help_flag = true)]
+    Pub(PubArgs),
+    /// Subscribe and print each message on its own line.
+    #[command(disable_help_flag = true)]
+    Sub(SubArgs),
+    /// Measure throughput and latency through a broker.
+    #[command(disable_help_flag = true)]
+    Bench(BenchArgs),
+}
+
+/// Where the broker is and who we are: shared by every subcommand.
+#[derive(Debug, Args)]
+struct Connection {
+    /// Broker host.
+    #[arg(short = 'h', long, default_value = "localhost")]
+    host: String,
+    /// Broker port.
+    #[arg(short = 'p', long, default_value_t = 1883)]
+    port: u16,
+    /// Broker URL, mqtt://host[:port]; overrides -h and -p.
+    #[arg(short = 'L', long)]
+    url: Option<String>,
+    /// Client id (default: generated).
+    #[arg(short = 'i', long = "id")]
+    id: Option<String>,
+    /// User name.
+    #[arg(short = 'u', long = "username")]
+    username: Option<String>,
+    /// Password (needs -u).
+    #[arg(short = 'P', long = "pw", requires = "username")]
+    password: Option<String>,
+    /// Keep-alive in seconds (0: off).
+    #[arg(short = 'k', long = "keepalive", default_value_t = 60)]
+    keepalive: u64,
+    /// Disable clean session: keep the session (subscriptions, queued
+    /// messages) when disconnected. Needs -i.
+    #[arg(short = 'c', long = "disable-clean-session", requires = "id")]
+    persistent: bool,
+    /// Topic of the will, published by the broker if this client vanishes.
+    #[arg(long)]
+    will_topic: Option<String>,
+    /// Payload of the will.
+    #[arg(long, requires = "will_topic", default_value = "")]
+    will_payload: String,
+    /// QoS of the will.
+    #[arg(long, requires = "will_topic", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    will_qos: u8,
+    /// Retain the will.
+    #[arg(long, requires = "will_topic")]
+    will_retain: bool,
+    /// Print help.
+    #[arg(long, action = ArgAction::Help)]
+    help: Option<bool>,
+}
+
+impl Connection {
+    fn options(&self) -> Result<Options, Error> {
+        let mut options = match &self.url {
+            Some(url) => Options::from_url(url)?,
+            None => Options::new(self.host.as_str(), self.port),
+        };
+        options = options
+            .keep_alive(Duration::from_secs(self.keepalive))
+            .clean_session(!self.persistent);
+        if let Some(id) = &self.id {
+            options = options.client_id(id.as_str());
+        }
+        match (&self.username, &self.password) {
+            (Some(user), Some(password)) => {
+                options = options.credentials(user, password.clone().into_bytes())
+            }
+            (Some(user), None) => options = options.username(user),
+            _ => {}
+        }
+        if let Some(topic) = &self.will_topic {
+            options = options.last_will(
+                topic,
+                self.will_payload.clone().into_bytes(),
+                qos(self.will_qos),
+                self.will_retain,
+            );
+        }
+        Ok(options)
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("payload").required(true))]
+struct PubArgs {
+    #[command(flatten)]
+    connection: Connection,
+    /// Topic to publish to.
+    #[arg(short = 't', long)]
+    topic: String,
+    /// The message.
+    #[arg(short = 'm', long, group = "payload")]
+    message: Option<String>,
+    /// Send the contents of this file as the message.
+    #[arg(short = 'f', long, group = "payload")]
+    file: Option<std::path::PathBuf>,
+    /// Send an empty (null) message.
+    #[arg(short = 'n', long = "null-message", group = "payload")]
+    null: bool,
+    /// Send all of standard input as the message.
+    #[arg(short = 's', long = "stdin-file", group = "payload")]
+    stdin: bool,
+    /// Quality of service: 0, 1 or 2.
+    #[arg(short = 'q', long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    qos: u8,
+    /// Ask the broker to retain the message.
+    #[arg(short = 'r', long)]
+    retain: bool,
+}
+
+#[derive(Debug, Args)]
+struct SubArgs {
+    #[command(flatten)]
+    connection: Connection,
+    /// Topic filter to subscribe to (repeat for several).
+    #[arg(short = 't', long, required = true)]
+    topic: Vec<String>,
+    /// Maximum QoS for the subscriptions: 0, 1 or 2.
+    #[arg(short = 'q', long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=2))]
+    qos: u8,
+    /// Exit after this many messages.
+    #[arg(short = 'C', long)]
+    count: Option<u64>,
+    /// Print "topic payload" instead of the payload alone.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+    /// Exit with an error when no message arrived for this many seconds.
+    #[arg(short = 'W', long = "timeout")]
+    timeout: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+struct BenchArgs {
+    #[command(flatten)]
+    connection: Connection,
+    /// Publishing clients.
+    #[arg(long, default_value_t = 1)]
+    publishers: u32,
+    /// Subscribing clients (each gets every message).
+    #[arg(long, default_value_t = 1)]
+    subscribers: u32,
+    /// Messages per publisher.
+    #[arg(long, default_value_t = 10_000)]
+    count: u32,
+    /// Payload size in bytes (at least 16: a timestamp and a sequence number).
+    #[arg(short = 's', long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(16..=(64 << 20)))]
+    size: u32,
+    /// Quality of service: 0, 1 or 2.
+    #[arg(short = 'q', long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=2))]
+    qos: u8,
+    /// Total publish rate in messages per second (default: as fast as
+    /// possible).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Topic prefix; publisher n publishes to PREFIX/n (default: a fresh
+    /// prefix per run).
+    #[arg(short = 't', long)]
+    topic: Option<String>,
+    /// Give up when nothing was sent or received for this many seconds.
+    #[arg(long, default_value_t = 10)]
+    stall_timeout: u64,
+}
+
+fn qos(n: u8) -> QoS {
+    QoS::from_u8(n).unwrap_or(QoS::AtMostOnce)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (name, result) = match cli.command {
+        Command::Pub(args) => ("pub", publish(args).await),
+        Command::Sub(args) => ("sub", subscribe(args).await),
+        Command::Bench(args) => ("bench", bench(args).await),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mqtt {name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A CLI failure, in words.
+type Failure = String;
+
+fn describe(what: &str, e: Error) -> Failure {
+    match e {
+        Error::Refused(code) => format!("{what}: the broker refused the connection: {code:?}"),
+        e => format!("{what}: {e}"),
+    }
+}
+
+async fn connect(connection: &Connection) -> Result<Client, Failure> {
+    let options = connection
+        .options()
+        .map_err(|e| describe("bad options", e))?;
+    let target = match &connection.url {
+        Some(url) => url.clone(),
+        None => format!("{}:{}", connection.host, connection.port),
+    };
+    Client::connect(options)
+        .await
+        .map_err(|e| describe(&format!("cannot connect to {target}"), e))
+}
+
+/// Resolves with the reason when the connection is lost.
+async fn connection_lost(client: &Client) -> String {
+    let events = client.events();
+    while let Ok(event) = events.recv().await {
+        if let ConnectionEvent::Disconnected { reason } = event {
+            return reason;
+        }
+    }
+    "the client closed".into()
+}
+
+async fn publish(args: PubArgs) -> Result<ExitCode, Failure> {
+    let payload: Vec<u8> = if let Some(m) = args.message {
+        m.into_bytes()
+    } else if let Some(path) = &args.file {
+        std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
+    } else if args.stdin {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        buf
+    } else {
+        Vec::new()
+    };
+    let message = Message::new(args.topic.as_str(), payload, qos(args.qos))
+        .map_err(|e| Error::from(e).to_string())?
+        .retained(args.retain);
+    let client = connect(&args.connection).await?;
+    // Like mosquitto_pub, give up when the connection drops rather than
+    // waiting for a reconnect that may never come.
+    tokio::select! {
+        done = client.publish_message(message) => done.map_err(|e| describe("publish failed", e))?,
+        reason = connection_lost(&client) => {
+            return Err(format!("publish failed: connection lost: {reason}"))
+        }
+    }
+    client
+        .disconnect()
+        .await
+        .map_err(|e| describe("disconnect failed", e))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn subscribe(args: SubArgs) -> Result<ExitCode, Failure> {
+    let client = connect(&args.connection).await?;
+    let filters: Vec<(&str, QoS)> = args
+        .topic
+        .iter()
+        .map(|t| (t.as_str(), qos(args.qos)))
+        .collect();
+    let mut sub = client
+        .subscribe_many(&filters)
+        .await
+        .map_err(|e| describe("subscribe failed", e))?;
+    for (filter, outcome) in args.topic.iter().zip(sub.outcomes()) {
+        if *outcome == SubscribeOutcome::Refused {
+            eprintln!("mqtt sub: the broker refused the subscription to {filter}");
+        }
+    }
+    // Connection changes go to stderr; the client reconnects by itself.
+    let events = client.events();
+    let reporter = tokio::spawn(async move {
+        let mut connected_once = false;
+        while let Ok(event) = events.recv().await {
+            match event {
+                ConnectionEvent::Connected { .. } if !connected_once => connected_once = true,
+                ConnectionEvent::Connected { .. } => eprintln!("mqtt sub: reconnected"),
+                ConnectionEvent::Disconnected { reason } => {
+                    eprintln!("mqtt sub: disconnected: {reason}")
+                }
+                _ => {}
+            }
+        }
+    });
+
+    let mut stdout = std::io::stdout().lock();
+    let mut received = 0u64;
+    let idle = args.timeout.map(Duration::from_secs);
+    let outcome = loop {
+        if args.count.is_some_and(|n| received >= n) {
+            break Ok(ExitCode::SUCCESS);
+        }
+        let next = async {
+            match idle {
+                Some(idle) => tokio::time::timeout(idle, sub.next()).await.ok(),
+                None => Some(sub.next().await),
+            }
+        };
+        let message = tokio::select! {
+            m = next => m,
+            _ = tokio::signal::ctrl_c() => break Ok(ExitCode::SUCCESS),
+        };
+        let message = match message {
+            None => {
+                break Err(format!(
+                    "no message within {} s",
+                    idle.unwrap_or_default().as_secs()
+                ))
+            }
+            Some(None) => break Err("the client closed".to_string()),
+            Some(Some(m)) => m,
+        };
+        let written = (|| {
+            if args.verbose {
+                stdout.write_all(message.topic.as_str().as_bytes())?;
+                stdout.write_all(b" ")?;
+            }
+            stdout.write_all(&message.payload)?;
+            stdout.write_all(b"\n")?;
+            stdout.flush()
+        })();
+        if let Err(e) = written {
+            // A closed pipe (`mqtt sub ... | head -1`) ends us quietly.
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                break Ok(ExitCode::SUCCESS);
+            }
+            break Err(format!("cannot write to standard output: {e}"));
+        }
+        received += 1;
+    };
+    reporter.abort();
+    drop(sub);
+    let _ = tokio::time::timeout(Duration::from_secs(5), client.disconnect()).await;
+    outcome
+}
+
+// ---------------------------------------------------------------- bench ---
+
+/// Live counters shared by the bench tasks and the progress line.
+#[derive(Debug, Default)]
+struct Counters {
+    sent: AtomicU64,
+    failed: AtomicU64,
+    received: AtomicU64,
+}
+
+/// What one subscriber saw.
+#[derive(Debug, Default)]
+struct Seen {
+    unique: u64,
+    duplicates: u64,
+    /// Latency of each first delivery, in microseconds.
+    latencies_us: Vec<u64>,
+    last_at: Option<Instant>,
+}
+
+/// Publisher index and sequence number packed into a bit index.
+fn slot(publisher: u32, seq: u32, count: u32) -> usize {
+    publisher as usize * count as usize + seq as usize
+}
+
+async fn bench(args: BenchArgs) -> Result<ExitCode, Failure> {
+    if args.publishers == 0 || args.count == 0 {
+        return Err("nothing to do: --publishers and --count must be at least 1".into());
+    }
+    if args.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+        return Err("--rate must be a positive number".into());
+    }
+    if args.connection.id.is_some() && args.publishers + args.subscribers > 1 {
+        return Err("-i names one client; bench runs several (leave -i out)".into());
+    }
+    let qos = qos(args.qos);
+    let prefix = args.topic.clone().unwrap_or_else(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!(
+            "mqtt-bench/{}-{:x}",
+            std::process::id(),
+            nanos & 0xFFFF_FFFF
+        )
+    });
+    let total = u64::from(args.publishers) * u64::from(args.count);
+    let expected = total * u64::from(args.subscribers);
+    let counters = Arc::new(Counters::default());
+    let epoch = Instant::now();
+
+    // Subscribers first, so that they see every message.
+    let filter = format!("{prefix}/+");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut subscribers = Vec::new();
+    let mut clients = Vec::new();
+    for _ in 0..args.subscribers {
+        let client = connect(&args.connection).await?;
+        let mut sub = client
+            .subscribe(&filter, qos)
+            .await
+            .map_err(|e| describe("subscribe failed", e))?;
+        clients.push(client);
+        let counters = counters.clone();
+        let mut stop = stop_rx.clone();
+        let (publishers, count) = (args.publishers, args.count);
+        subscribers.push(tokio::spawn(async move {
+            let mut seen = Seen::default();
+            let mut bits = vec![0u64; (total as usize).div_ceil(64)];
+            while seen.unique < total {
+                let message = tokio::select! {
+                    m = sub.next() => match m { Some(m) => m, None => break },
+                    _ = stop.changed() => break,
+                };
+                let now = Instant::now();
+                let p = &message.payload;
+                if p.len() < 16 {
+                    continue;
+                }
+                let sent_ns = u64::from_be_bytes(p[0..8].try_into().unwrap_or_default());
+                let publisher = u32::from_be_bytes(p[8..12].try_into().unwrap_or_default());
+                let seq = u32::from_be_bytes(p[12..16].try_into().unwrap_or_default());
+                if publisher >= publishers || seq >= count {
+                    continue;
+                }
+                let i = slot(publisher, seq, count);
+                if bits[i / 64] & (1 << (i % 64)) != 0 {
+                    seen.duplicates += 1;
+                    continue;
+                }
+                bits[i / 64] |= 1 << (i % 64);
+                seen.unique += 1;
+                seen.last_at = Some(now);
+                let at = now.duration_since(epoch).as_nanos() as u64;
+                seen.latencies_us.push(at.saturating_sub(sent_ns) / 1_000);
+                counters.received.fetch_add(1, Ordering::Relaxed);
+            }
+            seen
+        }));
+    }
+
+    // Publishers: each keeps a window of publishes in flight, paced when a
+    // rate is given.
+    let per_publisher_interval = args
+        .rate
+        .map(|r| Duration::from_secs_f64(f64::from(args.publishers) / r));
+    let mut publishers = Vec::new();
+    let publish_start = Instant::now();
+    for index in 0..args.publishers {
+        let client = connect(&args.connection).await?;
+        clients.push(client.clone());
+        let counters = counters.clone();
+        let topic = format!("{prefix}/{index}");
+        let (count, size) = (args.count, args.size as usize);
+        publishers.push(tokio::spawn(async move {
+            let mut window = tokio::task::JoinSet::new();
+            let started = Instant::now();
+            for seq in 0..count {
+                if let Some(interval) = per_publisher_interval {
+                    tokio::time::sleep_until((started + interval * seq).into()).await;
+                }
+                while window.len() >= 256 {
+                    let _ = window.join_next().await;
+                }
+                let mut payload = vec![0u8; size];
+                let now = Instant::now().duration_since(epoch).as_nanos() as u64;
+                payload[0..8].copy_from_slice(&now.to_be_bytes());
+                payload[8..12].copy_from_slice(&index.to_be_bytes());
+                payload[12..16].copy_from_slice(&seq.to_be_bytes());
+                let (client, counters, topic) = (client.clone(), counters.clone(), topic.clone());
+                window.spawn(async move {
+                    match client.publish(&topic, payload, qos).await {
+                        Ok(()) => counters.sent.fetch_add(1, Ordering::Relaxed),
+                        Err(_) => counters.failed.fetch_add(1, Ordering::Relaxed),
+                    };
+                });
+            }
+            while window.join_next().await.is_some() {}
+            Instant::now()
+        }));
+    }
+
+    // Progress until everything is sent and received, or nothing moves for
+    // the stall timeout.
+    let interactive = std::io::stderr().is_terminal();
+    let stall = Duration::from_secs(args.stall_timeout);
+    let mut last = (0, 0, 0);
+    let mut last_change = Instant::now();
+    let mut last_print = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = (
+            counters.sent.load(Ordering::Relaxed),
+            counters.received.load(Ordering::Relaxed),
+            counters.failed.load(Ordering::Relaxed),
+        );
+        if now != last {
+            last = now;
+            last_change = Instant::now();
+        }
+        let published = now.0 + now.2 >= total;
+        let finished = published && now.1 >= now.0 * u64::from(args.subscribers);
+        if interactive && (last_print.elapsed() >= Duration::from_millis(200) || finished) {
+            last_print = Instant::now();
+            let secs = publish_start.elapsed().as_secs_f64();
+            eprint!(
+                "\r  {:.1} s  sent {}/{}  received {}/{}  {:.0} msgs/s \x1b[K",
+                secs,
+                now.0,
+                total,
+                now.1,
+                expected,
+                now.1 as f64 / secs.max(1e-9)
+            );
+        }
+        if finished {
+            break;
+        }
+        // Once everything is sent, a message that has not moved for a few
+        // seconds is not coming (a broker drops what overflows its queues).
+        let patience = if published {
+            stall.min(Duration::from_secs(3))
+        } else {
+            stall
+        };
+        if last_change.elapsed() >= patience {
+            break;
+        }
+    }
+    if interactive {
+        eprintln!();
+    }
+    let _ = stop_tx.send(true);
+    let publishers_done =
+        counters.sent.load(Ordering::Relaxed) + counters.failed.load(Ordering::Relaxed) >= total;
+    let mut publish_end = None;
+    for p in publishers {
+        if !publishers_done {
+            p.abort();
+        } else if let Ok(end) = p.await {
+            publish_end = publish_end.max(Some(end));
+        }
+    }
+    let publish_end = publish_end.unwrap_or_else(Instant::now);
+    let mut seen = Seen::default();
+    let mut per_subscriber = Vec::new();
+    let mut last_receive = publish_start;
+    for s in subscribers {
+        let one = s.await.unwrap_or_default();
+        per_subscriber.push(one.unique);
+        seen.unique += one.unique;
+        seen.duplicates += one.duplicates;
+        seen.latencies_us.extend(one.latencies_us);
+        if let Some(at) = one.last_at {
+            last_receive = last_receive.max(at);
+        }
+    }
+    for client in clients {
+        let _ = tokio::time::timeout(Duration::from_secs(2), client.disconnect()).await;
+    }
+
+    let sent = counters.sent.load(Ordering::Relaxed);
+    let failed = counters.failed.load(Ordering::Relaxed);
+    let lost = (sent * u64::from(args.subscribers)).saturating_sub(seen.unique);
+    let publish_secs = publish_end.duration_since(publish_start).as_secs_f64();
+    let receive_secs = last_receive.duration_since(publish_start).as_secs_f64();
+    seen.latencies_us.sort_unstable();
+    let percentile = |p: f64| -> String {
+        if seen.latencies_us.is_empty() {
+            return "-".into();
+        }
+        let i = ((seen.latencies_us.len() - 1) as f64 * p).round() as usize;
+        format!("{:.2} ms", seen.latencies_us[i] as f64 / 1_000.0)
+    };
+    let rate = |n: u64, secs: f64| {
+        if secs > 0.0 {
+            format!("{:.0} msgs/s", n as f64 / secs)
+        } else {
+            "-".into()
+        }
+    };
+
+    println!(
+        "mqtt bench: {} publisher(s) x {} messages, {} subscriber(s), {} B payloads, QoS {}{}",
+        args.publishers,
+        args.count,
+        args.subscribers,
+        args.size,
+        args.qos,
+        args.rate
+            .map_or(String::new(), |r| format!(", rate {r} msgs/s"))
+    );
+    println!("| metric       | value |");
+    println!("|--------------|------:|");
+    println!("| sent         | {sent} |");
+    if failed > 0 {
+        println!("| failed       | {failed} |");
+    }
+    println!("| received     | {} |", seen.unique);
+    println!("| expected     | {} |", sent * u64::from(args.subscribers));
+    println!("| lost         | {lost} |");
+    println!("| duplicates   | {} |", seen.duplicates);
+    println!("| publish rate | {} |", rate(sent, publish_secs));
+    println!("| receive rate | {} |", rate(seen.unique, receive_secs));
+    println!("| latency p50  | {} |", percentile(0.50));
+    println!("| latency p99  | {} |", percentile(0.99));
+    println!("| latency max  | {} |", percentile(1.0));
+    if args.subscribers > 1 {
+        let per: Vec<String> = per_subscriber.iter().map(u64::to_string).collect();
+        println!("| per subscriber | {} |", per.join(" / "));
+    }
+
+    if !publishers_done {
+        eprintln!(
+            "mqtt bench: stopped: nothing moved for {} s before every message was sent",
+            args.stall_timeout
+        );
+    } else if lost > 0 && qos != QoS::AtMostOnce {
+        eprintln!(
+            "mqtt bench: {lost} QoS {} message(s) never arrived; note that a broker drops \
+             what overflows a client's queue (mosquitto: max_queued_messages, 1000 by \
+             default): try --rate",
+            args.qos
+        );
+    }
+    // At QoS 1 and 2 a loss is a failure (QoS 2 also forbids duplicates); at
+    // QoS 0 it is a measurement.
+    let broken = failed > 0
+        || !publishers_done
+        || (qos != QoS::AtMostOnce && lost > 0)
+        || (qos == QoS::ExactlyOnce && seen.duplicates > 0);
+    Ok(if broken {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
