@@ -286,7 +286,10 @@ impl<R: Runtime> Driver<R> {
                 self.on_deadline();
                 return true;
             }
-            let rearm = self.timer.as_ref().is_none_or(|(at, _)| *at != deadline);
+            // Deadlines mostly move later (keep-alive moves with every
+            // write): keep the armed timer then, and let it fire early,
+            // which costs one spurious wake instead of a new timer per write.
+            let rearm = self.timer.as_ref().is_none_or(|(at, _)| deadline < *at);
             if rearm {
                 self.timer = Some((deadline, R::sleep_until(deadline)));
             }
