@@ -27,11 +27,11 @@ pub use event::{
 };
 pub use options::{Options, OptionsError};
 
-use crate::packet::remaining_length_len;
 use crate::packet::{
     self, ConnAck, Connect, ConnectReturnCode, Packet, PacketId, PubAck, PubComp, PubRec, PubRel,
     Publish, QoS, QosPid, SubAck, Subscribe, SubscribeReturnCode, Unsubscribe,
 };
+use crate::packet::{remaining_length_len, EncodeError, PublishParts};
 use crate::time::Instant;
 use crate::topic::TopicFilter;
 use alloc::collections::VecDeque;
@@ -470,17 +470,6 @@ impl Connection {
         };
     }
 
-    fn encode_publish(&mut self, dup: bool, qos_pid: QosPid, message: &Message) {
-        let publish = Publish {
-            dup,
-            qos_pid,
-            retain: message.retain,
-            topic: message.topic.clone(),
-            payload: message.payload.clone(),
-        };
-        let _ = publish.encode(&mut self.tx);
-    }
-
     /// Moves queued publishes onto the wire while the window has room.
     fn pump(&mut self) {
         if self.state != State::Connected {
@@ -491,7 +480,7 @@ impl Connection {
                 let Some(queued) = self.outgoing.queue.pop_front() else {
                     break;
                 };
-                self.encode_publish(false, QosPid::AtMostOnce, &queued.message);
+                let _ = write_publish(&mut self.tx, false, QosPid::AtMostOnce, &queued.message);
                 self.qos0_in_tx.push(queued);
                 continue;
             }
@@ -509,9 +498,9 @@ impl Connection {
                 QoS::ExactlyOnce => QosPid::ExactlyOnce(pid),
                 _ => QosPid::AtLeastOnce(pid),
             };
-            let message = self.outgoing.start(queued, pid).message.clone();
+            let started = self.outgoing.start(queued, pid);
             // [MQTT-4.3.2-1] [MQTT-4.3.3-1] a new message goes out with DUP 0.
-            self.encode_publish(false, qos_pid, &message);
+            let _ = write_publish(&mut self.tx, false, qos_pid, &started.message);
         }
         if self.queue_full_reported && self.outgoing.queue.len() < self.options.max_queued {
             self.queue_full_reported = false;
@@ -653,12 +642,15 @@ impl Connection {
             let Some(m) = self.outgoing.inflight.get(i) else {
                 break;
             };
-            let (stage, pid, message) = (m.stage, m.pid, m.message.clone());
-            match stage {
-                Stage::SentQos1 => self.encode_publish(dup, QosPid::AtLeastOnce(pid), &message),
-                Stage::SentQos2 => self.encode_publish(dup, QosPid::ExactlyOnce(pid), &message),
-                Stage::Released => self.encode(&Packet::PubRel(PubRel::new(pid))),
-            }
+            let _ = match m.stage {
+                Stage::SentQos1 => {
+                    write_publish(&mut self.tx, dup, QosPid::AtLeastOnce(m.pid), &m.message)
+                }
+                Stage::SentQos2 => {
+                    write_publish(&mut self.tx, dup, QosPid::ExactlyOnce(m.pid), &m.message)
+                }
+                Stage::Released => PubRel::new(m.pid).encode(&mut self.tx),
+            };
         }
     }
 
@@ -740,4 +732,25 @@ impl Connection {
             outcomes,
         });
     }
+}
+
+/// Encodes a PUBLISH for `message` straight from the connection's own copy,
+/// without cloning its topic and payload. Its size was checked against
+/// `max_packet_size` (capped at the protocol maximum) when `publish`
+/// accepted it, so encoding cannot fail; were it to, the packet would be
+/// dropped rather than panic.
+fn write_publish(
+    tx: &mut BytesMut,
+    dup: bool,
+    qos_pid: QosPid,
+    message: &Message,
+) -> Result<(), EncodeError> {
+    PublishParts {
+        dup,
+        qos_pid,
+        retain: message.retain,
+        topic: &message.topic,
+        payload: &message.payload,
+    }
+    .encode(tx)
 }

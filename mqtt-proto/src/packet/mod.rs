@@ -37,6 +37,7 @@ pub use error::{DecodeError, EncodeError};
 pub(crate) use fixed_header::remaining_length_len;
 pub use fixed_header::{FixedHeader, PacketType, MAX_REMAINING_LENGTH};
 pub use publish::Publish;
+pub(crate) use publish::PublishParts;
 pub use qos::{PacketId, QoS, QosPid};
 pub use subscribe::{SubAck, Subscribe, SubscribeReturnCode};
 pub use unsubscribe::Unsubscribe;

@@ -36,43 +36,25 @@ impl Publish {
         self.qos_pid.pid()
     }
 
-    fn first_byte(&self) -> u8 {
-        let mut b = (PacketType::Publish as u8) << 4 | ((self.qos() as u8) << 1);
-        if self.dup && self.qos() != QoS::AtMostOnce {
-            b |= 0b1000;
-        }
-        if self.retain {
-            b |= 1;
-        }
-        b
-    }
-
     /// The remaining length this packet encodes to.
     pub fn remaining_len(&self) -> usize {
-        let id = if self.pid().is_some() { 2 } else { 0 };
-        2 + self.topic.len() + id + self.payload.len()
+        self.as_parts().remaining_len()
+    }
+
+    fn as_parts(&self) -> PublishParts<'_> {
+        PublishParts {
+            dup: self.dup,
+            qos_pid: self.qos_pid,
+            retain: self.retain,
+            topic: &self.topic,
+            payload: &self.payload,
+        }
     }
 
     /// Appends the encoded packet to `buf`.
     #[inline]
     pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
-        let topic = self.topic.as_bytes();
-        let remaining = self.remaining_len();
-        let (header, used) = fixed_header(self.first_byte(), remaining)?;
-        buf.reserve(used + remaining);
-        // Fixed header and topic length in one write. `used` is at most 5, so
-        // the slices stay inside `head`; a topic name is at most 65,535
-        // bytes by its type, so its length fits two bytes.
-        let mut head = [0u8; 7];
-        head[..5].copy_from_slice(&header);
-        head[used..used + 2].copy_from_slice(&(topic.len() as u16).to_be_bytes());
-        buf.put_slice(&head[..used + 2]);
-        buf.put_slice(topic);
-        if let Some(pid) = self.pid() {
-            buf.put_slice(&pid.get().to_be_bytes());
-        }
-        buf.put_slice(&self.payload);
-        Ok(())
+        self.as_parts().encode(buf)
     }
 
     /// Decodes the body; the fixed header already rejected QoS 3 and DUP on
@@ -94,5 +76,58 @@ impl Publish {
             topic,
             payload: body.rest(),
         })
+    }
+}
+
+/// A PUBLISH by reference: what the connection encodes from a message it
+/// keeps, without cloning (and reference-counting) its topic and payload.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PublishParts<'a> {
+    pub(crate) dup: bool,
+    pub(crate) qos_pid: QosPid,
+    pub(crate) retain: bool,
+    pub(crate) topic: &'a TopicName,
+    pub(crate) payload: &'a [u8],
+}
+
+impl PublishParts<'_> {
+    fn first_byte(&self) -> u8 {
+        let qos = self.qos_pid.qos();
+        let mut b = (PacketType::Publish as u8) << 4 | ((qos as u8) << 1);
+        // [MQTT-3.3.1-2] a QoS 0 PUBLISH never carries DUP.
+        if self.dup && qos != QoS::AtMostOnce {
+            b |= 0b1000;
+        }
+        if self.retain {
+            b |= 1;
+        }
+        b
+    }
+
+    fn remaining_len(&self) -> usize {
+        let id = if self.qos_pid.pid().is_some() { 2 } else { 0 };
+        2 + self.topic.len() + id + self.payload.len()
+    }
+
+    /// Appends the encoded packet to `buf`.
+    #[inline]
+    pub(crate) fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        let topic = self.topic.as_bytes();
+        let remaining = self.remaining_len();
+        let (header, used) = fixed_header(self.first_byte(), remaining)?;
+        buf.reserve(used + remaining);
+        // Fixed header and topic length in one write. `used` is at most 5, so
+        // the slices stay inside `head`; a topic name is at most 65,535
+        // bytes by its type, so its length fits two bytes.
+        let mut head = [0u8; 7];
+        head[..5].copy_from_slice(&header);
+        head[used..used + 2].copy_from_slice(&(topic.len() as u16).to_be_bytes());
+        buf.put_slice(&head[..used + 2]);
+        buf.put_slice(topic);
+        if let Some(pid) = self.qos_pid.pid() {
+            buf.put_slice(&pid.get().to_be_bytes());
+        }
+        buf.put_slice(self.payload);
+        Ok(())
     }
 }
