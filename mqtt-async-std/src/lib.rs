@@ -29,7 +29,8 @@ use std::io;
 use std::time::{Duration, Instant};
 
 pub use mqtt_client::{
-    mqtt_proto, ConnectionEvent, Error, Message, Options, QoS, SubscribeOutcome,
+    mqtt_proto, rustls, BoxedStream, ByteStream, ConnectionEvent, Connector, Error, Message,
+    Options, QoS, Scheme, Server, SubscribeOutcome, TlsError, TlsOptions, WebSocketError,
 };
 
 /// async-std (or smol), as the shared driver needs it.

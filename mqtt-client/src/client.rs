@@ -5,7 +5,7 @@
 use crate::driver::{Command, Driver, SubscribeReply};
 use crate::events::Listeners;
 use crate::runtime::Runtime;
-use crate::{Error, Options};
+use crate::{Error, Options, Server};
 use bytes::Bytes;
 use futures_channel::oneshot;
 use futures_core::Stream;
@@ -26,6 +26,8 @@ pub enum ConnectionEvent {
     Connected {
         /// Whether the broker resumed the stored session.
         session_present: bool,
+        /// The broker connected to (one of `Options::servers`).
+        server: Server,
     },
     /// A connection ended or could not be made.
     Disconnected {
@@ -68,9 +70,13 @@ impl<R> std::fmt::Debug for Client<R> {
 
 impl<R: Runtime> Client<R> {
     /// Connects to the broker and returns once CONNACK accepted the first
-    /// connection. A refused CONNACK (`Error::Refused`), an unreachable
-    /// broker (`Error::Io`) or no answer in time (`Error::Timeout`) fail
-    /// here; once connected, the client reconnects by itself.
+    /// connection, trying each of `Options::servers` in turn. Fails when
+    /// none could be reached, with the last server's error: a refused
+    /// CONNACK (`Error::Refused`), an unreachable broker (`Error::Io`), a
+    /// TLS or WebSocket failure (`Error::Tls`, `Error::WebSocket`), no
+    /// answer in time (`Error::Timeout`). A local TLS configuration error
+    /// fails before any connection is opened. Once connected, the client
+    /// reconnects by itself.
     pub async fn connect(options: Options) -> Result<Self, Error> {
         let (commands, rx) = async_channel::bounded(options.command_capacity);
         let (ready_tx, ready_rx) = oneshot::channel();

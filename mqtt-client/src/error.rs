@@ -1,8 +1,9 @@
-//! The one error type of the tokio client.
+//! The one error type of the client.
 
+use crate::transport::{TlsError, WebSocketError};
 use mqtt_proto::packet::ConnectReturnCode;
 use mqtt_proto::topic::TopicError;
-use mqtt_proto::{OptionsError, PublishError, SubscribeError};
+use mqtt_proto::{OptionsError, ProtocolViolation, PublishError, SubscribeError};
 use std::fmt;
 use std::sync::Arc;
 
@@ -15,6 +16,17 @@ pub enum Error {
     Refused(ConnectReturnCode),
     /// The transport failed (connecting, reading or writing).
     Io(Arc<std::io::Error>),
+    /// TLS failed: a local configuration error (reported before any
+    /// connection is opened), a server certificate that does not verify, a
+    /// refused handshake, or a peer that does not speak TLS. See
+    /// [`TlsError::is_permanent`].
+    Tls(TlsError),
+    /// The WebSocket upgrade or framing failed.
+    WebSocket(WebSocketError),
+    /// The broker closed the connection before answering CONNECT.
+    ClosedBeforeConnAck,
+    /// The broker broke the protocol before accepting the connection.
+    Protocol(ProtocolViolation),
     /// The client is shut down: `disconnect` was called, every handle was
     /// dropped, or the broker refused the credentials.
     Closed,
@@ -30,7 +42,7 @@ pub enum Error {
     Backpressure,
     /// The options are not usable.
     Options(OptionsError),
-    /// An `mqtt://` URL could not be understood.
+    /// A broker URL could not be understood.
     InvalidUrl(String),
     /// No CONNACK (or no TCP connection) within the connect timeout.
     Timeout,
@@ -41,6 +53,12 @@ impl fmt::Display for Error {
         match self {
             Error::Refused(code) => write!(f, "connection refused by the broker: {code:?}"),
             Error::Io(e) => write!(f, "transport error: {e}"),
+            Error::Tls(e) => write!(f, "TLS error: {e}"),
+            Error::WebSocket(e) => write!(f, "WebSocket error: {e}"),
+            Error::Protocol(v) => write!(f, "the broker broke the protocol: {v}"),
+            Error::ClosedBeforeConnAck => {
+                f.write_str("the broker closed the connection before answering CONNECT")
+            }
             Error::Closed => f.write_str("the client is closed"),
             Error::Topic(e) => write!(f, "invalid topic: {e}"),
             Error::Publish(e) => write!(f, "publish refused: {e}"),
@@ -48,7 +66,7 @@ impl fmt::Display for Error {
             Error::SubscriptionRefused => f.write_str("the broker refused the subscription"),
             Error::Backpressure => f.write_str("the client's command queue is full"),
             Error::Options(e) => write!(f, "invalid options: {e}"),
-            Error::InvalidUrl(why) => write!(f, "invalid MQTT URL: {why}"),
+            Error::InvalidUrl(why) => write!(f, "invalid broker URL: {why}"),
             Error::Timeout => f.write_str("timed out connecting to the broker"),
         }
     }
@@ -58,6 +76,8 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io(e) => Some(&**e),
+            Error::Tls(e) => Some(e),
+            Error::WebSocket(e) => Some(e),
             Error::Topic(e) => Some(e),
             Error::Publish(e) => Some(e),
             Error::Subscribe(e) => Some(e),

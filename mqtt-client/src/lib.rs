@@ -44,6 +44,7 @@ mod error;
 mod events;
 mod options;
 mod runtime;
+mod transport;
 
 pub use client::{Client, ConnectionEvent, Subscription};
 pub use error::Error;
@@ -51,3 +52,9 @@ pub use mqtt_proto;
 pub use mqtt_proto::{Message, QoS, SubscribeOutcome};
 pub use options::Options;
 pub use runtime::{BoxFuture, Runtime};
+/// The rustls version this client is built with, for
+/// [`TlsOptions::rustls_config`].
+pub use rustls;
+pub use transport::{
+    BoxedStream, ByteStream, Connector, Scheme, Server, TlsError, TlsOptions, WebSocketError,
+};

@@ -1,15 +1,32 @@
-//! Client options: where the broker is, who we are, and every limit.
-//! The MQTT session settings are `mqtt_proto::Options`; this adds the
-//! transport and the reconnect policy.
+//! Client options: where the brokers are and how to reach them, who we
+//! are, and every limit. The MQTT session settings are
+//! `mqtt_proto::Options`; this adds the transports and the reconnect policy.
 
+use crate::transport::{Connector, Server, TlsOptions, UrlCredentials};
 use crate::Error;
 use bytes::Bytes;
 use mqtt_proto::packet::{LastWill, Login};
 use mqtt_proto::{MqttString, QoS, TopicName};
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-/// How to reach the broker and how to behave. Build with [`Options::new`]
-/// or [`Options::from_url`] and the chained setters.
+/// The user's connector, if any (a trait object has no `Debug`).
+#[derive(Clone, Default)]
+pub(crate) struct CustomConnector(pub(crate) Option<Arc<dyn Connector>>);
+
+impl fmt::Debug for CustomConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Custom"
+        } else {
+            "Runtime"
+        })
+    }
+}
+
+/// How to reach the broker and how to behave. Build with [`Options::new`],
+/// [`Options::from_url`] or [`Options::from_urls`] and the chained setters.
 ///
 /// ```
 /// use std::time::Duration;
@@ -24,8 +41,11 @@ use std::time::Duration;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub(crate) host: String,
-    pub(crate) port: u16,
+    /// Tried in order on every (re)connect; never empty.
+    pub(crate) servers: Vec<Server>,
+    pub(crate) tls: TlsOptions,
+    pub(crate) connector: CustomConnector,
+    pub(crate) ws_headers: Vec<(String, String)>,
     pub(crate) client_id: String,
     pub(crate) session: mqtt_proto::Options,
     pub(crate) connect_timeout: Duration,
@@ -46,9 +66,15 @@ impl Options {
     /// session, keep-alive 60 s, 64 messages in flight, 1,000 queued, 1 MiB
     /// packets, 10 s connect timeout, reconnect backoff from 100 ms to 30 s.
     pub fn new(host: impl Into<String>, port: u16) -> Options {
+        Options::with_servers(vec![Server::tcp(host, port)])
+    }
+
+    fn with_servers(servers: Vec<Server>) -> Options {
         Options {
-            host: host.into(),
-            port,
+            servers,
+            tls: TlsOptions::new(),
+            connector: CustomConnector::default(),
+            ws_headers: Vec::new(),
             client_id: String::new(),
             session: mqtt_proto::Options::new(MqttString::new()),
             connect_timeout: Duration::from_secs(10),
@@ -63,33 +89,102 @@ impl Options {
         }
     }
 
-    /// Parses `mqtt://host[:port]` (port 1883 when absent; `tcp://` is
-    /// accepted too).
+    /// One broker, from a URL: `mqtt://` (TCP), `mqtts://` (TLS), `ws://`
+    /// (WebSocket, path `/mqtt` unless given), `wss://` (WebSocket over
+    /// TLS); `tcp://` and `ssl://` are accepted too. The port defaults to
+    /// 1883, 8883, 80 and 443 by scheme; IPv6 literals go in brackets. A
+    /// `user:password@` in the URL (percent-encoded) sets the credentials.
+    ///
+    /// ```
+    /// use mqtt_client::{Options, Scheme};
+    ///
+    /// let options = Options::from_url("mqtts://alice:s%3Acret@broker.example")?;
+    /// assert_eq!(options.servers()[0].scheme(), Scheme::Mqtts);
+    /// assert_eq!(options.servers()[0].port(), 8883);
+    /// # Ok::<(), mqtt_client::Error>(())
+    /// ```
     pub fn from_url(url: &str) -> Result<Options, Error> {
-        let rest = url
-            .strip_prefix("mqtt://")
-            .or_else(|| url.strip_prefix("tcp://"))
-            .ok_or_else(|| Error::InvalidUrl(format!("{url}: expected mqtt://host[:port]")))?;
-        let authority = rest.trim_end_matches('/');
-        if authority.is_empty() || authority.contains('/') || authority.contains('@') {
-            return Err(Error::InvalidUrl(format!(
-                "{url}: expected mqtt://host[:port]"
-            )));
-        }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => {
-                let port = port
-                    .parse()
-                    .map_err(|_| Error::InvalidUrl(format!("{url}: bad port {port:?}")))?;
-                (host, port)
+        Options::from_urls([url])
+    }
+
+    /// Several brokers (a cluster): connecting and every reconnect try them
+    /// in this order, then start over after the backoff delay. The
+    /// `Connected` event names the one in use. Credentials are taken from
+    /// the first URL that has them.
+    ///
+    /// ```
+    /// use mqtt_client::Options;
+    ///
+    /// let options = Options::from_urls(["mqtts://a.example", "mqtts://b.example:8884"])?;
+    /// assert_eq!(options.servers().len(), 2);
+    /// # Ok::<(), mqtt_client::Error>(())
+    /// ```
+    pub fn from_urls<I, S>(urls: I) -> Result<Options, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut servers = Vec::new();
+        let mut login: Option<UrlCredentials> = None;
+        for url in urls {
+            let (server, credentials) = Server::parse_with_credentials(url.as_ref())?;
+            servers.push(server);
+            if login.is_none() {
+                login = credentials;
             }
-            _ => (authority, 1883),
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        if host.is_empty() {
-            return Err(Error::InvalidUrl(format!("{url}: no host")));
         }
-        Ok(Options::new(host, port))
+        if servers.is_empty() {
+            return Err(Error::InvalidUrl("no broker URL given".to_owned()));
+        }
+        let options = Options::with_servers(servers);
+        Ok(match login {
+            Some((user, Some(password))) => options.credentials(&user, password),
+            Some((user, None)) => options.username(&user),
+            None => options,
+        })
+    }
+
+    /// The brokers, in the order they are tried.
+    pub fn servers(&self) -> &[Server] {
+        &self.servers
+    }
+
+    /// TLS settings for `mqtts://` and `wss://` brokers (the default
+    /// verifies against the platform's roots). See [`TlsOptions`].
+    ///
+    /// ```
+    /// use mqtt_client::{Options, TlsOptions};
+    ///
+    /// let options = Options::from_url("mqtts://broker.example")?
+    ///     .tls(TlsOptions::new().ca_file("ca.pem").client_cert_files("me.pem", "me.key"));
+    /// # Ok::<(), mqtt_client::Error>(())
+    /// ```
+    pub fn tls(mut self, tls: TlsOptions) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Opens connections with this [`Connector`] instead of the runtime's
+    /// TCP; TLS and WebSocket are still layered on its stream when the
+    /// scheme asks for them. It is called again on every reconnect.
+    pub fn connector(mut self, connector: impl Connector) -> Self {
+        self.connector = CustomConnector(Some(Arc::new(connector)));
+        self
+    }
+
+    /// An extra HTTP header for the WebSocket upgrade (for brokers that
+    /// authenticate it); call once per header.
+    ///
+    /// ```
+    /// use mqtt_client::Options;
+    ///
+    /// let options = Options::from_url("wss://broker.example/mqtt")?
+    ///     .websocket_header("Authorization", "Bearer 3q2+7w==");
+    /// # Ok::<(), mqtt_client::Error>(())
+    /// ```
+    pub fn websocket_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.ws_headers.push((name.into(), value.into()));
+        self
     }
 
     fn invalid(mut self, e: Error) -> Self {
@@ -193,8 +288,8 @@ impl Options {
         self
     }
 
-    /// How long one connection attempt may take, TCP and CONNACK together
-    /// (default 10 s).
+    /// How long one connection attempt may take: opening the stream (TCP,
+    /// TLS and WebSocket handshakes), then again for CONNACK (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self.session.connect_timeout = timeout;
@@ -288,20 +383,24 @@ mod tests {
     #[test]
     fn urls() {
         let o = Options::from_url("mqtt://example.org:1884").unwrap();
-        assert_eq!((o.host.as_str(), o.port), ("example.org", 1884));
+        assert_eq!(o.servers, vec![Server::tcp("example.org", 1884)]);
         let o = Options::from_url("mqtt://10.0.0.1").unwrap();
-        assert_eq!((o.host.as_str(), o.port), ("10.0.0.1", 1883));
+        assert_eq!(o.servers, vec![Server::tcp("10.0.0.1", 1883)]);
         let o = Options::from_url("mqtt://[::1]:1885/").unwrap();
-        assert_eq!((o.host.as_str(), o.port), ("::1", 1885));
-        for bad in [
-            "http://x",
-            "mqtt://",
-            "mqtt://host:port",
-            "mqtt://u@h",
-            "mqtt://h/path",
-        ] {
+        assert_eq!(o.servers, vec![Server::tcp("::1", 1885)]);
+        for bad in ["http://x", "mqtt://", "mqtt://host:port", "mqtt://h/path"] {
             assert!(Options::from_url(bad).is_err(), "{bad}");
         }
+        assert!(Options::from_urls(Vec::<String>::new()).is_err());
+    }
+
+    #[test]
+    fn url_credentials_become_the_login() {
+        let o = Options::from_urls(["mqtt://a", "mqtt://bob:pw%21@b"]).unwrap();
+        let login = o.session.login.expect("login from the URL");
+        assert_eq!(login.username.as_str(), "bob");
+        assert_eq!(login.password.as_deref(), Some(&b"pw!"[..]));
+        assert_eq!(o.servers.len(), 2);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! `mqtt-client` (re-exported here), so this client behaves exactly like
 //! `mqtt-async-std`'s; this crate only says how tokio opens a TCP stream,
 //! keeps time (tokio's clock, so paused-time tests work) and spawns the
-//! driver. The MQTT rules live in the sans-IO [`mqtt_proto::Connection`].
+//! driver. TLS (rustls) and WebSocket are the shared ones of `mqtt-client`,
+//! chosen by the URL scheme: `mqtt://`, `mqtts://`, `ws://`, `wss://`. The MQTT rules live in the sans-IO [`mqtt_proto::Connection`].
 //!
 //! ```no_run
 //! use mqtt_tokio::{Client, Options, QoS};
@@ -25,7 +26,8 @@
 //! slow-consumer, reconnect and shutdown behaviour.
 
 pub use mqtt_client::{
-    mqtt_proto, ConnectionEvent, Error, Message, Options, QoS, SubscribeOutcome,
+    mqtt_proto, rustls, BoxedStream, ByteStream, ConnectionEvent, Connector, Error, Message,
+    Options, QoS, Scheme, Server, SubscribeOutcome, TlsError, TlsOptions, WebSocketError,
 };
 
 /// A client on tokio.
@@ -45,11 +47,37 @@ use tokio::net::TcpStream;
 #[derive(Debug, Clone, Copy)]
 pub struct Tokio;
 
-/// A tokio `TcpStream` seen through the `futures-io` traits.
+/// A tokio stream seen through the `futures-io` traits, which the client's
+/// transports use: wrap what a [`Connector`] opens with tokio (a
+/// `UnixStream`, a `DuplexStream`, a proxy tunnel) in it.
+///
+/// ```no_run
+/// use mqtt_tokio::{Client, Options, Server, TokioIo};
+///
+/// # async fn demo() -> Result<(), mqtt_tokio::Error> {
+/// // MQTT over a Unix socket; the URL only names the server in events.
+/// let options = Options::new("local-broker", 1883).connector(|_server: Server| async {
+///     Ok(TokioIo::new(tokio::net::UnixStream::connect("/run/mosquitto.sock").await?))
+/// });
+/// let client = Client::connect(options).await?;
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
-pub struct TokioTcp(TcpStream);
+pub struct TokioIo<T>(T);
 
-impl futures_io::AsyncRead for TokioTcp {
+impl<T> TokioIo<T> {
+    /// Wraps a tokio stream.
+    pub fn new(stream: T) -> Self {
+        TokioIo(stream)
+    }
+
+    /// The wrapped stream.
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: AsyncRead + Unpin> futures_io::AsyncRead for TokioIo<T> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -64,7 +92,7 @@ impl futures_io::AsyncRead for TokioTcp {
     }
 }
 
-impl futures_io::AsyncWrite for TokioTcp {
+impl<T: AsyncWrite + Unpin> futures_io::AsyncWrite for TokioIo<T> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -91,16 +119,16 @@ impl futures_io::AsyncWrite for TokioTcp {
 }
 
 impl Runtime for Tokio {
-    type Stream = TokioTcp;
+    type Stream = TokioIo<TcpStream>;
 
-    fn connect(host: String, port: u16, timeout: Duration) -> BoxFuture<io::Result<TokioTcp>> {
+    fn connect(host: String, port: u16, timeout: Duration) -> BoxFuture<io::Result<Self::Stream>> {
         Box::pin(async move {
             let stream = tokio::time::timeout(timeout, TcpStream::connect((host.as_str(), port)))
                 .await
                 .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "TCP connect timed out"))??;
             // Acks and pings are small and latency-bound: no Nagle.
             stream.set_nodelay(true)?;
-            Ok(TokioTcp(stream))
+            Ok(TokioIo(stream))
         })
     }
 

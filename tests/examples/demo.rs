@@ -548,7 +548,9 @@ fn watch_events<R: Runtime>(who: &'static str, client: &Client<R>) -> (LinkWatch
                 // A new receiver first gets the current state: the first
                 // connection, announced already.
                 ConnectionEvent::Connected { .. } if link.up => continue,
-                ConnectionEvent::Connected { session_present } => {
+                ConnectionEvent::Connected {
+                    session_present, ..
+                } => {
                     say!("{who:<10} event: Connected (session_present {session_present})");
                     link.up = true;
                     link.reconnects += 1;

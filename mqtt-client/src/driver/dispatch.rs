@@ -6,7 +6,7 @@
 use crate::client::ConnectionEvent;
 use crate::events::Listeners;
 use crate::runtime::BoxFuture;
-use crate::{Error, Options};
+use crate::{Error, Options, Server};
 use futures_channel::oneshot;
 use mqtt_proto::packet::ConnectReturnCode;
 use mqtt_proto::{
@@ -87,12 +87,13 @@ struct Closing {
 #[derive(Debug, Default)]
 pub(crate) struct EventOutcome {
     pub(crate) drop_transport: bool,
-    pub(crate) reconnect: bool,
+    /// The connection ended (not on request), for this reason.
+    pub(crate) lost: Option<DisconnectReason>,
     pub(crate) connected: bool,
 }
 
 /// Refusals that retrying cannot fix.
-fn is_final(code: ConnectReturnCode) -> bool {
+pub(crate) fn is_final(code: ConnectReturnCode) -> bool {
     !matches!(code, ConnectReturnCode::ServerUnavailable)
 }
 
@@ -118,6 +119,8 @@ pub(crate) struct Dispatch {
     closing: Option<Closing>,
     connected_once: bool,
     terminal: Option<Error>,
+    /// The server of the connection in use or being made.
+    pub(crate) server: Server,
 }
 
 impl Dispatch {
@@ -126,6 +129,7 @@ impl Dispatch {
         listeners: Arc<Listeners>,
         capacity: usize,
         unmatched_grace: Duration,
+        server: Server,
     ) -> Self {
         Dispatch {
             ready: Some(ready),
@@ -146,6 +150,7 @@ impl Dispatch {
             closing: None,
             connected_once: false,
             terminal: None,
+            server,
         }
     }
 
@@ -196,7 +201,11 @@ impl Dispatch {
                 if let Some(ready) = self.ready.take() {
                     let _ = ready.send(Ok(()));
                 }
-                self.emit(ConnectionEvent::Connected { session_present });
+                let server = self.server.clone();
+                self.emit(ConnectionEvent::Connected {
+                    session_present,
+                    server,
+                });
                 if resubscribe {
                     self.resubscribe(conn);
                 }
@@ -236,37 +245,34 @@ impl Dispatch {
     }
 
     fn on_disconnected(&mut self, reason: DisconnectReason) -> EventOutcome {
-        self.emit(ConnectionEvent::Disconnected {
-            reason: reason.to_string(),
-        });
         if let Some(closing) = &mut self.closing {
             if reason == DisconnectReason::Requested {
                 // DISCONNECT is parked for writing: keep the transport until
                 // it is out, then the task ends and closes it
                 // [MQTT-3.14.4-1].
                 tracing::info!("disconnected on request");
+                self.listeners.emit(ConnectionEvent::Disconnected {
+                    reason: reason.to_string(),
+                });
                 closing.sent_disconnect = true;
                 return EventOutcome::default();
             }
             closing.over = true;
+            self.listeners.emit(ConnectionEvent::Disconnected {
+                reason: reason.to_string(),
+            });
             return EventOutcome {
                 drop_transport: true,
                 ..EventOutcome::default()
             };
         }
-        tracing::warn!(%reason, "disconnected");
-        let mut outcome = EventOutcome {
+        // What to do next (another server, a backoff, giving up) is the
+        // driver's call: it knows the servers and why the transport ended.
+        EventOutcome {
             drop_transport: true,
+            lost: Some(reason),
             ..EventOutcome::default()
-        };
-        match reason {
-            DisconnectReason::Refused(code) if is_final(code) || !self.connected_once => {
-                self.fail(Error::Refused(code));
-            }
-            _ if !self.connected_once => self.fail(Error::Timeout),
-            _ => outcome.reconnect = true,
         }
-        outcome
     }
 
     fn resubscribe(&mut self, conn: &mut Connection) {

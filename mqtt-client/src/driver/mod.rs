@@ -4,8 +4,15 @@
 //!
 //! Each poll: drain the core (bytes to `out`, events to `dispatch`), write
 //! parked bytes until the socket would block, then poll each source once:
-//! commands, the socket, a TCP connect in progress, room in a blocked
-//! subscription, the next deadline. Nothing is written from inside a
+//! commands, the socket, a transport being opened (TCP, TLS, WebSocket: see
+//! `transport`), room in a blocked subscription, the next deadline.
+//!
+//! Servers: an attempt that fails before CONNACK moves on to the next
+//! server at once; when every server of the round failed, the client gives
+//! up if it never connected (so `Client::connect` reports the error), and
+//! otherwise starts the next round after the backoff delay. A connection
+//! lost after CONNACK starts a round from the first server after the
+//! backoff delay. Nothing is written from inside a
 //! source's handler: bytes are parked in `out` and written at the top of
 //! the next round. MQTT rules stay in the core; this file only moves bytes
 //! and keeps time. What to do with events and commands is in `dispatch.rs`.
@@ -25,13 +32,14 @@ pub(crate) use dispatch::{Command, SubscribeReply};
 use crate::client::ConnectionEvent;
 use crate::events::Listeners;
 use crate::runtime::{BoxFuture, Runtime};
-use crate::{Error, Options};
+use crate::transport::{self, BoxedStream, TlsError, Transport};
+use crate::{Error, Options, Server};
 use bytes::Bytes;
 use dispatch::Dispatch;
 use futures_channel::oneshot;
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
-use mqtt_proto::{Backoff, Connection, Instant};
+use mqtt_proto::{Backoff, Connection, DisconnectReason, Instant};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -65,8 +73,20 @@ pub(crate) struct Driver<R: Runtime> {
     // async-channel's receiver is not Unpin; boxing it keeps the driver so.
     commands: Pin<Box<async_channel::Receiver<Command>>>,
     commands_open: bool,
-    stream: Option<R::Stream>,
-    connecting: Option<BoxFuture<io::Result<R::Stream>>>,
+    stream: Option<BoxedStream>,
+    connecting: Option<BoxFuture<Result<BoxedStream, Error>>>,
+    transport: Transport,
+    /// The server being tried or in use (an index into `options.servers`).
+    server: usize,
+    /// Servers tried in this round.
+    tried: usize,
+    /// Whether the current connection got its CONNACK.
+    established: bool,
+    /// Nothing was read yet on the current plaintext connection: the first
+    /// bytes tell an MQTT broker from a TLS port.
+    check_first_bytes: bool,
+    /// Why the current transport ended, when the transport said.
+    transport_error: Option<Error>,
     reconnect_at: Option<StdInstant>,
     backoff: Backoff,
     out: VecDeque<Bytes>,
@@ -89,11 +109,27 @@ impl<R: Runtime> Driver<R> {
         session.manual_acks = true;
         let conn = Connection::new(session).map_err(Error::Options)?;
         let backoff = Backoff::new(options.backoff_min, options.backoff_max, seed);
+        // Local transport settings (TLS files, headers) are checked here,
+        // before anything is opened.
+        let transport = transport::prepare(
+            &options.servers,
+            &options.tls,
+            options.connector.0.clone(),
+            &options.ws_headers,
+            options.session.max_packet_size,
+            options.connect_timeout,
+        )?;
+        let first = options
+            .servers
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::InvalidUrl("no broker given".to_owned()))?;
         let dispatch = Dispatch::new(
             ready,
             listeners,
             options.subscription_capacity,
             options.unmatched_grace,
+            first,
         );
         let mut driver = Driver {
             options,
@@ -103,6 +139,12 @@ impl<R: Runtime> Driver<R> {
             commands_open: true,
             stream: None,
             connecting: None,
+            transport,
+            server: 0,
+            tried: 0,
+            established: false,
+            check_first_bytes: false,
+            transport_error: None,
             reconnect_at: None,
             backoff,
             out: VecDeque::new(),
@@ -127,34 +169,92 @@ impl<R: Runtime> Driver<R> {
         if self.dispatch.is_closing() || self.dispatch.finished() {
             return;
         }
-        tracing::debug!(host = %self.options.host, port = self.options.port, "connecting");
-        self.connecting = Some(R::connect(
-            self.options.host.clone(),
-            self.options.port,
-            self.options.connect_timeout,
-        ));
+        let Some(server) = self.options.servers.get(self.server).cloned() else {
+            return;
+        };
+        tracing::debug!(%server, "connecting");
+        self.tried += 1;
+        self.dispatch.server = server.clone();
+        self.connecting = Some(self.transport.open::<R>(server));
     }
 
-    fn on_tcp(&mut self, result: io::Result<R::Stream>) {
+    fn current_server(&self) -> &Server {
+        &self.dispatch.server
+    }
+
+    fn on_opened(&mut self, result: Result<BoxedStream, Error>) {
         match result {
             Ok(stream) => {
-                tracing::debug!("transport open; sending CONNECT");
+                tracing::debug!(server = %self.current_server(), "transport open; sending CONNECT");
                 self.stream = Some(stream);
                 self.out.clear();
+                self.established = false;
+                self.transport_error = None;
+                self.check_first_bytes = !self.current_server().scheme().is_tls();
                 self.conn.connect(self.now());
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "connect failed");
-                self.dispatch.emit(ConnectionEvent::Disconnected {
-                    reason: format!("connect failed: {e}"),
-                });
-                if self.dispatch.connected_once() {
-                    self.schedule_reconnect();
-                } else {
-                    self.dispatch.fail(Error::from(e));
-                }
+            Err(e) => self.attempt_failed(e),
+        }
+    }
+
+    /// A connection attempt ended before CONNACK accepted it: try the next
+    /// server of the round, or end the round.
+    fn attempt_failed(&mut self, error: Error) {
+        let server = self.current_server().clone();
+        tracing::warn!(%server, %error, "connection attempt failed");
+        self.dispatch.emit(ConnectionEvent::Disconnected {
+            reason: format!("cannot connect to {server}: {error}"),
+        });
+        if let Error::Refused(code) = error {
+            if dispatch::is_final(code) {
+                // Identity or credentials: every server would say the same.
+                self.dispatch.fail(error);
+                return;
             }
         }
+        let servers = self.options.servers.len();
+        if self.tried < servers {
+            self.server = (self.server + 1) % servers;
+            self.start_connect();
+            return;
+        }
+        self.end_round();
+        if self.dispatch.connected_once() {
+            self.schedule_reconnect();
+        } else {
+            self.dispatch.fail(error);
+        }
+    }
+
+    /// The next round starts again from the first server.
+    fn end_round(&mut self) {
+        self.tried = 0;
+        self.server = 0;
+    }
+
+    /// The core reports the connection gone (not on request).
+    fn on_lost(&mut self, reason: DisconnectReason) {
+        let cause = self.transport_error.take();
+        if !self.established {
+            let error = match (reason, cause) {
+                (DisconnectReason::Refused(code), _) => Error::Refused(code),
+                (DisconnectReason::ConnAckTimeout, _) => Error::Timeout,
+                (_, Some(cause)) => cause,
+                (DisconnectReason::ProtocolViolation(v), None) => Error::Protocol(v),
+                (_, None) => Error::ClosedBeforeConnAck,
+            };
+            self.attempt_failed(error);
+            return;
+        }
+        self.established = false;
+        let reason = match cause {
+            Some(cause) => format!("{reason}: {cause}"),
+            None => reason.to_string(),
+        };
+        tracing::warn!(server = %self.current_server(), %reason, "disconnected");
+        self.dispatch.emit(ConnectionEvent::Disconnected { reason });
+        self.end_round();
+        self.schedule_reconnect();
     }
 
     fn schedule_reconnect(&mut self) {
@@ -167,8 +267,9 @@ impl<R: Runtime> Driver<R> {
         self.dispatch.emit(ConnectionEvent::Reconnecting { delay });
     }
 
-    fn transport_failed(&mut self, e: &io::Error) {
-        tracing::debug!(error = %e, "transport ended");
+    fn transport_failed(&mut self, error: Error) {
+        tracing::debug!(%error, "transport ended");
+        self.transport_error = Some(error);
         self.stream = None;
         self.out.clear();
         self.conn.handle_closed(self.now());
@@ -192,11 +293,13 @@ impl<R: Runtime> Driver<R> {
                     self.stream = None;
                     self.out.clear();
                 }
-                if outcome.reconnect {
-                    self.schedule_reconnect();
-                }
                 if outcome.connected {
+                    self.established = true;
+                    self.end_round();
                     self.backoff.reset();
+                }
+                if let Some(reason) = outcome.lost {
+                    self.on_lost(reason);
                 }
             }
             if !progressed {
@@ -217,7 +320,7 @@ impl<R: Runtime> Driver<R> {
                 self.out.iter().take(64).map(|b| IoSlice::new(b)).collect();
             match Pin::new(&mut *stream).poll_write_vectored(cx, &slices) {
                 Poll::Ready(Ok(0)) => {
-                    self.transport_failed(&io::ErrorKind::WriteZero.into());
+                    self.transport_failed(io::Error::from(io::ErrorKind::WriteZero).into());
                     return true;
                 }
                 Poll::Ready(Ok(mut n)) => {
@@ -239,7 +342,7 @@ impl<R: Runtime> Driver<R> {
                     }
                 }
                 Poll::Ready(Err(e)) => {
-                    self.transport_failed(&e);
+                    self.transport_failed(transport::io_error(e, false));
                     return true;
                 }
                 Poll::Pending => return false,
@@ -332,14 +435,25 @@ impl<R: Runtime> Driver<R> {
         if let Some(stream) = self.stream.as_mut() {
             match Pin::new(stream).poll_read(cx, &mut self.read_buf) {
                 Poll::Ready(Ok(0)) => {
-                    self.transport_failed(&io::ErrorKind::UnexpectedEof.into());
+                    let error = if self.established {
+                        io::Error::from(io::ErrorKind::UnexpectedEof).into()
+                    } else {
+                        Error::ClosedBeforeConnAck
+                    };
+                    self.transport_failed(error);
                     progressed = true;
                 }
                 Poll::Ready(Ok(n)) => {
                     let now = self.now();
-                    if let Some(data) = self.read_buf.get(..n) {
-                        self.conn.handle_read(now, data);
+                    let data = self.read_buf.get(..n).unwrap_or_default();
+                    if std::mem::take(&mut self.check_first_bytes)
+                        && transport::looks_like_tls(data)
+                    {
+                        // A TLS server answering our plaintext CONNECT.
+                        self.transport_failed(Error::Tls(TlsError::ServerRequiresTls));
+                        return true;
                     }
+                    self.conn.handle_read(now, data);
                     if n == self.read_buf.len() && n < READ_CHUNK {
                         // Traffic: read in bigger chunks from now on.
                         self.read_buf.resize(n * 2, 0);
@@ -347,7 +461,7 @@ impl<R: Runtime> Driver<R> {
                     progressed = true;
                 }
                 Poll::Ready(Err(e)) => {
-                    self.transport_failed(&e);
+                    self.transport_failed(transport::io_error(e, false));
                     progressed = true;
                 }
                 Poll::Pending => {}
@@ -357,7 +471,7 @@ impl<R: Runtime> Driver<R> {
         if let Some(connecting) = self.connecting.as_mut() {
             if let Poll::Ready(result) = connecting.as_mut().poll(cx) {
                 self.connecting = None;
-                self.on_tcp(result);
+                self.on_opened(result);
                 progressed = true;
             }
         }
