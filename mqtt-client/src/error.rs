@@ -23,7 +23,9 @@ pub enum Error {
     Tls(TlsError),
     /// The WebSocket upgrade or framing failed.
     WebSocket(WebSocketError),
-    /// The broker closed the connection before answering CONNECT.
+    /// The broker closed or reset the connection before answering CONNECT:
+    /// it would not talk MQTT to us (for example a TLS port reached with
+    /// `mqtt://`).
     ClosedBeforeConnAck,
     /// The broker broke the protocol before accepting the connection.
     Protocol(ProtocolViolation),
@@ -56,9 +58,10 @@ impl fmt::Display for Error {
             Error::Tls(e) => write!(f, "TLS error: {e}"),
             Error::WebSocket(e) => write!(f, "WebSocket error: {e}"),
             Error::Protocol(v) => write!(f, "the broker broke the protocol: {v}"),
-            Error::ClosedBeforeConnAck => {
-                f.write_str("the broker closed the connection before answering CONNECT")
-            }
+            Error::ClosedBeforeConnAck => f.write_str(
+                "the broker closed the connection before answering CONNECT \
+                     (is it a TLS port? then use mqtts://)",
+            ),
             Error::Closed => f.write_str("the client is closed"),
             Error::Topic(e) => write!(f, "invalid topic: {e}"),
             Error::Publish(e) => write!(f, "publish refused: {e}"),

@@ -1,26 +1,28 @@
 //! A real mosquitto for integration tests: each [`Mosquitto`] is a private
 //! broker on a free loopback port with a generated config in its own
-//! temporary directory, killed and cleaned up on drop.
+//! temporary directory, killed and cleaned up on drop. Started with
+//! [`Mosquitto::start_tls`], it also has TLS listeners ([`crate::broker_tls`]).
 //!
 //! A missing `mosquitto` binary fails the test loudly (never a silent skip):
-//! install it with `apt-get install -y mosquitto`. The harness owns only the
+//! install it with `./scripts/ensure-mosquitto`. The harness owns only the
 //! processes it spawns; it never touches a system-wide broker.
 
-use std::fs::{self, File};
-use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
+use std::fs;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::{Child, Command};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::broker_tls::TlsListeners;
+use crate::harness;
+use crate::pki::Pki;
 
 /// How long a broker may take to accept TCP after it was spawned.
 const READY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a broker may take to exit after SIGTERM (it saves its database).
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
-/// Spawn attempts, each on a fresh port, in case another process took the
+/// Spawn attempts, each on fresh ports, in case another process took a
 /// port between our probe and mosquitto's bind.
 const ATTEMPTS: usize = 3;
 
@@ -29,6 +31,8 @@ const ATTEMPTS: usize = 3;
 pub struct Mosquitto {
     child: Child,
     port: u16,
+    /// The TLS listeners, when started with [`start_tls`](Self::start_tls).
+    pub(crate) tls: Option<TlsListeners>,
     dir: PathBuf,
     binary: PathBuf,
 }
@@ -37,23 +41,34 @@ impl Mosquitto {
     /// Starts a broker listening on `127.0.0.1` on a free port and waits
     /// until it accepts TCP. The config allows anonymous clients, keeps no
     /// persistence, lifts the inflight limit and raises the offline queue;
-    /// `config_extra` lines come last and override any of that (e.g.
+    /// `config_extra` lines come after that and override any of it (e.g.
     /// `"persistence true"` for [`restart`](Self::restart) tests).
     ///
     /// Panics when mosquitto is not installed or does not come up.
     pub fn start(config_extra: &str) -> Mosquitto {
+        Mosquitto::launch(config_extra, None)
+    }
+
+    /// Starts the broker as [`start`](Self::start) does, with TLS listeners
+    /// from `pki` when given (see [`start_tls`](Self::start_tls)).
+    pub(crate) fn launch(config_extra: &str, pki: Option<&Pki>) -> Mosquitto {
         let binary = find_binary();
-        let dir = temp_dir();
+        let dir = harness::temp_dir("mosquitto");
         let mut failures = String::new();
         for _ in 0..ATTEMPTS {
-            let port = free_port();
-            write_config(&dir, port, config_extra);
+            let mut ports = harness::free_ports(1 + pki.map_or(0, |_| TlsListeners::COUNT));
+            let port = ports.remove(0);
+            let tls = pki.map(|pki| TlsListeners::new(pki, &dir, &ports));
+            let listeners = tls.as_ref().map(TlsListeners::config).unwrap_or_default();
+            write_config(&dir, port, config_extra, &listeners);
             let mut child = spawn(&binary, &dir);
-            match wait_ready(&mut child, port) {
+            let all = all_ports(port, tls.as_ref());
+            match harness::wait_listening(&mut child, &all, READY_TIMEOUT) {
                 Ok(()) => {
                     return Mosquitto {
                         child,
                         port,
+                        tls,
                         dir,
                         binary,
                     }
@@ -61,7 +76,7 @@ impl Mosquitto {
                 Err(why) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    failures.push_str(&format!("port {port}: {why}\n"));
+                    failures.push_str(&format!("ports {all:?}: {why}\n"));
                 }
             }
         }
@@ -105,43 +120,23 @@ impl Mosquitto {
     }
 
     fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status();
-        match status {
-            Ok(s) if s.success() => {}
-            other => panic!("kill {signal} {} failed: {other:?}", self.child.id()),
-        }
+        harness::signal(&self.child, signal);
     }
 
     /// Stops the broker gracefully (SIGTERM, so a persistent broker saves
-    /// its database) and starts it again on the same port with the same
+    /// its database) and starts it again on the same ports with the same
     /// config. Connected clients see their transport close.
     ///
     /// Call it from a thread that lives as long as the broker should (the
     /// test's own thread): the kernel kills a broker when the thread that
     /// spawned it exits, so that no broker outlives a killed test.
     pub fn restart(&mut self) {
-        self.stop();
+        harness::terminate(&mut self.child, STOP_TIMEOUT);
         self.child = spawn(&self.binary, &self.dir);
-        if let Err(why) = wait_ready(&mut self.child, self.port) {
+        let all = all_ports(self.port, self.tls.as_ref());
+        if let Err(why) = harness::wait_listening(&mut self.child, &all, READY_TIMEOUT) {
             panic!("mosquitto did not restart: {why}\n{}", self.log());
         }
-    }
-
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let give_up = Instant::now() + STOP_TIMEOUT;
-        while Instant::now() < give_up {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -154,6 +149,13 @@ impl Drop for Mosquitto {
         }
         let _ = fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The plain port first, then the TLS ones.
+fn all_ports(port: u16, tls: Option<&TlsListeners>) -> Vec<u16> {
+    let mut ports = vec![port];
+    ports.extend(tls.iter().flat_map(|tls| tls.ports()));
+    ports
 }
 
 /// `mosquitto` on PATH, or in /usr/sbin where Debian puts it (often not on
@@ -169,41 +171,25 @@ fn find_binary() -> PathBuf {
         .find(|candidate| candidate.is_file());
     match found {
         Some(path) => path,
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => panic!(
+        None if harness::in_ci() => panic!(
             "mosquitto is not installed on this CI machine: the broker \
-             integration tests need it; CI must run `apt-get install -y mosquitto`"
+             integration tests need it; CI must run ./scripts/ensure-mosquitto"
         ),
         None => panic!(
             "mosquitto not found on PATH or in /usr/sbin: the broker integration \
-             tests need it; run `apt-get install -y mosquitto`"
+             tests need it; run ./scripts/ensure-mosquitto \
+             (apt-get install -y mosquitto)"
         ),
     }
 }
 
-/// A fresh directory for one broker's config, log and database.
-fn temp_dir() -> PathBuf {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "mqtt-it-mosquitto-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    if let Err(e) = fs::create_dir_all(&dir) {
-        panic!("cannot create {}: {e}", dir.display());
-    }
-    dir
-}
-
-/// A port nothing listens on right now: bind port 0, read it, release it.
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("cannot find a free loopback port: {e}"))
-}
-
-fn write_config(dir: &Path, port: u16, extra: &str) {
+/// Writes the config: the plain listener with its settings, `extra`, then
+/// the `listeners` blocks. The blocks come last because mosquitto applies a
+/// per-listener option to the `listener` line above it: placed before
+/// `extra`, they would capture any per-listener option meant for the plain
+/// listener. The remaining options are global (`per_listener_settings` is
+/// false by default), so `allow_anonymous` covers every listener.
+fn write_config(dir: &Path, port: u16, extra: &str, listeners: &str) {
     let config = format!(
         "listener {port} 127.0.0.1\n\
          allow_anonymous true\n\
@@ -220,7 +206,8 @@ fn write_config(dir: &Path, port: u16, extra: &str) {
          max_queued_messages 100000\n\
          log_dest stderr\n\
          log_type all\n\
-         {extra}\n",
+         {extra}\n\
+         {listeners}",
         dir = dir.display(),
     );
     if let Err(e) = fs::write(dir.join("mosquitto.conf"), config) {
@@ -229,55 +216,11 @@ fn write_config(dir: &Path, port: u16, extra: &str) {
 }
 
 fn spawn(binary: &Path, dir: &Path) -> Child {
-    let log = File::options()
-        .create(true)
-        .append(true)
-        .open(dir.join("mosquitto.log"))
-        .and_then(|f| Ok((f.try_clone()?, f)));
-    let (out, err) = log.unwrap_or_else(|e| panic!("cannot open the mosquitto log: {e}"));
     let mut command = Command::new(binary);
-    // SAFETY: the closure runs in the forked child before exec and only
-    // makes one async-signal-safe system call. It asks the kernel to kill
-    // the broker when the thread that started it dies, so a test process
-    // that is killed (a timeout, SIGKILL) leaves no broker behind.
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    command
-        .arg("-c")
-        .arg(dir.join("mosquitto.conf"))
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary.display()))
-}
-
-/// Polls until the port accepts TCP, the broker exits, or the time is up.
-fn wait_ready(child: &mut Child, port: u16) -> Result<(), String> {
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let give_up = Instant::now() + READY_TIMEOUT;
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("mosquitto exited with {status}"));
-        }
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
-            return Ok(());
-        }
-        if Instant::now() >= give_up {
-            return Err(format!("not accepting TCP after {READY_TIMEOUT:?}"));
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
+    command.arg("-c").arg(dir.join("mosquitto.conf"));
+    harness::spawn_tied(command, &dir.join("mosquitto.log"))
 }
 
 fn read_log(dir: &Path) -> String {
-    let mut log = String::new();
-    if let Ok(mut f) = File::open(dir.join("mosquitto.log")) {
-        let _ = f.read_to_string(&mut log);
-    }
-    log
+    harness::read_log(&dir.join("mosquitto.log"))
 }

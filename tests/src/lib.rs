@@ -1,5 +1,9 @@
 //! Integration tests that cross crate boundaries live in this crate's
 //! `tests/` folder: the real-broker harness, the simulation and interop runs.
 //! The library part is for helpers those tests share.
+pub mod aedes;
 pub mod broker;
+pub mod broker_tls;
+mod harness;
+pub mod pki;
 pub mod sim;

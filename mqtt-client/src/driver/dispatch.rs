@@ -198,14 +198,16 @@ impl Dispatch {
                 outcome.connected = true;
                 let resubscribe = self.connected_once && !session_present;
                 self.connected_once = true;
-                if let Some(ready) = self.ready.take() {
-                    let _ = ready.send(Ok(()));
-                }
+                // The event first: a caller of `events()` right after
+                // `connect` returns then sees Connected as the state.
                 let server = self.server.clone();
                 self.emit(ConnectionEvent::Connected {
                     session_present,
                     server,
                 });
+                if let Some(ready) = self.ready.take() {
+                    let _ = ready.send(Ok(()));
+                }
                 if resubscribe {
                     self.resubscribe(conn);
                 }

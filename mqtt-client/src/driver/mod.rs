@@ -239,6 +239,19 @@ impl<R: Runtime> Driver<R> {
             let error = match (reason, cause) {
                 (DisconnectReason::Refused(code), _) => Error::Refused(code),
                 (DisconnectReason::ConnAckTimeout, _) => Error::Timeout,
+                // A reset or an end of stream before CONNACK: the broker
+                // would not talk to us (a TLS port reached in plaintext
+                // resets; an unwelcome client is dropped).
+                (_, Some(Error::Io(e)))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::ConnectionReset
+                            | io::ErrorKind::UnexpectedEof
+                            | io::ErrorKind::BrokenPipe
+                    ) =>
+                {
+                    Error::ClosedBeforeConnAck
+                }
                 (_, Some(cause)) => cause,
                 (DisconnectReason::ProtocolViolation(v), None) => Error::Protocol(v),
                 (_, None) => Error::ClosedBeforeConnAck,

@@ -118,9 +118,9 @@ impl fmt::Display for TlsError {
             TlsError::KeyMismatch => {
                 f.write_str("the private key does not belong to the client certificate")
             }
-            TlsError::NoRootCertificates => f.write_str(
-                "no trusted root certificates: the platform store is empty; give a CA",
-            ),
+            TlsError::NoRootCertificates => {
+                f.write_str("no trusted root certificates: the platform store is empty; give a CA")
+            }
             TlsError::InvalidServerName(host) => {
                 write!(f, "{host:?} cannot be checked against a certificate")
             }
@@ -146,7 +146,8 @@ impl fmt::Display for TlsError {
                 write!(f, "the server refused the TLS handshake ({alert})")
             }
             TlsError::NotTls => f.write_str(
-                "the server does not speak TLS (closed or answered in plaintext during the handshake)",
+                "the server does not speak TLS (it closed the connection or answered in \
+                 plaintext during the handshake): is it a plaintext port?",
             ),
             TlsError::ServerRequiresTls => {
                 f.write_str("the server speaks TLS: use mqtts:// or wss://")
@@ -167,7 +168,15 @@ pub(crate) fn classify(e: &io::Error, handshaking: bool) -> Option<TlsError> {
             return Some(from_rustls(rustls));
         }
     }
-    if handshaking && e.kind() == io::ErrorKind::UnexpectedEof {
+    // A plaintext MQTT server reads a ClientHello as a malformed packet and
+    // drops the connection, with an end of stream or, as it leaves our
+    // bytes unread, a reset.
+    if handshaking
+        && matches!(
+            e.kind(),
+            io::ErrorKind::UnexpectedEof | io::ErrorKind::ConnectionReset
+        )
+    {
         return Some(TlsError::NotTls);
     }
     None
@@ -253,7 +262,10 @@ mod tests {
         assert_eq!(classify(&eof, true), Some(TlsError::NotTls));
         assert_eq!(classify(&eof, false), None);
         let reset = io::Error::from(io::ErrorKind::ConnectionReset);
-        assert_eq!(classify(&reset, true), None);
+        assert_eq!(classify(&reset, true), Some(TlsError::NotTls));
+        assert_eq!(classify(&reset, false), None);
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(classify(&refused, true), None);
     }
 
     #[test]
