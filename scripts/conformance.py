@@ -15,14 +15,14 @@ TEST_DIRS = ["mqtt-proto/tests", "mqtt-proto/src", "tests/tests", "tests/src"]
 
 # Statements the sans-IO core cannot meet alone: they are about the transport.
 ADAPTER = {
-    "MQTT-6.0.0-1": "WebSocket transport: binary frames only",
-    "MQTT-6.0.0-3": "WebSocket transport: offer the \"mqtt\" subprotocol",
+    "MQTT-6.0.0-1": "WebSocket transport (mqtt-client): binary frames only",
+    "MQTT-6.0.0-3": "WebSocket transport (mqtt-client): offer the \"mqtt\" subprotocol",
     "MQTT-7.1.2-1": "the adapters provide TCP, an ordered lossless byte stream",
     "MQTT-7.0.0-2": "no extensions are used anywhere; nothing to test beyond interop with mosquitto",
 }
 SHARED = {
     "MQTT-3.14.4-1": "core emits Disconnected after DISCONNECT left; the adapter closes the socket",
-    "MQTT-6.0.0-2": "codec: any split of the stream; WebSocket framing adds nothing",
+    "MQTT-6.0.0-2": "codec: any split of the stream; the WebSocket transport joins frames into one stream",
 }
 
 def tests_citing(ident):

@@ -9,6 +9,34 @@
 //! bytes and keeps time around it, routes messages to subscriptions and
 //! keeps the books of pending requests.
 //!
+//! # Transports
+//!
+//! The URL scheme of each server picks the transport: `mqtt://` (TCP),
+//! `mqtts://` (TLS, with [`TlsOptions`]), `ws://` and `wss://` (WebSocket,
+//! optionally over TLS). A [`Connector`] replaces the runtime's TCP with a
+//! stream of the user's own. Several servers are tried in order. TLS and
+//! WebSocket are implemented here once, on futures-io streams, for every
+//! runtime.
+//!
+//! ```no_run
+//! # async fn demo<R: mqtt_client::Runtime>() -> Result<(), mqtt_client::Error> {
+//! use mqtt_client::{Client, Options, TlsOptions};
+//!
+//! // Mutual TLS with a private CA.
+//! let options = Options::from_url("mqtts://broker.example:8883")?.tls(
+//!     TlsOptions::new()
+//!         .ca_file("ca.pem")
+//!         .client_cert_files("device.pem", "device.key"),
+//! );
+//! let client = Client::<R>::connect(options).await?;
+//!
+//! // MQTT over secure WebSocket, with a header the upgrade must carry.
+//! let options = Options::from_url("wss://broker.example/mqtt")?
+//!     .websocket_header("Authorization", "Bearer 3q2+7w==");
+//! let client = Client::<R>::connect(options).await?;
+//! # Ok(()) }
+//! ```
+//!
 //! # Behaviour
 //!
 //! - **Completion**: `publish` resolves when the message is complete for its

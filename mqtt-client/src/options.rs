@@ -70,14 +70,18 @@ impl Options {
     }
 
     fn with_servers(servers: Vec<Server>) -> Options {
+        let connect_timeout = Duration::from_secs(10);
+        let mut session = mqtt_proto::Options::new(MqttString::new());
+        // One timeout for the stream and for CONNACK, as documented.
+        session.connect_timeout = connect_timeout;
         Options {
             servers,
             tls: TlsOptions::new(),
             connector: CustomConnector::default(),
             ws_headers: Vec::new(),
             client_id: String::new(),
-            session: mqtt_proto::Options::new(MqttString::new()),
-            connect_timeout: Duration::from_secs(10),
+            session,
+            connect_timeout,
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(30),
             seed: None,
@@ -401,6 +405,13 @@ mod tests {
         assert_eq!(login.username.as_str(), "bob");
         assert_eq!(login.password.as_deref(), Some(&b"pw!"[..]));
         assert_eq!(o.servers.len(), 2);
+    }
+
+    #[test]
+    fn one_connect_timeout_for_stream_and_connack() {
+        let o = Options::new("h", 1);
+        assert_eq!(o.connect_timeout, Duration::from_secs(10));
+        assert_eq!(o.session.connect_timeout, o.connect_timeout);
     }
 
     #[test]

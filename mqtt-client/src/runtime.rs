@@ -1,6 +1,6 @@
-//! What an adapter supplies: a byte stream, a way to open one, a timer, a
-//! clock and a spawner. Everything else (the driver loop, the handles, the
-//! MQTT session) is shared and runtime-neutral.
+//! What an adapter supplies: a TCP stream, a way to open one, a timer, a
+//! clock and a spawner. Everything else (TLS, WebSocket, the driver loop,
+//! the handles, the MQTT session) is shared and runtime-neutral.
 
 use futures_io::{AsyncRead, AsyncWrite};
 use std::future::Future;
@@ -14,10 +14,12 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// An async runtime as the driver needs it. Implemented by `mqtt-tokio` and
 /// `mqtt-async-std`; a few lines each.
 pub trait Runtime: Send + Sync + 'static {
-    /// The transport: an ordered, reliable byte stream (TCP).
+    /// A TCP stream, seen through the futures-io traits. TLS and WebSocket
+    /// are layered on it by the client when the server's scheme asks.
     type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
 
-    /// Opens a transport to `host:port`, with Nagle's algorithm off.
+    /// Opens a TCP stream to `host:port`, with Nagle's algorithm off. Not
+    /// called when `Options::connector` supplies the streams.
     fn connect(host: String, port: u16, timeout: Duration) -> BoxFuture<io::Result<Self::Stream>>;
 
     /// A future that completes at `deadline` on this runtime's clock.

@@ -603,6 +603,30 @@ mod refusals {
         .await;
     }
 
+    /// A server that accepts TCP and then says nothing: the TLS (and
+    /// WebSocket) handshake gives up at the connect timeout.
+    pub async fn handshake_is_bounded<R: Runtime>() {
+        let silent = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+        let port = silent.local_addr().expect("address").port();
+        for url in [
+            format!("mqtts://localhost:{port}"),
+            format!("wss://localhost:{port}"),
+            format!("ws://localhost:{port}"),
+        ] {
+            let options = Options::from_url(&url)
+                .expect("url")
+                .connect_timeout(Duration::from_millis(300));
+            let started = Instant::now();
+            let error = refused::<R>(options, port, 1, |e| matches!(e, Error::Timeout)).await;
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "{url}: {error} after {:?}",
+                started.elapsed()
+            );
+        }
+        drop(silent);
+    }
+
     /// Local configuration errors are reported before any connection is
     /// opened: zero attempts.
     pub async fn local_configuration<R: Runtime>(broker: &Mosquitto, pki: &Pki) {
@@ -999,6 +1023,14 @@ macro_rules! suite {
                 $block_on(bounded(
                     "failover_to_the_next_server",
                     servers::failover::<R>(first, &second, &pki),
+                ));
+            }
+
+            #[test]
+            fn handshake_bounded_by_connect_timeout() {
+                $block_on(bounded(
+                    "handshake_bounded_by_connect_timeout",
+                    refusals::handshake_is_bounded::<R>(),
                 ));
             }
 
