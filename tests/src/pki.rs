@@ -13,7 +13,6 @@ use std::fs;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use rcgen::{
     date_time_ymd, BasicConstraints, CertificateParams, DistinguishedName, DnType,
@@ -38,7 +37,9 @@ impl Pki {
     ///
     /// Panics when a certificate cannot be made or `openssl` is missing.
     pub fn generate() -> Pki {
-        let pki = Pki { dir: temp_dir() };
+        let pki = Pki {
+            dir: crate::harness::temp_dir("pki"),
+        };
         // Own the directory before anything can panic, so drop cleans up.
         pki.write_all();
         pki
@@ -291,20 +292,6 @@ fn openssl(args: &[&str]) -> String {
         );
     }
     String::from_utf8(output.stdout).unwrap_or_else(|e| panic!("openssl printed non-UTF-8: {e}"))
-}
-
-fn temp_dir() -> PathBuf {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "mqtt-it-pki-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    if let Err(e) = fs::create_dir_all(&dir) {
-        panic!("cannot create {}: {e}", dir.display());
-    }
-    dir
 }
 
 #[cfg(test)]

@@ -517,49 +517,51 @@ mod refusals {
         format!("mqtts://localhost:{port}")
     }
 
+    /// `mqtts://localhost:port` trusting `ca` (the platform's roots when
+    /// `None`).
+    fn tls_to(port: u16, ca: Option<std::path::PathBuf>) -> Options {
+        let options = Options::from_url(&tls_url(port)).expect("url");
+        match ca {
+            Some(ca) => options.tls(TlsOptions::new().ca_file(ca)),
+            None => options,
+        }
+    }
+
     pub async fn unknown_ca<R: Runtime>(broker: &Mosquitto, pki: &Pki) {
-        let options = Options::from_url(&tls_url(broker.tls_port()))
-            .expect("url")
-            .tls(TlsOptions::new().ca_file(pki.other_ca_cert()));
-        refused::<R>(options, broker.tls_port(), 1, |e| {
+        let port = broker.tls_port();
+        refused::<R>(tls_to(port, Some(pki.other_ca_cert())), port, 1, |e| {
             matches!(e, Error::Tls(TlsError::UnknownIssuer))
         })
         .await;
     }
 
     pub async fn default_roots_do_not_trust_a_private_ca<R: Runtime>(broker: &Mosquitto) {
-        let options = Options::from_url(&tls_url(broker.tls_port())).expect("url");
-        refused::<R>(options, broker.tls_port(), 1, |e| {
+        let port = broker.tls_port();
+        refused::<R>(tls_to(port, None), port, 1, |e| {
             matches!(e, Error::Tls(TlsError::UnknownIssuer))
         })
         .await;
     }
 
     pub async fn wrong_host<R: Runtime>(broker: &Mosquitto, pki: &Pki) {
-        let options = Options::from_url(&tls_url(broker.wrong_host_tls_port()))
-            .expect("url")
-            .tls(TlsOptions::new().ca_file(pki.ca_cert()));
-        refused::<R>(options, broker.wrong_host_tls_port(), 1, |e| {
+        let port = broker.wrong_host_tls_port();
+        refused::<R>(tls_to(port, Some(pki.ca_cert())), port, 1, |e| {
             matches!(e, Error::Tls(TlsError::NameMismatch))
         })
         .await;
     }
 
     pub async fn expired<R: Runtime>(broker: &Mosquitto, pki: &Pki) {
-        let options = Options::from_url(&tls_url(broker.expired_tls_port()))
-            .expect("url")
-            .tls(TlsOptions::new().ca_file(pki.ca_cert()));
-        refused::<R>(options, broker.expired_tls_port(), 1, |e| {
+        let port = broker.expired_tls_port();
+        refused::<R>(tls_to(port, Some(pki.ca_cert())), port, 1, |e| {
             matches!(e, Error::Tls(TlsError::Expired))
         })
         .await;
     }
 
     pub async fn missing_client_certificate<R: Runtime>(broker: &Mosquitto, pki: &Pki) {
-        let options = Options::from_url(&tls_url(broker.mtls_port()))
-            .expect("url")
-            .tls(TlsOptions::new().ca_file(pki.ca_cert()));
-        refused::<R>(options, broker.mtls_port(), 1, |e| {
+        let port = broker.mtls_port();
+        refused::<R>(tls_to(port, Some(pki.ca_cert())), port, 1, |e| {
             matches!(e, Error::Tls(TlsError::CertificateRequired))
         })
         .await;
@@ -594,10 +596,8 @@ mod refusals {
     }
 
     pub async fn tls_to_plaintext_port<R: Runtime>(broker: &Mosquitto, pki: &Pki) {
-        let options = Options::from_url(&tls_url(broker.port()))
-            .expect("url")
-            .tls(TlsOptions::new().ca_file(pki.ca_cert()));
-        refused::<R>(options, broker.port(), 1, |e| {
+        let port = broker.port();
+        refused::<R>(tls_to(port, Some(pki.ca_cert())), port, 1, |e| {
             matches!(e, Error::Tls(TlsError::NotTls))
         })
         .await;
