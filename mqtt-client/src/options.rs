@@ -170,7 +170,8 @@ impl Options {
 
     /// Opens connections with this [`Connector`] instead of the runtime's
     /// TCP; TLS and WebSocket are still layered on its stream when the
-    /// scheme asks for them. It is called again on every reconnect.
+    /// scheme asks for them. It is called again on every reconnect. See
+    /// [`Connector`] for an example.
     pub fn connector(mut self, connector: impl Connector) -> Self {
         self.connector = CustomConnector(Some(Arc::new(connector)));
         self

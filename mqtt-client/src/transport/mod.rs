@@ -48,17 +48,21 @@ pub type BoxedStream = Box<dyn ByteStream>;
 /// asks for them.
 ///
 /// Any `Fn(Server) -> impl Future<Output = io::Result<S>>` is a connector,
-/// for any futures-io stream `S`:
+/// for any futures-io stream `S` (tokio streams: wrap them in
+/// `mqtt_tokio::TokioIo`):
 ///
 /// ```
-/// use mqtt_client::{Options, Server};
+/// use mqtt_client::{BoxedStream, Options, Server};
 ///
-/// // Every connection goes to a fixed local port, whatever the server says.
-/// # #[cfg(any())]
-/// let options = Options::new("broker", 1883).connector(|server: Server| async move {
-///     let stream = async_net::TcpStream::connect(("127.0.0.1", 18830)).await?;
-///     Ok(stream)
-/// });
+/// // However your tunnel, proxy or socket is opened:
+/// async fn open_tunnel(host: &str, port: u16) -> std::io::Result<BoxedStream> {
+///     # let _ = (host, port);
+///     # Err(std::io::ErrorKind::Unsupported.into())
+/// }
+///
+/// let options = Options::from_url("mqtts://broker.example")?
+///     .connector(|server: Server| async move { open_tunnel(server.host(), server.port()).await });
+/// # Ok::<(), mqtt_client::Error>(())
 /// ```
 pub trait Connector: Send + Sync + 'static {
     /// Opens a stream to `server`.

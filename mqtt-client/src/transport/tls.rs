@@ -99,7 +99,13 @@ impl TlsOptions {
     }
 
     /// Trust the CA certificates in this PEM file instead of the platform's
-    /// roots (call again to add more). Read when the client starts.
+    /// roots (call again to add more). Read when the client starts, so a
+    /// missing or malformed file fails `Client::connect` before any
+    /// connection is opened.
+    ///
+    /// ```
+    /// let tls = mqtt_client::TlsOptions::new().ca_file("/etc/mqtt/ca.pem");
+    /// ```
     pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca.push(Pem::File(path.into()));
         self
@@ -119,7 +125,14 @@ impl TlsOptions {
 
     /// Authenticate with a client certificate (mutual TLS): the certificate
     /// chain and its private key, as PEM files. The key may be PKCS#8,
-    /// PKCS#1 (RSA) or SEC1 (EC).
+    /// PKCS#1 (RSA) or SEC1 (EC). A key that does not belong to the
+    /// certificate fails `Client::connect` before any connection is opened.
+    ///
+    /// ```
+    /// let tls = mqtt_client::TlsOptions::new()
+    ///     .ca_file("ca.pem")
+    ///     .client_cert_files("device.pem", "device.key");
+    /// ```
     pub fn client_cert_files(
         mut self,
         cert_chain: impl Into<PathBuf>,
@@ -129,7 +142,13 @@ impl TlsOptions {
         self
     }
 
-    /// Authenticate with a client certificate given as PEM text.
+    /// Authenticate with a client certificate given as PEM text (from a
+    /// secret store, say).
+    ///
+    /// ```
+    /// # let (cert_pem, key_pem) = (Vec::new(), Vec::new());
+    /// let tls = mqtt_client::TlsOptions::new().client_cert_pem(cert_pem, key_pem);
+    /// ```
     pub fn client_cert_pem(
         mut self,
         cert_chain: impl Into<Vec<u8>>,
@@ -181,6 +200,11 @@ impl TlsOptions {
     /// Anyone on the path can then read and change the traffic; this is for
     /// a test broker with a throwaway certificate, never for production.
     /// Every client built with it logs a warning.
+    ///
+    /// ```
+    /// // A throwaway test broker only.
+    /// let tls = mqtt_client::TlsOptions::new().dangerous_disable_verification();
+    /// ```
     pub fn dangerous_disable_verification(mut self) -> Self {
         self.no_verification = true;
         self
