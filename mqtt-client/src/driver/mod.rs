@@ -12,7 +12,9 @@
 //! up if it never connected (so `Client::connect` reports the error), and
 //! otherwise starts the next round after the backoff delay. A connection
 //! lost after CONNACK starts a round from the first server after the
-//! backoff delay. Nothing is written from inside a
+//! backoff delay. The backoff starts over only after a connection proved
+//! healthy: the broker answered a request on it, or it stayed up for a
+//! keep-alive period. Nothing is written from inside a
 //! source's handler: bytes are parked in `out` and written at the top of
 //! the next round. MQTT rules stay in the core; this file only moves bytes
 //! and keeps time. What to do with events and commands is in `dispatch.rs`.
@@ -39,7 +41,7 @@ use dispatch::Dispatch;
 use futures_channel::oneshot;
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
-use mqtt_proto::{Backoff, Connection, DisconnectReason, Instant};
+use mqtt_proto::{Backoff, Connection, DisconnectReason, Event, Instant};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -82,6 +84,11 @@ pub(crate) struct Driver<R: Runtime> {
     tried: usize,
     /// Whether the current connection got its CONNACK.
     established: bool,
+    /// When it did.
+    connected_at: StdInstant,
+    /// Whether the broker answered a request on it since (a PUBACK,
+    /// PUBCOMP, SUBACK or UNSUBACK).
+    healthy: bool,
     /// Nothing was read yet on the current plaintext connection: the first
     /// bytes tell an MQTT broker from a TLS port.
     check_first_bytes: bool,
@@ -143,6 +150,8 @@ impl<R: Runtime> Driver<R> {
             server: 0,
             tried: 0,
             established: false,
+            connected_at: R::now(),
+            healthy: false,
             check_first_bytes: false,
             transport_error: None,
             reconnect_at: None,
@@ -260,6 +269,14 @@ impl<R: Runtime> Driver<R> {
             return;
         }
         self.established = false;
+        // The backoff starts over only after a connection that proved
+        // healthy: a broker that accepts and then misbehaves at once meets
+        // a growing delay, not a reconnect storm.
+        let keep_alive = self.options.session.keep_alive;
+        let lasted = R::now().saturating_duration_since(self.connected_at);
+        if self.healthy || (!keep_alive.is_zero() && lasted >= keep_alive) {
+            self.backoff.reset();
+        }
         let reason = match cause {
             Some(cause) => format!("{reason}: {cause}"),
             None => reason.to_string(),
@@ -301,6 +318,17 @@ impl<R: Runtime> Driver<R> {
             }
             while let Some(event) = self.conn.poll_event() {
                 progressed = true;
+                if self.established
+                    && matches!(
+                        event,
+                        Event::Published { .. }
+                            | Event::Subscribed { .. }
+                            | Event::Unsubscribed { .. }
+                    )
+                {
+                    // The broker answered a request: it really works.
+                    self.healthy = true;
+                }
                 let outcome = self.dispatch.on_event(&mut self.conn, event, R::now());
                 if outcome.drop_transport {
                     self.stream = None;
@@ -308,8 +336,9 @@ impl<R: Runtime> Driver<R> {
                 }
                 if outcome.connected {
                     self.established = true;
+                    self.healthy = false;
+                    self.connected_at = R::now();
                     self.end_round();
-                    self.backoff.reset();
                 }
                 if let Some(reason) = outcome.lost {
                     self.on_lost(reason);
