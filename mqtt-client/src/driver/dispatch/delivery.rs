@@ -1,0 +1,160 @@
+//! Delivery of incoming messages to subscriptions: in arrival order, each
+//! QoS 1/2 message acknowledged only once every matching subscription's
+//! channel took it (a full channel holds the rest, and the broker's
+//! inflight window then stops it sending); messages that match no
+//! subscription yet are held for the grace period.
+
+use super::{Dispatch, Held};
+use mqtt_proto::{AckToken, Connection, Message, QoS, TopicFilter};
+use std::collections::VecDeque;
+use std::task::Context;
+use std::time::Instant;
+
+impl Dispatch {
+    /// Polls the send waiting for room, if any; returns whether it finished.
+    pub(crate) fn poll_room(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> bool {
+        let Some(room) = self.room.as_mut() else {
+            return false;
+        };
+        let std::task::Poll::Ready(result) = std::future::Future::poll(room.as_mut(), cx) else {
+            return false;
+        };
+        self.room = None;
+        let target = self.held.front_mut().and_then(|h| h.targets.pop_front());
+        if let (Err(_), Some(target)) = (result, target) {
+            self.drop_subscription(conn, target);
+        }
+        self.deliver_held(conn);
+        true
+    }
+
+    /// Delivers held messages in order until a channel is full.
+    pub(super) fn deliver_held(&mut self, conn: &mut Connection) {
+        if self.room.is_some() {
+            return;
+        }
+        while let Some(front) = self.held.front_mut() {
+            while let Some(&target) = front.targets.front() {
+                let Some(sub) = self.subs.get(&target) else {
+                    front.targets.pop_front();
+                    continue;
+                };
+                match sub.tx.try_send(front.message.clone()) {
+                    Ok(()) => {
+                        front.targets.pop_front();
+                    }
+                    Err(async_channel::TrySendError::Full(_))
+                        if front.message.qos == QoS::AtMostOnce =>
+                    {
+                        tracing::debug!(
+                            subscription = target,
+                            "QoS 0 message dropped: subscriber is full"
+                        );
+                        front.targets.pop_front();
+                    }
+                    Err(async_channel::TrySendError::Full(message)) => {
+                        // Wait for room; the send itself delivers it.
+                        let tx = sub.tx.clone();
+                        self.room = Some(Box::pin(async move { tx.send(message).await }));
+                        return;
+                    }
+                    Err(async_channel::TrySendError::Closed(_)) => {
+                        front.targets.pop_front();
+                        self.drop_subscription(conn, target);
+                        break;
+                    }
+                }
+            }
+            if self.held.front().is_some_and(|h| h.targets.is_empty()) {
+                if let Some(done) = self.held.pop_front() {
+                    if let Some(token) = done.ack {
+                        let _ = conn.ack(token);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A message no subscription wants yet: hold it for the grace period
+    /// (QoS 1 and 2 unacknowledged, so the broker keeps responsibility),
+    /// or let it go.
+    pub(super) fn hold_unmatched(
+        &mut self,
+        conn: &mut Connection,
+        message: Message,
+        ack: Option<AckToken>,
+        now: Instant,
+    ) {
+        let qos0_held = self
+            .unmatched
+            .iter()
+            .filter(|(_, m, _)| m.qos == QoS::AtMostOnce)
+            .count();
+        if self.unmatched_grace.is_zero()
+            || (message.qos == QoS::AtMostOnce && qos0_held >= self.capacity)
+        {
+            tracing::debug!(topic = %message.topic, "message matches no subscription: dropped");
+            if let Some(token) = ack {
+                let _ = conn.ack(token);
+            }
+            return;
+        }
+        self.unmatched
+            .push_back((now + self.unmatched_grace, message, ack));
+    }
+
+    /// A new subscription takes the held messages that match it.
+    pub(super) fn adopt_unmatched(&mut self, id: u64, filters: &[(TopicFilter, QoS)]) -> bool {
+        if self.unmatched.is_empty() {
+            return false;
+        }
+        let before = self.held.len();
+        let mut keep = VecDeque::with_capacity(self.unmatched.len());
+        for (deadline, message, ack) in self.unmatched.drain(..) {
+            if filters.iter().any(|(f, _)| f.matches(&message.topic)) {
+                self.held.push_back(Held {
+                    message,
+                    ack,
+                    targets: VecDeque::from([id]),
+                });
+            } else {
+                keep.push_back((deadline, message, ack));
+            }
+        }
+        self.unmatched = keep;
+        self.held.len() > before
+    }
+
+    /// When the oldest unmatched message gives up waiting.
+    pub(crate) fn unmatched_deadline(&self) -> Option<Instant> {
+        self.unmatched.front().map(|(deadline, _, _)| *deadline)
+    }
+
+    /// Acknowledges and drops the unmatched messages whose wait is over.
+    pub(crate) fn expire_unmatched(&mut self, conn: &mut Connection, now: Instant) {
+        while self
+            .unmatched
+            .front()
+            .is_some_and(|(deadline, _, _)| *deadline <= now)
+        {
+            if let Some((_, message, ack)) = self.unmatched.pop_front() {
+                tracing::warn!(topic = %message.topic, "no subscription took this message in time: dropped");
+                if let Some(token) = ack {
+                    let _ = conn.ack(token);
+                }
+            }
+        }
+    }
+
+    /// Forgets a subscription whose stream was dropped, unsubscribing from
+    /// the filters nothing else uses.
+    pub(super) fn drop_subscription(&mut self, conn: &mut Connection, id: u64) {
+        if self.subs.remove(&id).is_none() {
+            return;
+        }
+        let unused = self.router.remove_key(id);
+        if !unused.is_empty() {
+            let _ = conn.unsubscribe(unused);
+        }
+    }
+}
