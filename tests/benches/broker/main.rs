@@ -1,0 +1,134 @@
+//! Broker benchmark: mqtt-tokio, mqtt-async-std and rumqttc against one
+//! tuned mosquitto, in one run, over TCP and over TLS.
+//!
+//! ```sh
+//! cargo bench -p mqtt-integration-tests --bench broker
+//! BENCH_MESSAGES=50000 cargo bench -p mqtt-integration-tests --bench broker
+//! ```
+//!
+//! The parent process (`parent.rs`) starts the broker and re-executes this
+//! binary once per library and phase (`BENCH_CHILD=phase:library[:qos]`), so
+//! CPU time and peak RSS (`getrusage`) belong to that library alone. Each
+//! child prints one `BENCH key=value ...` line; the parent collects them and
+//! prints a markdown table. Timings are reported, never asserted: only
+//! correctness (QoS 1/2: every message received exactly once) fails the run.
+//!
+//! Settings, the same for every library where they exist: 64-byte payloads,
+//! publisher inflight window 100 (rumqttc's default; ours is raised from 64),
+//! rumqttc's request channel raised from 10 to 1,024 (our command queue
+//! keeps its default of 128), TCP_NODELAY on (ours always; rumqttc's set),
+//! keep-alive 60 s. Our publisher calls `try_publish` in a loop and falls
+//! back to `publish().await` on `Backpressure`; our subscriber's
+//! `subscription_capacity` is 10,000. rumqttc's publisher awaits
+//! `AsyncClient::publish` (which waits for channel room only).
+//!
+//! TLS phases (`tls-throughput`, QoS 0 and 1, half the messages of a TCP
+//! run) use the broker's TLS listener with a certificate from a fresh test
+//! [`Pki`](mqtt_integration_tests::pki::Pki); every client gets the same
+//! rustls configuration (see `tls.rs`), so the handshake and cipher suite
+//! are the same and only the clients differ.
+//!
+//! Modules: `parent` (broker, children, table), `measure` (what a child
+//! counts and prints), `ours` (our client on either runtime), `theirs`
+//! (rumqttc), `tls` (the shared client configuration).
+
+mod measure;
+mod ours;
+mod parent;
+mod theirs;
+mod tls;
+
+use mqtt_async_std::AsyncStd;
+use mqtt_client::rustls::ClientConfig;
+use mqtt_tokio::Tokio;
+use std::sync::Arc;
+use std::time::Duration;
+
+const PAYLOAD: usize = 64;
+const INFLIGHT: u16 = 100;
+const CHANNEL: usize = 1024;
+const SUB_CAPACITY: usize = 10_000;
+const LATENCY_ROUNDS: usize = 5_000;
+const LATENCY_WARMUP: usize = 200;
+const IDLE_WARMUP: usize = 100;
+const IDLE_CONNECTIONS: usize = 1_000;
+/// QoS 0: the run ends this long after the last message arrived.
+const QOS0_QUIET: Duration = Duration::from_secs(1);
+/// QoS 1/2: no progress for this long fails the run.
+const STALL: Duration = Duration::from_secs(30);
+
+const LIBS: [&str; 3] = ["mqtt-tokio", "mqtt-async-std", "rumqttc"];
+
+fn main() {
+    match std::env::var("BENCH_CHILD") {
+        Ok(spec) => child(&spec),
+        Err(_) => parent::run(),
+    }
+}
+
+/// Messages per TCP throughput run.
+fn messages() -> u64 {
+    std::env::var("BENCH_MESSAGES")
+        .ok()
+        .map(|v| v.parse().expect("BENCH_MESSAGES must be a number"))
+        .unwrap_or(200_000)
+}
+
+/// Messages per TLS throughput run: half as many, as TLS only adds rows
+/// for QoS 0 and 1 and should not double the run time.
+fn tls_messages() -> u64 {
+    (messages() / 2).max(1)
+}
+
+// ---- the child: one library, one phase -------------------------------------
+
+fn child(spec: &str) {
+    let env = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (kind, library) = (parts[0], parts[1]);
+    let tls = kind.starts_with("tls-");
+    let phase = Phase {
+        port: env(if tls { "BENCH_TLS_PORT" } else { "BENCH_PORT" })
+            .parse()
+            .expect("a port number"),
+        n: if tls { tls_messages() } else { messages() },
+        qos: parts.get(2).map_or(1, |q| q.parse().expect("qos")),
+        tag: format!("bench/{}/{}", std::process::id(), spec.replace(':', "/")),
+        tls: tls.then(|| tls::client_config(env("BENCH_CA").as_ref())),
+    };
+    let line = match (kind.trim_start_matches("tls-"), library) {
+        ("throughput", "mqtt-tokio") => tokio_rt().block_on(ours::throughput::<Tokio>(&phase)),
+        ("throughput", "mqtt-async-std") => {
+            async_std::task::block_on(ours::throughput::<AsyncStd>(&phase))
+        }
+        ("throughput", "rumqttc") => tokio_rt().block_on(theirs::throughput(&phase)),
+        ("latency", "mqtt-tokio") => tokio_rt().block_on(ours::latency::<Tokio>(&phase)),
+        ("latency", "mqtt-async-std") => {
+            async_std::task::block_on(ours::latency::<AsyncStd>(&phase))
+        }
+        ("latency", "rumqttc") => tokio_rt().block_on(theirs::latency(&phase)),
+        ("idle", "mqtt-tokio") => tokio_rt().block_on(ours::idle::<Tokio>(&phase)),
+        ("idle", "mqtt-async-std") => async_std::task::block_on(ours::idle::<AsyncStd>(&phase)),
+        ("idle", "rumqttc") => tokio_rt().block_on(theirs::idle(&phase)),
+        _ => panic!("unknown BENCH_CHILD {spec}"),
+    };
+    println!("BENCH {line}");
+}
+
+/// What one child measures against.
+struct Phase {
+    port: u16,
+    n: u64,
+    qos: u8,
+    /// A topic no other child uses.
+    tag: String,
+    /// TLS with this configuration, or plain TCP.
+    tls: Option<Arc<ClientConfig>>,
+}
+
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}

@@ -1,0 +1,188 @@
+//! What a child measures and how it reports it: payloads carrying their
+//! sequence number, the subscriber's tally (count, duplicates, last
+//! arrival), the wait for the last message, CPU time and memory from the
+//! kernel, and the `key=value` line the parent parses.
+
+use crate::{Phase, IDLE_CONNECTIONS, PAYLOAD, QOS0_QUIET, STALL};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A 64-byte payload carrying its sequence number.
+pub(crate) fn payload(seq: u64) -> Vec<u8> {
+    let mut p = vec![0u8; PAYLOAD];
+    p[..8].copy_from_slice(&seq.to_le_bytes());
+    p
+}
+
+/// What the subscriber saw, shared with the watching task.
+pub(crate) struct Tally {
+    t0: Instant,
+    count: AtomicU64,
+    last_ns: AtomicU64,
+}
+
+impl Tally {
+    pub(crate) fn new() -> Arc<Tally> {
+        Arc::new(Tally {
+            t0: Instant::now(),
+            count: AtomicU64::new(0),
+            last_ns: AtomicU64::new(0),
+        })
+    }
+}
+
+/// Duplicates and out-of-range sequence numbers, counted by the subscriber.
+pub(crate) struct Seen {
+    bits: Vec<u64>,
+    duplicates: u64,
+    foreign: u64,
+}
+
+impl Seen {
+    pub(crate) fn new(n: u64) -> Seen {
+        Seen {
+            bits: vec![0; n.div_ceil(64) as usize],
+            duplicates: 0,
+            foreign: 0,
+        }
+    }
+
+    pub(crate) fn record(&mut self, tally: &Tally, payload: &[u8]) {
+        let seq = payload
+            .get(..8)
+            .map_or(u64::MAX, |b| u64::from_le_bytes(b.try_into().unwrap()));
+        match self.bits.get_mut((seq / 64) as usize) {
+            Some(word) if payload.len() == PAYLOAD => {
+                let bit = 1u64 << (seq % 64);
+                if *word & bit != 0 {
+                    self.duplicates += 1;
+                }
+                *word |= bit;
+            }
+            _ => self.foreign += 1,
+        }
+        tally.count.fetch_add(1, Ordering::Relaxed);
+        tally
+            .last_ns
+            .store(tally.t0.elapsed().as_nanos() as u64, Ordering::Relaxed);
+    }
+}
+
+/// Called once every message was handed to the publisher: waits until the
+/// subscriber has them all (QoS 1/2) or has been quiet for a while (QoS 0).
+/// Panics on a QoS 1/2 stall.
+pub(crate) async fn watch<S, F>(tally: &Tally, phase: &Phase, sleep: S)
+where
+    S: Fn(Duration) -> F,
+    F: std::future::Future<Output = ()>,
+{
+    let mut last = (0, Instant::now());
+    loop {
+        let count = tally.count.load(Ordering::Relaxed);
+        if count >= phase.n {
+            return;
+        }
+        if count != last.0 {
+            last = (count, Instant::now());
+        }
+        let quiet = last.1.elapsed();
+        if phase.qos == 0 && quiet >= QOS0_QUIET {
+            return;
+        }
+        if phase.qos > 0 && quiet >= STALL {
+            panic!(
+                "QoS {}: stalled at {count} of {} messages for {STALL:?}",
+                phase.qos, phase.n
+            );
+        }
+        sleep(Duration::from_millis(10)).await;
+    }
+}
+
+pub(crate) struct Usage {
+    cpu: Duration,
+    maxrss_kib: i64,
+}
+
+pub(crate) fn usage() -> Usage {
+    // SAFETY: getrusage only writes the struct it is given.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        ru
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Usage {
+        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
+        maxrss_kib: ru.ru_maxrss,
+    }
+}
+
+/// The current resident set size in KiB.
+pub(crate) fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("statm resident");
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64;
+    pages * page / 1024
+}
+
+pub(crate) fn throughput_line(
+    phase: &Phase,
+    tally: &Tally,
+    seen: &Seen,
+    before: &Usage,
+    started: Instant,
+) -> String {
+    let after = usage();
+    let received = tally.count.load(Ordering::Relaxed);
+    let unique = seen
+        .bits
+        .iter()
+        .map(|w| u64::from(w.count_ones()))
+        .sum::<u64>();
+    if phase.qos > 0 && (received != phase.n || unique != phase.n || seen.foreign != 0) {
+        panic!(
+            "QoS {}: sent {}, received {received} ({unique} distinct, {} duplicates, {} foreign)",
+            phase.qos, phase.n, seen.duplicates, seen.foreign
+        );
+    }
+    let last = tally.t0 + Duration::from_nanos(tally.last_ns.load(Ordering::Relaxed));
+    let secs = last.saturating_duration_since(started).as_secs_f64();
+    let cpu = (after.cpu - before.cpu).as_secs_f64();
+    format!(
+        "sent={} received={received} duplicates={} lost={} secs={secs:.3} rate={:.0} \
+         cpu_s={cpu:.3} cpu_us_per_msg={:.3} maxrss_kib={}",
+        phase.n,
+        seen.duplicates,
+        phase.n.saturating_sub(unique),
+        unique as f64 / secs,
+        cpu * 1e6 / phase.n as f64,
+        after.maxrss_kib
+    )
+}
+
+pub(crate) fn percentiles(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    let at = |p: usize| samples[(samples.len() * p / 100).min(samples.len() - 1)];
+    format!(
+        "rounds={} p50_us={:.1} p99_us={:.1} max_us={:.1}",
+        samples.len(),
+        at(50).as_secs_f64() * 1e6,
+        at(99).as_secs_f64() * 1e6,
+        samples.last().map_or(0.0, |d| d.as_secs_f64() * 1e6)
+    )
+}
+
+pub(crate) fn idle_line(before: u64, after: u64) -> String {
+    format!(
+        "connections={IDLE_CONNECTIONS} rss_before_kib={before} rss_after_kib={after} \
+         kib_per_conn={:.2}",
+        after.saturating_sub(before) as f64 / IDLE_CONNECTIONS as f64
+    )
+}

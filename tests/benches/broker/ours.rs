@@ -1,0 +1,130 @@
+//! Our client, on either runtime (generic over `Runtime`, so mqtt-tokio
+//! and mqtt-async-std run the very same code): throughput, latency and
+//! idle memory.
+
+use crate::measure::{
+    idle_line, payload, percentiles, rss_kib, throughput_line, usage, watch, Seen, Tally,
+};
+use crate::{
+    Phase, IDLE_CONNECTIONS, IDLE_WARMUP, INFLIGHT, LATENCY_ROUNDS, LATENCY_WARMUP, SUB_CAPACITY,
+};
+use mqtt_client::{Client, Error, Options, QoS, Runtime, TlsOptions};
+use std::time::{Duration, Instant};
+
+fn qos(q: u8) -> QoS {
+    match q {
+        0 => QoS::AtMostOnce,
+        1 => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    }
+}
+
+/// Our settings for `phase`: the benchmark's window and subscription
+/// capacity, over TLS with the shared configuration when the phase says so.
+fn options(phase: &Phase) -> Options {
+    let options = match &phase.tls {
+        None => Options::new("127.0.0.1", phase.port),
+        Some(config) => Options::from_url(&format!("mqtts://127.0.0.1:{}", phase.port))
+            .expect("a valid URL")
+            .tls(TlsOptions::new().rustls_config(config.clone())),
+    };
+    options
+        .max_inflight(INFLIGHT.into())
+        .subscription_capacity(SUB_CAPACITY)
+}
+
+pub(crate) async fn throughput<R: Runtime>(phase: &Phase) -> String {
+    let qos = qos(phase.qos);
+    let subscriber = Client::<R>::connect(options(phase)).await.expect("connect");
+    let publisher = Client::<R>::connect(options(phase)).await.expect("connect");
+    let mut sub = subscriber
+        .subscribe(&phase.tag, qos)
+        .await
+        .expect("subscribe");
+    let tally = Tally::new();
+    let (done_tx, done_rx) = async_channel::bounded(1);
+    {
+        let tally = tally.clone();
+        let n = phase.n;
+        R::spawn(Box::pin(async move {
+            let mut seen = Seen::new(n);
+            while let Some(message) = sub.next().await {
+                seen.record(&tally, &message.payload);
+            }
+            let _ = done_tx.send(seen).await;
+        }));
+    }
+    let before = usage();
+    let started = Instant::now();
+    let mut fallbacks = 0u64;
+    for seq in 0..phase.n {
+        match publisher.try_publish(&phase.tag, payload(seq), qos) {
+            Ok(()) => {}
+            Err(Error::Backpressure) => {
+                fallbacks += 1;
+                publisher
+                    .publish(&phase.tag, payload(seq), qos)
+                    .await
+                    .expect("publish")
+            }
+            Err(e) => panic!("publish: {e}"),
+        }
+    }
+    let published = started.elapsed();
+    watch(&tally, phase, |d| R::sleep_until(Instant::now() + d)).await;
+    // The CPU time counted ends here, once the subscriber has everything;
+    // the disconnects are not counted.
+    subscriber.disconnect().await.expect("disconnect");
+    let seen = done_rx.recv().await.expect("subscriber result");
+    let line = throughput_line(phase, &tally, &seen, &before, started);
+    publisher.disconnect().await.expect("disconnect");
+    format!(
+        "{line} publish_loop_secs={:.3} backpressure_fallbacks={fallbacks}",
+        published.as_secs_f64()
+    )
+}
+
+pub(crate) async fn latency<R: Runtime>(phase: &Phase) -> String {
+    let subscriber = Client::<R>::connect(options(phase)).await.expect("connect");
+    let publisher = Client::<R>::connect(options(phase)).await.expect("connect");
+    let mut sub = subscriber
+        .subscribe(&phase.tag, QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
+    let mut samples = Vec::with_capacity(LATENCY_ROUNDS);
+    for round in 0..LATENCY_WARMUP + LATENCY_ROUNDS {
+        let t = Instant::now();
+        publisher
+            .try_publish(&phase.tag, payload(round as u64), QoS::AtLeastOnce)
+            .expect("try_publish");
+        let message = sub.next().await.expect("a message");
+        let rtt = t.elapsed();
+        assert_eq!(message.payload[..8], (round as u64).to_le_bytes());
+        if round >= LATENCY_WARMUP {
+            samples.push(rtt);
+        }
+    }
+    subscriber.disconnect().await.expect("disconnect");
+    publisher.disconnect().await.expect("disconnect");
+    percentiles(samples)
+}
+
+pub(crate) async fn idle<R: Runtime>(phase: &Phase) -> String {
+    let mut clients = Vec::with_capacity(IDLE_WARMUP + IDLE_CONNECTIONS);
+    let connect = || Client::<R>::connect(Options::new("127.0.0.1", phase.port));
+    for _ in 0..IDLE_WARMUP {
+        clients.push(connect().await.expect("connect"));
+    }
+    R::sleep_until(Instant::now() + Duration::from_millis(500)).await;
+    let before = rss_kib();
+    for _ in 0..IDLE_CONNECTIONS {
+        clients.push(connect().await.expect("connect"));
+    }
+    R::sleep_until(Instant::now() + Duration::from_secs(1)).await;
+    let after = rss_kib();
+    let line = idle_line(before, after);
+    for client in &clients {
+        let _ = client.disconnect().await;
+    }
+    line
+}

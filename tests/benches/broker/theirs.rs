@@ -1,0 +1,188 @@
+//! rumqttc 0.25, the reference: the same phases as `ours.rs`, with its
+//! `AsyncClient` and an `EventLoop` polled by a task, as its documentation
+//! shows. Over TLS it gets the benchmark's shared rustls configuration.
+
+use crate::measure::{
+    idle_line, payload, percentiles, rss_kib, throughput_line, usage, watch, Seen, Tally,
+};
+use crate::{
+    Phase, CHANNEL, IDLE_CONNECTIONS, IDLE_WARMUP, INFLIGHT, LATENCY_ROUNDS, LATENCY_WARMUP,
+};
+use std::time::{Duration, Instant};
+
+fn qos(q: u8) -> rumqttc::QoS {
+    match q {
+        0 => rumqttc::QoS::AtMostOnce,
+        1 => rumqttc::QoS::AtLeastOnce,
+        _ => rumqttc::QoS::ExactlyOnce,
+    }
+}
+
+fn new_client(phase: &Phase, id: &str) -> (rumqttc::AsyncClient, rumqttc::EventLoop) {
+    let mut options = rumqttc::MqttOptions::new(
+        format!("rumqttc-{}-{id}", std::process::id()),
+        "127.0.0.1",
+        phase.port,
+    );
+    options
+        .set_keep_alive(Duration::from_secs(60))
+        .set_inflight(INFLIGHT)
+        .set_request_channel_capacity(CHANNEL);
+    if let Some(config) = &phase.tls {
+        options.set_transport(rumqttc::Transport::tls_with_config(
+            rumqttc::TlsConfiguration::Rustls(config.clone()),
+        ));
+    }
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, CHANNEL);
+    let mut network = rumqttc::NetworkOptions::new();
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
+    (client, eventloop)
+}
+
+/// Polls until CONNACK (and SUBACK when `subscribed`), failing on errors.
+async fn ready(eventloop: &mut rumqttc::EventLoop, subscribed: bool) {
+    let mut connected = false;
+    let mut acked = !subscribed;
+    while !(connected && acked) {
+        match eventloop.poll().await.expect("rumqttc poll") {
+            rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_)) => connected = true,
+            rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_)) => acked = true,
+            _ => {}
+        }
+    }
+}
+
+/// Polls a publisher's event loop until it disconnects.
+fn drive(mut eventloop: rumqttc::EventLoop) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match eventloop.poll().await {
+                Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    })
+}
+
+pub(crate) async fn throughput(phase: &Phase) -> String {
+    let qos = qos(phase.qos);
+    let (subscriber, mut sub_loop) = new_client(phase, "sub");
+    let (publisher, mut pub_loop) = new_client(phase, "pub");
+    subscriber
+        .subscribe(phase.tag.clone(), qos)
+        .await
+        .expect("subscribe");
+    ready(&mut sub_loop, true).await;
+    ready(&mut pub_loop, false).await;
+    let publishing_task = drive(pub_loop);
+    let tally = Tally::new();
+    let receiving = {
+        let tally = tally.clone();
+        let n = phase.n;
+        tokio::spawn(async move {
+            let mut seen = Seen::new(n);
+            loop {
+                match sub_loop.poll().await {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
+                        seen.record(&tally, &p.payload)
+                    }
+                    Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+            seen
+        })
+    };
+    let before = usage();
+    let started = Instant::now();
+    for seq in 0..phase.n {
+        publisher
+            .publish(phase.tag.clone(), qos, false, payload(seq))
+            .await
+            .expect("publish");
+    }
+    let published = started.elapsed();
+    watch(&tally, phase, tokio::time::sleep).await;
+    subscriber.disconnect().await.expect("disconnect");
+    let seen = receiving.await.expect("subscriber task");
+    let line = throughput_line(phase, &tally, &seen, &before, started);
+    publisher.disconnect().await.expect("disconnect");
+    let _ = publishing_task.await;
+    format!("{line} publish_loop_secs={:.3}", published.as_secs_f64())
+}
+
+pub(crate) async fn latency(phase: &Phase) -> String {
+    let (subscriber, mut sub_loop) = new_client(phase, "sub");
+    let (publisher, mut pub_loop) = new_client(phase, "pub");
+    subscriber
+        .subscribe(phase.tag.clone(), rumqttc::QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
+    ready(&mut sub_loop, true).await;
+    ready(&mut pub_loop, false).await;
+    let publishing_task = drive(pub_loop);
+    // The subscriber's event loop hands messages over a channel, as our
+    // client's driver does to a `Subscription`.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let receiving = tokio::spawn(async move {
+        loop {
+            match sub_loop.poll().await {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
+                    let _ = tx.send(p.payload);
+                }
+                Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    });
+    let mut samples = Vec::with_capacity(LATENCY_ROUNDS);
+    for round in 0..LATENCY_WARMUP + LATENCY_ROUNDS {
+        let t = Instant::now();
+        publisher
+            .publish(
+                phase.tag.clone(),
+                rumqttc::QoS::AtLeastOnce,
+                false,
+                payload(round as u64),
+            )
+            .await
+            .expect("publish");
+        let message = rx.recv().await.expect("a message");
+        let rtt = t.elapsed();
+        assert_eq!(message[..8], (round as u64).to_le_bytes());
+        if round >= LATENCY_WARMUP {
+            samples.push(rtt);
+        }
+    }
+    subscriber.disconnect().await.expect("disconnect");
+    publisher.disconnect().await.expect("disconnect");
+    let _ = receiving.await;
+    let _ = publishing_task.await;
+    percentiles(samples)
+}
+
+pub(crate) async fn idle(phase: &Phase) -> String {
+    let mut clients = Vec::with_capacity(IDLE_WARMUP + IDLE_CONNECTIONS);
+    let connect = |i: usize| async move {
+        let (client, mut eventloop) = new_client(phase, &format!("idle-{i}"));
+        ready(&mut eventloop, false).await;
+        (client, drive(eventloop))
+    };
+    for i in 0..IDLE_WARMUP {
+        clients.push(connect(i).await);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = rss_kib();
+    for i in IDLE_WARMUP..IDLE_WARMUP + IDLE_CONNECTIONS {
+        clients.push(connect(i).await);
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_kib();
+    let line = idle_line(before, after);
+    for (client, task) in clients {
+        let _ = client.disconnect().await;
+        let _ = task.await;
+    }
+    line
+}
