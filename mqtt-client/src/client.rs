@@ -2,7 +2,7 @@
 //! and [`Subscription`] (a `Stream` of messages). Each call becomes a
 //! [`Command`] for the driver task; nothing here touches the network.
 
-use crate::driver::{Command, Driver, SubscribeReply};
+use crate::driver::{Budget, Command, Driver, DropCount, SubscribeReply};
 use crate::events::Listeners;
 use crate::runtime::Runtime;
 use crate::{Error, Options, Server};
@@ -180,6 +180,8 @@ impl<R> Client<R> {
             id,
             messages,
             outcomes,
+            dropped,
+            budget,
         } = self
             .call(|done| Command::Subscribe { filters, done })
             .await?;
@@ -187,6 +189,8 @@ impl<R> Client<R> {
             id,
             messages,
             outcomes,
+            dropped,
+            budget,
             client: self.clone(),
         })
     }
@@ -211,6 +215,9 @@ pub struct Subscription<R> {
     // async-channel's receiver is not Unpin; boxing it keeps Subscription so.
     messages: Pin<Box<async_channel::Receiver<Message>>>,
     outcomes: Vec<SubscribeOutcome>,
+    dropped: DropCount,
+    /// The client's memory budget, given back as messages are taken.
+    budget: Budget,
     client: Client<R>,
 }
 
@@ -226,7 +233,16 @@ impl<R> std::fmt::Debug for Subscription<R> {
 impl<R> Subscription<R> {
     /// The next message, or `None` once unsubscribed or the client closed.
     pub async fn next(&mut self) -> Option<Message> {
-        self.messages.recv().await.ok()
+        let message = self.messages.recv().await.ok()?;
+        self.budget.give_back(&message);
+        Some(message)
+    }
+
+    /// QoS 0 messages dropped for this subscription because the client's
+    /// memory budget was spent (`Options::max_held_bytes`): it was reading
+    /// too slowly. QoS 1 and 2 messages are never dropped.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.get()
     }
 
     /// What the broker granted, one outcome per filter.
@@ -247,7 +263,21 @@ impl<R> Subscription<R> {
 impl<R> Stream for Subscription<R> {
     type Item = Message;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
-        self.messages.as_mut().poll_next(cx)
+        let polled = self.messages.as_mut().poll_next(cx);
+        if let Poll::Ready(Some(message)) = &polled {
+            self.budget.give_back(message);
+        }
+        polled
+    }
+}
+
+impl<R> Drop for Subscription<R> {
+    fn drop(&mut self) {
+        // What nobody will read any more stops counting against the budget.
+        self.messages.close();
+        while let Ok(message) = self.messages.try_recv() {
+            self.budget.give_back(&message);
+        }
     }
 }
 

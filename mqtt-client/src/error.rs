@@ -53,7 +53,11 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Refused(code) => write!(f, "connection refused by the broker: {code:?}"),
+            Error::Refused(code) => write!(
+                f,
+                "connection refused by the broker: {code} (code {})",
+                *code as u8
+            ),
             Error::Io(e) => write!(f, "transport error: {e}"),
             Error::Tls(e) => write!(f, "TLS error: {e}"),
             Error::WebSocket(e) => write!(f, "WebSocket error: {e}"),

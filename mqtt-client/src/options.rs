@@ -55,6 +55,7 @@ pub struct Options {
     /// cloned `Options` neither share a generated id nor retry in lockstep.
     pub(crate) seed: Option<u64>,
     pub(crate) subscription_capacity: usize,
+    pub(crate) max_held_bytes: usize,
     pub(crate) command_capacity: usize,
     pub(crate) disconnect_timeout: Duration,
     pub(crate) unmatched_grace: Duration,
@@ -86,6 +87,7 @@ impl Options {
             backoff_max: Duration::from_secs(30),
             seed: None,
             subscription_capacity: 256,
+            max_held_bytes: 4 * 1024 * 1024,
             command_capacity: 128,
             disconnect_timeout: Duration::from_secs(5),
             unmatched_grace: Duration::from_secs(10),
@@ -326,6 +328,20 @@ impl Options {
     /// bytes a slot, so raise it for throughput, not for many subscriptions.
     pub fn subscription_capacity(mut self, n: usize) -> Self {
         self.subscription_capacity = n.max(1);
+        self
+    }
+
+    /// The memory budget for incoming messages the client holds (default
+    /// 4 MiB): those waiting for a subscription to claim them, for room in
+    /// a slow subscription, or in a subscription's buffer until the
+    /// application takes them. Over it, QoS 0 messages are dropped and
+    /// counted ([`Subscription::dropped`](crate::Subscription::dropped)),
+    /// unmatched messages are let go oldest first, and QoS 1/2 messages
+    /// stop being acknowledged, so the broker's inflight window stops it.
+    /// A single message larger than the budget still gets through when
+    /// nothing else is held.
+    pub fn max_held_bytes(mut self, bytes: usize) -> Self {
+        self.max_held_bytes = bytes;
         self
     }
 

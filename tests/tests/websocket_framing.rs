@@ -52,6 +52,9 @@ fn next_data(ws: &mut WebSocket<TcpStream>, all_binary: &mut bool) -> Vec<u8> {
 
 /// Accepts one client and plays the script; `proceed` says when the test
 /// has seen the message and the text frame may follow.
+// tungstenite's handshake callback returns its (large) HTTP error response
+// by value; that is its API, not ours.
+#[allow(clippy::result_large_err)]
 fn scripted_server(listener: TcpListener, proceed: mpsc::Receiver<()>) -> Seen {
     let (tcp, _) = listener.accept().expect("accept");
     tcp.set_read_timeout(Some(STEP)).expect("timeout");

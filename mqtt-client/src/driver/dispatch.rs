@@ -3,6 +3,7 @@
 //! after a lost session, and the shutdown sequence. Delivering messages to
 //! subscriptions (and holding them for slow consumers) is `delivery.rs`.
 
+use super::budget::{Budget, DropCount};
 use crate::client::ConnectionEvent;
 use crate::events::Listeners;
 use crate::runtime::BoxFuture;
@@ -53,19 +54,23 @@ pub(crate) struct SubscribeReply {
     pub(crate) id: u64,
     pub(crate) messages: Receiver,
     pub(crate) outcomes: Vec<SubscribeOutcome>,
+    pub(crate) dropped: DropCount,
+    pub(crate) budget: Budget,
 }
 
 #[derive(Debug)]
 struct Sub {
     tx: async_channel::Sender<Message>,
     filters: Vec<(TopicFilter, QoS)>,
+    /// QoS 0 messages dropped for it over the memory budget.
+    dropped: DropCount,
 }
 
 /// A SUBSCRIBE awaiting its SUBACK: from a caller, or a resubscription.
 #[derive(Debug)]
 struct PendingSubscribe {
     id: u64,
-    reply: Option<(Responder<SubscribeReply>, Receiver)>,
+    reply: Option<(Responder<SubscribeReply>, Receiver, DropCount)>,
     /// The filters it asks for: the core sends it again on every new
     /// connection until its SUBACK, so a resubscription leaves them out.
     filters: Vec<TopicFilter>,
@@ -112,6 +117,8 @@ pub(crate) struct Dispatch {
     subs: HashMap<u64, Sub>,
     next_sub: u64,
     capacity: usize,
+    /// Bytes of incoming messages held (unmatched, held, in channels).
+    budget: Budget,
     held: VecDeque<Held>,
     /// A send waiting for room in the channel the front held message needs.
     room: Option<BoxFuture<Result<(), async_channel::SendError<Message>>>>,
@@ -132,6 +139,7 @@ impl Dispatch {
         ready: oneshot::Sender<Result<(), Error>>,
         listeners: Arc<Listeners>,
         capacity: usize,
+        budget: usize,
         unmatched_grace: Duration,
         server: Server,
     ) -> Self {
@@ -146,6 +154,7 @@ impl Dispatch {
             subs: HashMap::new(),
             next_sub: 0,
             capacity,
+            budget: Budget::new(budget),
             held: VecDeque::new(),
             room: None,
             matched: Vec::new(),
@@ -221,6 +230,11 @@ impl Dispatch {
             Event::Message { message, ack } => {
                 self.matched.clear();
                 self.router.matches(&message.topic, &mut self.matched);
+                if message.qos == QoS::AtMostOnce && self.budget.exhausted() {
+                    self.drop_qos0(&message);
+                    return outcome;
+                }
+                self.budget.take(&message);
                 if self.matched.is_empty() {
                     self.hold_unmatched(conn, message, ack, now);
                     return outcome;
@@ -325,7 +339,7 @@ impl Dispatch {
         let Some(pending) = self.subscribes.remove(&pid) else {
             return;
         };
-        let Some((done, messages)) = pending.reply else {
+        let Some((done, messages, dropped)) = pending.reply else {
             return;
         };
         if outcomes.iter().all(|o| *o == SubscribeOutcome::Refused) {
@@ -337,6 +351,8 @@ impl Dispatch {
             id: pending.id,
             messages,
             outcomes,
+            dropped,
+            budget: self.budget.clone(),
         };
         if done.send(Ok(reply)).is_err() {
             // The caller stopped waiting: nobody will read this stream.
@@ -370,7 +386,15 @@ impl Dispatch {
                             self.router.insert(f, id);
                         }
                         let adopted = self.adopt_unmatched(id, &filters);
-                        self.subs.insert(id, Sub { tx, filters });
+                        let dropped = DropCount::default();
+                        self.subs.insert(
+                            id,
+                            Sub {
+                                tx,
+                                filters,
+                                dropped: dropped.clone(),
+                            },
+                        );
                         if adopted {
                             self.deliver_held(conn);
                         }
@@ -378,7 +402,7 @@ impl Dispatch {
                             pid,
                             PendingSubscribe {
                                 id,
-                                reply: Some((done, Box::pin(messages))),
+                                reply: Some((done, Box::pin(messages), dropped)),
                                 filters: pending_filters,
                             },
                         );
@@ -542,7 +566,7 @@ impl Dispatch {
             let _ = done.send(Err(error.clone()));
         }
         for (_, pending) in self.subscribes.drain() {
-            if let Some((done, _)) = pending.reply {
+            if let Some((done, _, _)) = pending.reply {
                 let _ = done.send(Err(error.clone()));
             }
         }

@@ -27,8 +27,10 @@
 //! keep-alive keeps working), and nothing is lost. A QoS 0 message for a
 //! full channel is dropped for that subscription, which QoS 0 allows.
 
+mod budget;
 mod dispatch;
 
+pub(crate) use budget::{Budget, DropCount};
 pub(crate) use dispatch::{Command, SubscribeReply};
 
 use crate::client::ConnectionEvent;
@@ -135,6 +137,7 @@ impl<R: Runtime> Driver<R> {
             ready,
             listeners,
             options.subscription_capacity,
+            options.max_held_bytes,
             options.unmatched_grace,
             first,
         );

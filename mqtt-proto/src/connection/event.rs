@@ -141,7 +141,9 @@ pub enum DisconnectReason {
 impl fmt::Display for DisconnectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            DisconnectReason::Refused(code) => write!(f, "connection refused: {code:?}"),
+            DisconnectReason::Refused(code) => {
+                write!(f, "connection refused: {code} (code {})", *code as u8)
+            }
             DisconnectReason::ConnAckTimeout => f.write_str("no CONNACK in time"),
             DisconnectReason::KeepAliveTimeout => f.write_str("no answer to PINGREQ in time"),
             DisconnectReason::TransportClosed => f.write_str("transport closed"),

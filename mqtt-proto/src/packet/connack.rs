@@ -24,6 +24,22 @@ pub enum ConnectReturnCode {
     NotAuthorized = 5,
 }
 
+impl core::fmt::Display for ConnectReturnCode {
+    /// The meaning in words, as section 3.2.2.3 gives it.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            ConnectReturnCode::Accepted => "accepted",
+            ConnectReturnCode::UnacceptableProtocolVersion => {
+                "the broker does not support this protocol level"
+            }
+            ConnectReturnCode::IdentifierRejected => "the client identifier is not allowed",
+            ConnectReturnCode::ServerUnavailable => "the MQTT service is unavailable",
+            ConnectReturnCode::BadUsernameOrPassword => "bad user name or password",
+            ConnectReturnCode::NotAuthorized => "not authorized to connect",
+        })
+    }
+}
+
 impl ConnectReturnCode {
     /// The code for its wire value, or `None` for the reserved 6..=255.
     pub const fn from_u8(v: u8) -> Option<Self> {

@@ -20,9 +20,14 @@ impl Dispatch {
             return false;
         };
         self.room = None;
-        let target = self.held.front_mut().and_then(|h| h.targets.pop_front());
-        if let (Err(_), Some(target)) = (result, target) {
-            self.drop_subscription(conn, target);
+        let Some(front) = self.held.front_mut() else {
+            return true;
+        };
+        let target = front.targets.pop_front();
+        match (result, target) {
+            (Ok(()), _) => self.budget.take(&front.message),
+            (Err(_), Some(target)) => self.drop_subscription(conn, target),
+            (Err(_), None) => {}
         }
         self.deliver_held(conn);
         true
@@ -41,15 +46,18 @@ impl Dispatch {
                 };
                 match sub.tx.try_send(front.message.clone()) {
                     Ok(()) => {
+                        // The copy in the channel counts until received.
+                        self.budget.take(&front.message);
                         front.targets.pop_front();
                     }
                     Err(async_channel::TrySendError::Full(_))
-                        if front.message.qos == QoS::AtMostOnce =>
+                        if front.message.qos == QoS::AtMostOnce && self.budget.exhausted() =>
                     {
                         tracing::debug!(
                             subscription = target,
-                            "QoS 0 message dropped: subscriber is full"
+                            "QoS 0 message dropped: subscriber full and memory budget spent"
                         );
+                        sub.dropped.add();
                         front.targets.pop_front();
                     }
                     Err(async_channel::TrySendError::Full(message)) => {
@@ -67,6 +75,7 @@ impl Dispatch {
             }
             if self.held.front().is_some_and(|h| h.targets.is_empty()) {
                 if let Some(done) = self.held.pop_front() {
+                    self.budget.give_back(&done.message);
                     if let Some(token) = done.ack {
                         let _ = conn.ack(token);
                     }
@@ -75,9 +84,10 @@ impl Dispatch {
         }
     }
 
-    /// A message no subscription wants yet: hold it for the grace period
-    /// (QoS 1 and 2 unacknowledged, so the broker keeps responsibility),
-    /// or let it go.
+    /// A message no subscription wants yet (already counted in the
+    /// budget): hold it for the grace period (QoS 1 and 2 unacknowledged,
+    /// so the broker keeps responsibility). Over the memory budget the
+    /// oldest unmatched messages are acknowledged and let go first.
     pub(super) fn hold_unmatched(
         &mut self,
         conn: &mut Connection,
@@ -85,15 +95,9 @@ impl Dispatch {
         ack: Option<AckToken>,
         now: Instant,
     ) {
-        let qos0_held = self
-            .unmatched
-            .iter()
-            .filter(|(_, m, _)| m.qos == QoS::AtMostOnce)
-            .count();
-        if self.unmatched_grace.is_zero()
-            || (message.qos == QoS::AtMostOnce && qos0_held >= self.capacity)
-        {
+        if self.unmatched_grace.is_zero() {
             tracing::debug!(topic = %message.topic, "message matches no subscription: dropped");
+            self.budget.give_back(&message);
             if let Some(token) = ack {
                 let _ = conn.ack(token);
             }
@@ -101,6 +105,36 @@ impl Dispatch {
         }
         self.unmatched
             .push_back((now + self.unmatched_grace, message, ack));
+        while self.budget.exhausted() {
+            let Some((_, message, ack)) = self.unmatched.pop_front() else {
+                break;
+            };
+            tracing::warn!(
+                topic = %message.topic,
+                "message matches no subscription and the memory budget is spent: dropped"
+            );
+            self.budget.give_back(&message);
+            if let Some(token) = ack {
+                let _ = conn.ack(token);
+            }
+        }
+    }
+
+    /// A QoS 0 message arriving over the memory budget: counted on every
+    /// subscription it was for, and dropped.
+    pub(super) fn drop_qos0(&mut self, message: &Message) {
+        tracing::debug!(topic = %message.topic, "QoS 0 message dropped: memory budget spent");
+        if self.matched.is_empty() {
+            tracing::warn!(
+                topic = %message.topic,
+                "QoS 0 message for no subscription dropped: memory budget spent"
+            );
+        }
+        for target in &self.matched {
+            if let Some(sub) = self.subs.get(target) {
+                sub.dropped.add();
+            }
+        }
     }
 
     /// A new subscription takes the held messages that match it.
@@ -139,6 +173,7 @@ impl Dispatch {
         {
             if let Some((_, message, ack)) = self.unmatched.pop_front() {
                 tracing::warn!(topic = %message.topic, "no subscription took this message in time: dropped");
+                self.budget.give_back(&message);
                 if let Some(token) = ack {
                     let _ = conn.ack(token);
                 }
