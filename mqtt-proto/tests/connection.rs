@@ -10,7 +10,7 @@ use mqtt_proto::packet::{
     PubRec, PubRel, Publish, QosPid, SubAck, SubscribeReturnCode, UnsubAck,
 };
 use mqtt_proto::{
-    AckError, Connection, DisconnectReason, Event, Instant, Message, MqttString, Options,
+    AckError, AckToken, Connection, DisconnectReason, Event, Instant, Message, MqttString, Options,
     OptionsError, PacketId, ProtocolViolation, PublishError, QoS, State, SubscribeError,
     SubscribeOutcome, TopicFilter, TopicName,
 };
@@ -795,6 +795,143 @@ fn broker_reusing_an_unacknowledged_id_is_a_violation() {
         violation(&s.events()),
         Some(&ProtocolViolation::PacketIdReused(pid(4)))
     );
+}
+
+/// The ack token of each message event, in order (`None` for QoS 0).
+fn tokens(events: Vec<Event>) -> Vec<Option<AckToken>> {
+    events
+        .into_iter()
+        .map(|e| match e {
+            Event::Message { ack, .. } => ack,
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn shuffled_manual_acks_release_exactly_the_acked_prefix() {
+    // [MQTT-4.6.0-2] PUBACKs and [MQTT-4.6.0-3] PUBRECs in arrival order:
+    // each ack sends the acks of the longest acked run from the oldest
+    // message, and nothing behind the first unacked one.
+    let mut s = Script::connected(options().with_manual_acks(true));
+    let owed: Vec<Packet> = (1..=40u16)
+        .map(|id| {
+            if id % 3 == 0 {
+                s.broker(incoming(QosPid::AtLeastOnce(pid(id)), false, "q1"));
+                Packet::PubAck(PubAck::new(pid(id)))
+            } else {
+                s.broker(incoming(QosPid::ExactlyOnce(pid(id)), false, "q2"));
+                Packet::PubRec(PubRec::new(pid(id)))
+            }
+        })
+        .collect();
+    let tokens = tokens(s.events());
+    assert_eq!(tokens.len(), 40);
+    // A fixed shuffle of 0..40 (17 is coprime with 40).
+    let order: Vec<usize> = (0..40).map(|i| (i * 17 + 5) % 40).collect();
+    let mut acked = [false; 40];
+    let mut released = 0;
+    for i in order {
+        s.conn.ack(tokens[i].unwrap()).unwrap();
+        acked[i] = true;
+        let run = acked.iter().take_while(|a| **a).count();
+        assert_eq!(s.sent(), owed[released..run], "after acking message {i}");
+        released = run;
+    }
+    assert_eq!(released, 40);
+    assert_eq!(s.conn.incoming_state(), (27, 0));
+}
+
+#[test]
+fn qos2_redelivered_while_held_is_acked_once_and_not_delivered_again() {
+    // [MQTT-4.3.3-2] a QoS 2 message is delivered once, however often the
+    // broker repeats it before PUBREL; in manual-ack mode its PUBREC waits
+    // for the application, goes out once, and keeps the arrival order of
+    // the connection it goes out on [MQTT-4.6.0-3].
+    let mut s = Script::connected(options().with_clean_session(false).with_manual_acks(true));
+    s.broker(incoming(QosPid::ExactlyOnce(pid(7)), false, "held"));
+    let [Some(held)] = tokens(s.events())[..] else {
+        panic!("one QoS 2 message with a token")
+    };
+    // Repeated on the same connection while held: nothing to deliver and
+    // nothing to send yet.
+    s.broker(incoming(QosPid::ExactlyOnce(pid(7)), true, "held"));
+    assert!(s.events().is_empty());
+    assert!(s.sent().is_empty());
+    // And again after a reconnect, behind a message that arrived first on
+    // the new connection: the held message keeps its older token.
+    s.conn.handle_closed(s.now);
+    let _ = s.events();
+    assert!(s.open(true).is_empty());
+    s.broker(incoming(QosPid::AtLeastOnce(pid(6)), false, "first"));
+    s.broker(incoming(QosPid::ExactlyOnce(pid(7)), true, "held"));
+    s.broker(incoming(QosPid::ExactlyOnce(pid(7)), true, "held"));
+    let [Some(first)] = tokens(s.events())[..] else {
+        panic!("only the QoS 1 message is delivered")
+    };
+    assert!(s.sent().is_empty());
+    s.conn.ack(held).unwrap();
+    assert!(s.sent().is_empty(), "PUBREC 7 waits behind PUBACK 6");
+    assert_eq!(s.conn.ack(held), Err(AckError::UnknownToken));
+    s.conn.ack(first).unwrap();
+    assert_eq!(
+        s.sent(),
+        vec![
+            Packet::PubAck(PubAck::new(pid(6))),
+            Packet::PubRec(PubRec::new(pid(7))),
+        ],
+        "one PUBREC for three PUBLISH packets"
+    );
+    // PUBREC sent: a further repeat is answered at once, still not delivered.
+    s.broker(incoming(QosPid::ExactlyOnce(pid(7)), true, "held"));
+    assert_eq!(s.sent(), vec![Packet::PubRec(PubRec::new(pid(7)))]);
+    assert!(s.events().is_empty());
+    s.broker(Packet::PubRel(PubRel::new(pid(7))));
+    assert_eq!(s.sent(), vec![Packet::PubComp(PubComp::new(pid(7)))]);
+    assert_eq!(s.conn.incoming_state(), (0, 0));
+}
+
+#[test]
+fn every_packet_id_outstanding_with_manual_acks() {
+    // All 65,535 ids [MQTT-2.3.1-1] held by the application at once, acked
+    // newest first: nothing goes out until the oldest is acked, then every
+    // PUBREC in arrival order [MQTT-4.6.0-3]; each id stays known until its
+    // PUBREL [MQTT-4.3.3-2].
+    let mut s = Script::connected(options().with_manual_acks(true));
+    let mut wire = BytesMut::new();
+    for id in 1..=u16::MAX {
+        incoming(QosPid::ExactlyOnce(pid(id)), false, "x")
+            .encode(&mut wire)
+            .unwrap();
+    }
+    s.conn.handle_read(s.now, &wire);
+    let tokens = tokens(s.events());
+    assert_eq!(tokens.len(), 65_535);
+    assert_eq!(s.conn.incoming_state(), (65_535, 65_535));
+    for token in tokens.iter().skip(1).rev() {
+        s.conn.ack(token.unwrap()).unwrap();
+    }
+    assert!(s.sent().is_empty(), "the oldest message is still unacked");
+    s.conn.ack(tokens[0].unwrap()).unwrap();
+    let sent = s.sent();
+    assert_eq!(sent.len(), 65_535);
+    for (id, p) in (1..=u16::MAX).zip(&sent) {
+        assert_eq!(p, &Packet::PubRec(PubRec::new(pid(id))));
+    }
+    assert_eq!(s.conn.incoming_state(), (65_535, 0));
+    // Before PUBREL every id is still a repeat.
+    s.broker(incoming(QosPid::ExactlyOnce(pid(40_000)), true, "x"));
+    assert_eq!(s.sent(), vec![Packet::PubRec(PubRec::new(pid(40_000)))]);
+    assert!(s.events().is_empty());
+    let mut wire = BytesMut::new();
+    for id in 1..=u16::MAX {
+        Packet::PubRel(PubRel::new(pid(id)))
+            .encode(&mut wire)
+            .unwrap();
+    }
+    s.conn.handle_read(s.now, &wire);
+    assert_eq!(s.sent().len(), 65_535);
+    assert_eq!(s.conn.incoming_state(), (0, 0));
 }
 
 // ---- subscribing ---------------------------------------------------------------

@@ -7,10 +7,38 @@
 //! is answered with PUBREC but not delivered again [MQTT-4.3.3-2]. In
 //! manual-ack mode acks are sent in arrival order whatever order the
 //! application acks in [MQTT-4.6.0-2], [MQTT-4.6.0-3].
+//!
+//! # Data structures
+//!
+//! A broker may keep all 65,535 ids outstanding, so nothing here scans: a
+//! packet or an ack costs O(1) plus a few O(log h) map operations, h being
+//! the QoS 2 messages delivered in manual-ack mode whose PUBREC has not gone
+//! out.
+//!
+//! The acks owed on the current connection form a queue in arrival order
+//! ([`Pending`]). Each entry gets the next arrival number, never reused,
+//! and sits at its arrival number minus the front's. A token is the arrival
+//! number its message was queued at, so an ack finds its entry by
+//! subtraction. The exception is a QoS 2 message still held when a
+//! transport ends: it keeps its token, and when the broker redelivers it on
+//! a later connection its PUBREC is queued at a new arrival number, which
+//! `moved` records. Which ids have a PUBACK queued is a bit set beside the
+//! queue, for telling a reused id from a new one.
+//!
+//! The session's QoS 2 ids between PUBLISH and PUBREL, which outlive
+//! transports, are in one of two places, never both:
+//!
+//! - `received` ([`IdSet`]): PUBREC sent, PUBREL awaited. Every id ends up
+//!   here, so this is what grows to 65,535 ids; a bit set keeps it O(1) and
+//!   within 8 KiB.
+//! - `held` (id → [`Held`]): delivered in manual-ack mode, PUBREC not sent
+//!   yet. `held_ids` is its inverse (token → id): an ack can come while the
+//!   message's PUBREC is not queued, between connections.
 
 use super::event::AckToken;
 use crate::packet::PacketId;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::{btree_map, BTreeMap, VecDeque};
+use alloc::vec::Vec;
 
 /// The ack a received message is owed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,20 +48,173 @@ pub(crate) enum Owed {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct PendingAck {
+struct Entry {
     token: AckToken,
     owed: Owed,
     acked: bool,
 }
 
-/// State of a QoS 2 id between PUBLISH and PUBREL.
+/// The acks owed on the current connection, in arrival order (see the
+/// module documentation).
+#[derive(Debug, Clone, Default)]
+struct Pending {
+    queue: VecDeque<Entry>,
+    /// Arrival number of the front of `queue`. Wrapping arithmetic: only
+    /// differences between arrival numbers matter.
+    front: u64,
+    /// Arrival number of each entry whose token is not its own arrival
+    /// number.
+    moved: BTreeMap<AckToken, u64>,
+    /// Ids with a PUBACK in `queue`; at most one each, as a second QoS 1
+    /// PUBLISH with a queued id is refused.
+    pubacks: IdSet,
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    fn next_arrival(&self) -> u64 {
+        // usize to u64 never truncates on any supported target.
+        self.front.wrapping_add(self.queue.len() as u64)
+    }
+
+    fn owes_puback(&self, pid: PacketId) -> bool {
+        self.pubacks.contains(pid)
+    }
+
+    /// Queues the ack of a message handed out now; returns its token.
+    fn push_new(&mut self, owed: Owed, acked: bool) -> AckToken {
+        let token = AckToken(self.next_arrival());
+        self.push(Entry { token, owed, acked });
+        token
+    }
+
+    /// Queues the ack of a message handed out on an earlier connection.
+    fn push_again(&mut self, token: AckToken, owed: Owed, acked: bool) {
+        self.moved.insert(token, self.next_arrival());
+        self.push(Entry { token, owed, acked });
+    }
+
+    fn push(&mut self, entry: Entry) {
+        if let Owed::PubAck(pid) = entry.owed {
+            self.pubacks.insert(pid);
+        }
+        self.queue.push_back(entry);
+    }
+
+    /// Where the entry of `token` is in `queue`, if it is there.
+    fn place(&self, token: AckToken) -> Option<usize> {
+        let arrival = self.moved.get(&token).copied().unwrap_or(token.0);
+        let place = usize::try_from(arrival.wrapping_sub(self.front)).ok()?;
+        // Arrival numbers are never reused: whatever sits at `arrival` is
+        // the entry queued then, unless it has left already.
+        self.queue
+            .get(place)
+            .is_some_and(|e| e.token == token)
+            .then_some(place)
+    }
+
+    fn is_queued(&self, token: AckToken) -> bool {
+        self.place(token).is_some()
+    }
+
+    /// Marks the entry of `token` acked; whether it was queued and unacked.
+    fn ack(&mut self, token: AckToken) -> bool {
+        let entry = self.place(token).and_then(|i| self.queue.get_mut(i));
+        match entry {
+            Some(e) if !e.acked => {
+                e.acked = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Takes the front entry if the application acked it.
+    fn pop_acked(&mut self) -> Option<Owed> {
+        if !self.queue.front()?.acked {
+            return None;
+        }
+        let entry = self.queue.pop_front()?;
+        if entry.token.0 != self.front {
+            self.moved.remove(&entry.token);
+        }
+        self.front = self.front.wrapping_add(1);
+        if let Owed::PubAck(pid) = entry.owed {
+            self.pubacks.remove(pid);
+        }
+        Some(entry.owed)
+    }
+
+    /// Drops every entry. Arrival numbers carry on, so that no token handed
+    /// out before can find an entry queued after.
+    fn clear(&mut self) {
+        self.front = self.next_arrival();
+        self.queue.clear();
+        self.moved.clear();
+        self.pubacks.clear();
+    }
+}
+
+/// A set of packet ids, one bit each: 8 KiB once the highest id is in,
+/// allocated only as far as the highest id seen.
+#[derive(Debug, Clone, Default)]
+struct IdSet {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl IdSet {
+    fn slot(pid: PacketId) -> (usize, u64) {
+        (usize::from(pid.get() / 64), 1 << (pid.get() % 64))
+    }
+
+    fn contains(&self, pid: PacketId) -> bool {
+        let (word, bit) = Self::slot(pid);
+        self.words.get(word).is_some_and(|w| w & bit != 0)
+    }
+
+    fn insert(&mut self, pid: PacketId) {
+        let (word, bit) = Self::slot(pid);
+        if word >= self.words.len() {
+            self.words.resize(word + 1, 0);
+        }
+        if let Some(w) = self.words.get_mut(word) {
+            if *w & bit == 0 {
+                *w |= bit;
+                self.len += 1;
+            }
+        }
+    }
+
+    fn remove(&mut self, pid: PacketId) {
+        let (word, bit) = Self::slot(pid);
+        if let Some(w) = self.words.get_mut(word) {
+            if *w & bit != 0 {
+                *w &= !bit;
+                self.len -= 1;
+            }
+        }
+    }
+
+    fn clear(&mut self) {
+        self.words.clear();
+        self.len = 0;
+    }
+}
+
+/// A QoS 2 message delivered in manual-ack mode whose PUBREC is not sent
+/// yet. `acked` once the application acked it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Qos2 {
-    /// Delivered in manual-ack mode; PUBREC not sent yet. `acked` once the
-    /// application acked it.
-    AwaitingApp { token: AckToken, acked: bool },
-    /// PUBREC sent; PUBREL awaited.
-    Received,
+struct Held {
+    token: AckToken,
+    acked: bool,
 }
 
 /// What to do with an incoming QoS 1 or 2 PUBLISH.
@@ -52,26 +233,24 @@ pub(crate) enum Arrival {
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Incoming {
-    qos2: BTreeMap<PacketId, Qos2>,
+    /// QoS 2 ids answered with PUBREC, awaiting PUBREL.
+    received: IdSet,
+    /// QoS 2 ids delivered in manual mode, PUBREC not sent yet; never in
+    /// `received` at the same time.
+    held: BTreeMap<PacketId, Held>,
+    /// The inverse of `held`, for acks.
+    held_ids: BTreeMap<AckToken, PacketId>,
     /// Acks owed on the current connection, in arrival order.
-    pending: VecDeque<PendingAck>,
-    next_token: u64,
+    pending: Pending,
 }
 
 impl Incoming {
-    fn pending_has(&self, owed: Owed) -> bool {
-        self.pending.iter().any(|p| p.owed == owed)
-    }
-
-    fn new_token(&mut self) -> AckToken {
-        let token = AckToken(self.next_token);
-        self.next_token += 1;
-        token
-    }
-
     /// A QoS 1 PUBLISH arrived [MQTT-4.3.2-2].
     pub(crate) fn on_qos1(&mut self, pid: PacketId, manual: bool) -> Arrival {
-        if self.pending_has(Owed::PubAck(pid)) || self.qos2.contains_key(&pid) {
+        if self.pending.owes_puback(pid)
+            || self.received.contains(pid)
+            || self.held.contains_key(&pid)
+        {
             return Arrival::IdReused;
         }
         if !manual {
@@ -80,12 +259,7 @@ impl Incoming {
                 send: Some(Owed::PubAck(pid)),
             };
         }
-        let token = self.new_token();
-        self.pending.push_back(PendingAck {
-            token,
-            owed: Owed::PubAck(pid),
-            acked: false,
-        });
+        let token = self.pending.push_new(Owed::PubAck(pid), false);
         Arrival::Deliver {
             token: Some(token),
             send: None,
@@ -94,54 +268,48 @@ impl Incoming {
 
     /// A QoS 2 PUBLISH arrived [MQTT-4.3.3-2].
     pub(crate) fn on_qos2(&mut self, pid: PacketId, manual: bool) -> Arrival {
-        if self.pending_has(Owed::PubAck(pid)) {
+        if self.pending.owes_puback(pid) {
             return Arrival::IdReused;
         }
         let owed = Owed::PubRec(pid);
-        match self.qos2.get(&pid).copied() {
+        if self.received.contains(pid) {
             // Already acknowledged: acknowledge again, behind any ack still
             // owed on this connection so the arrival order holds.
-            Some(Qos2::Received) if self.pending.is_empty() => {
-                Arrival::Duplicate { send: Some(owed) }
+            if self.pending.is_empty() {
+                return Arrival::Duplicate { send: Some(owed) };
             }
-            Some(Qos2::Received) => {
-                let token = self.new_token();
-                self.pending.push_back(PendingAck {
-                    token,
-                    owed,
-                    acked: true,
-                });
-                Arrival::Duplicate { send: None }
-            }
-            Some(Qos2::AwaitingApp { token, acked }) => {
-                // Redelivered on a new connection while the application holds
-                // it: its PUBREC takes its place in this connection's order.
-                if !self.pending_has(owed) {
-                    self.pending.push_back(PendingAck { token, owed, acked });
+            // Acked from the start: the application never sees it.
+            self.pending.push_new(owed, true);
+            return Arrival::Duplicate { send: None };
+        }
+        match self.held.entry(pid) {
+            btree_map::Entry::Occupied(held) => {
+                // Redelivered while the application holds it (after a
+                // reconnect): its PUBREC takes its place in this connection's
+                // order, once. Looking for its own entry is enough: a repeated
+                // PUBREC for the id can only have been queued while the id was
+                // received, so ahead of this message's own, which is then
+                // still queued too.
+                let Held { token, acked } = *held.get();
+                if !self.pending.is_queued(token) {
+                    self.pending.push_again(token, owed, acked);
                 }
                 Arrival::Duplicate { send: None }
             }
-            None if manual => {
-                let token = self.new_token();
-                self.qos2.insert(
-                    pid,
-                    Qos2::AwaitingApp {
-                        token,
-                        acked: false,
-                    },
-                );
-                self.pending.push_back(PendingAck {
+            btree_map::Entry::Vacant(slot) if manual => {
+                let token = self.pending.push_new(owed, false);
+                slot.insert(Held {
                     token,
-                    owed,
                     acked: false,
                 });
+                self.held_ids.insert(token, pid);
                 Arrival::Deliver {
                     token: Some(token),
                     send: None,
                 }
             }
-            None => {
-                self.qos2.insert(pid, Qos2::Received);
+            btree_map::Entry::Vacant(_) => {
+                self.received.insert(pid);
                 Arrival::Deliver {
                     token: None,
                     send: Some(owed),
@@ -154,28 +322,22 @@ impl Incoming {
     /// PUBCOMP whether or not the id was known (after a reconnect the
     /// PUBCOMP may be what was lost).
     pub(crate) fn on_pubrel(&mut self, pid: PacketId) {
-        if self.qos2.get(&pid) == Some(&Qos2::Received) {
-            self.qos2.remove(&pid);
-        }
+        // A held id stays: its PUBREC has not been sent, so this PUBREL
+        // cannot be for it.
+        self.received.remove(pid);
     }
 
     /// The application acked `token`; returns whether the token was known.
     pub(crate) fn ack(&mut self, token: AckToken) -> bool {
-        let mut known = false;
-        if let Some(p) = self
-            .pending
-            .iter_mut()
-            .find(|p| p.token == token && !p.acked)
-        {
-            p.acked = true;
-            known = true;
-        }
-        for state in self.qos2.values_mut() {
-            if let Qos2::AwaitingApp { token: t, acked } = state {
-                if *t == token && !*acked {
-                    *acked = true;
-                    known = true;
-                }
+        let mut known = self.pending.ack(token);
+        let held = self
+            .held_ids
+            .get(&token)
+            .and_then(|pid| self.held.get_mut(pid));
+        if let Some(held) = held {
+            if !held.acked {
+                held.acked = true;
+                known = true;
             }
         }
         known
@@ -184,12 +346,16 @@ impl Incoming {
     /// The next ack that may go out now: the acked run at the front of the
     /// arrival order.
     pub(crate) fn next_ready(&mut self) -> Option<Owed> {
-        if !self.pending.front()?.acked {
-            return None;
-        }
-        let owed = self.pending.pop_front()?.owed;
+        let owed = self.pending.pop_acked()?;
         if let Owed::PubRec(pid) = owed {
-            self.qos2.insert(pid, Qos2::Received);
+            // Usually this ends the id's own hold. It can also be a repeated
+            // PUBREC queued before a PUBREL freed the id and a new PUBLISH
+            // reused it: that new message counts as received from here on
+            // too (its queued PUBREC still goes out once acked).
+            if let Some(held) = self.held.remove(&pid) {
+                self.held_ids.remove(&held.token);
+            }
+            self.received.insert(pid);
         }
         Some(owed)
     }
@@ -204,13 +370,15 @@ impl Incoming {
 
     /// The session is gone: nothing is owed any more.
     pub(crate) fn clear(&mut self) {
-        self.qos2.clear();
+        self.received.clear();
+        self.held.clear();
+        self.held_ids.clear();
         self.pending.clear();
     }
 
     /// QoS 2 ids between PUBLISH and PUBREL.
     pub(crate) fn qos2_len(&self) -> usize {
-        self.qos2.len()
+        self.received.len + self.held.len()
     }
 
     pub(crate) fn pending_len(&self) -> usize {
