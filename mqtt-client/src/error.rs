@@ -48,6 +48,8 @@ pub enum Error {
     InvalidUrl(String),
     /// No CONNACK (or no TCP connection) within the connect timeout.
     Timeout,
+    /// No SUBACK or UNSUBACK within `Options::request_timeout`.
+    RequestTimeout,
 }
 
 impl fmt::Display for Error {
@@ -75,6 +77,9 @@ impl fmt::Display for Error {
             Error::Options(e) => write!(f, "invalid options: {e}"),
             Error::InvalidUrl(why) => write!(f, "invalid broker URL: {why}"),
             Error::Timeout => f.write_str("timed out connecting to the broker"),
+            Error::RequestTimeout => {
+                f.write_str("the broker did not acknowledge the request in time")
+            }
         }
     }
 }

@@ -56,6 +56,7 @@ pub struct Options {
     pub(crate) seed: Option<u64>,
     pub(crate) subscription_capacity: usize,
     pub(crate) max_held_bytes: usize,
+    pub(crate) request_timeout: Duration,
     pub(crate) command_capacity: usize,
     pub(crate) disconnect_timeout: Duration,
     pub(crate) unmatched_grace: Duration,
@@ -88,6 +89,7 @@ impl Options {
             seed: None,
             subscription_capacity: 256,
             max_held_bytes: 4 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
             command_capacity: 128,
             disconnect_timeout: Duration::from_secs(5),
             unmatched_grace: Duration::from_secs(10),
@@ -342,6 +344,14 @@ impl Options {
     /// nothing else is held.
     pub fn max_held_bytes(mut self, bytes: usize) -> Self {
         self.max_held_bytes = bytes;
+        self
+    }
+
+    /// How long `subscribe` and `unsubscribe` wait for the broker's ack
+    /// (default 30 s, offline time included); past it they fail with
+    /// [`Error::RequestTimeout`](crate::Error::RequestTimeout).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
         self
     }
 

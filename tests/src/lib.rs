@@ -6,4 +6,5 @@ pub mod broker;
 pub mod broker_tls;
 mod harness;
 pub mod pki;
+pub mod scripted;
 pub mod sim;

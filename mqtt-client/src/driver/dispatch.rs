@@ -18,7 +18,10 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod ack_timeout;
 mod delivery;
+
+use ack_timeout::AckDeadlines;
 
 type Responder<T> = oneshot::Sender<Result<T, Error>>;
 /// A subscription's receiving end, boxed: async-channel's receiver is not
@@ -74,6 +77,8 @@ struct PendingSubscribe {
     /// The filters it asks for: the core sends it again on every new
     /// connection until its SUBACK, so a resubscription leaves them out.
     filters: Vec<TopicFilter>,
+    /// Its serial in the ack deadlines (callers' requests only).
+    serial: u64,
 }
 
 /// An incoming message not yet in every matching channel.
@@ -112,7 +117,9 @@ pub(crate) struct Dispatch {
     publishes: HashMap<PublishId, Responder<()>>,
     stalled: Option<(Message, Option<Responder<()>>)>,
     subscribes: HashMap<PacketId, PendingSubscribe>,
-    unsubscribes: HashMap<PacketId, Responder<()>>,
+    unsubscribes: HashMap<PacketId, (Responder<()>, u64)>,
+    ack_deadlines: AckDeadlines,
+    request_timeout: Duration,
     router: Router<u64>,
     subs: HashMap<u64, Sub>,
     next_sub: u64,
@@ -141,6 +148,7 @@ impl Dispatch {
         capacity: usize,
         budget: usize,
         unmatched_grace: Duration,
+        request_timeout: Duration,
         server: Server,
     ) -> Self {
         Dispatch {
@@ -150,6 +158,8 @@ impl Dispatch {
             stalled: None,
             subscribes: HashMap::new(),
             unsubscribes: HashMap::new(),
+            ack_deadlines: AckDeadlines::default(),
+            request_timeout,
             router: Router::new(),
             subs: HashMap::new(),
             next_sub: 0,
@@ -254,7 +264,7 @@ impl Dispatch {
             }
             Event::Subscribed { id, outcomes } => self.on_suback(conn, id, outcomes),
             Event::Unsubscribed { id } => {
-                if let Some(done) = self.unsubscribes.remove(&id) {
+                if let Some((done, _)) = self.unsubscribes.remove(&id) {
                     let _ = done.send(Ok(()));
                 }
             }
@@ -327,6 +337,7 @@ impl Dispatch {
                             id: u64::MAX,
                             reply: None,
                             filters: batch.iter().map(|(f, _)| f.clone()).collect(),
+                            serial: u64::MAX,
                         },
                     );
                 }
@@ -404,6 +415,7 @@ impl Dispatch {
                                 id,
                                 reply: Some((done, Box::pin(messages), dropped)),
                                 filters: pending_filters,
+                                serial: self.ack_deadlines.start(pid, now + self.request_timeout),
                             },
                         );
                     }
@@ -421,7 +433,8 @@ impl Dispatch {
                 }
                 match conn.unsubscribe(unused) {
                     Ok(pid) => {
-                        self.unsubscribes.insert(pid, done);
+                        let serial = self.ack_deadlines.start(pid, now + self.request_timeout);
+                        self.unsubscribes.insert(pid, (done, serial));
                     }
                     Err(e) => {
                         let _ = done.send(Err(Error::Subscribe(e)));
@@ -570,7 +583,7 @@ impl Dispatch {
                 let _ = done.send(Err(error.clone()));
             }
         }
-        for (_, done) in self.unsubscribes.drain() {
+        for (_, (done, _)) in self.unsubscribes.drain() {
             let _ = done.send(Err(error.clone()));
         }
         // Ending the channels ends every Subscription stream.

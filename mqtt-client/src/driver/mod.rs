@@ -139,6 +139,7 @@ impl<R: Runtime> Driver<R> {
             options.subscription_capacity,
             options.max_held_bytes,
             options.unmatched_grace,
+            options.request_timeout,
             first,
         );
         let mut driver = Driver {
@@ -406,6 +407,7 @@ impl<R: Runtime> Driver<R> {
             self.reconnect_at,
             self.dispatch.closing_deadline(),
             self.dispatch.unmatched_deadline(),
+            self.dispatch.request_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -420,6 +422,7 @@ impl<R: Runtime> Driver<R> {
         }
         self.conn.handle_timeout(self.now());
         self.dispatch.expire_unmatched(&mut self.conn, now);
+        self.dispatch.expire_requests(now);
         let core_now = self.now();
         self.dispatch
             .on_closing_deadline(&mut self.conn, now, core_now);

@@ -192,4 +192,12 @@ impl Dispatch {
             let _ = conn.unsubscribe(unused);
         }
     }
+
+    /// Forgets a subscription locally, without telling the broker (whose
+    /// SUBACK never came): what arrives for it is unmatched from now on.
+    pub(super) fn forget_subscription(&mut self, id: u64) {
+        if self.subs.remove(&id).is_some() {
+            let _ = self.router.remove_key(id);
+        }
+    }
 }
