@@ -47,6 +47,7 @@ pub enum ConnectionEvent {
 pub struct Client<R> {
     commands: async_channel::Sender<Command>,
     listeners: Arc<Listeners>,
+    client_id: Arc<str>,
     runtime: PhantomData<fn() -> R>,
 }
 
@@ -55,6 +56,7 @@ impl<R> Clone for Client<R> {
         Client {
             commands: self.commands.clone(),
             listeners: self.listeners.clone(),
+            client_id: self.client_id.clone(),
             runtime: PhantomData,
         }
     }
@@ -83,12 +85,14 @@ impl<R: Runtime> Client<R> {
         let listeners = Arc::new(Listeners::default());
         let driver = Driver::<R>::new(options, rx, ready_tx, listeners.clone())?;
         // Every event the driver logs carries the client id.
-        let span = tracing::info_span!("mqtt", client_id = %driver.client_id());
+        let client_id: Arc<str> = driver.client_id().into();
+        let span = tracing::info_span!("mqtt", client_id = %client_id);
         R::spawn(Box::pin(tracing::Instrument::instrument(driver, span)));
         match ready_rx.await {
             Ok(Ok(())) => Ok(Client {
                 commands,
                 listeners,
+                client_id,
                 runtime: PhantomData,
             }),
             Ok(Err(e)) => Err(e),
@@ -193,6 +197,12 @@ impl<R> Client<R> {
             budget,
             client: self.clone(),
         })
+    }
+
+    /// The client identifier in use: the one given in `Options`, or the
+    /// one generated for a clean session.
+    pub fn client_id(&self) -> &str {
+        &self.client_id
     }
 
     /// The connection's events (connected, disconnected, reconnecting) from

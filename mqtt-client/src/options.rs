@@ -201,7 +201,10 @@ impl Options {
         self
     }
 
-    /// The client identifier. Empty (the default) generates one.
+    /// The client identifier. Empty (the default) generates one for a clean
+    /// session (read it with `Client::client_id`); a persistent session
+    /// (`clean_session(false)`) needs one, or connecting fails with
+    /// `Error::Options` [MQTT-3.1.3-7].
     pub fn client_id(mut self, id: impl Into<String>) -> Self {
         self.client_id = id.into();
         self
@@ -383,6 +386,13 @@ impl Options {
             return Err(e.clone());
         }
         let id = if self.client_id.is_empty() {
+            if !self.session.clean_session {
+                // A generated id could never be resumed by the next process,
+                // so a persistent session needs an id of the caller's.
+                return Err(Error::Options(
+                    mqtt_proto::OptionsError::EmptyClientIdNeedsCleanSession,
+                ));
+            }
             format!("mqtt-rs-{:012x}", seed & 0xFFFF_FFFF_FFFF)
         } else {
             self.client_id.clone()
@@ -448,6 +458,19 @@ mod tests {
         let b = options.session(options.client_seed()).unwrap().client_id;
         assert_ne!(a, b);
         assert!(a.starts_with("mqtt-rs-"));
+    }
+
+    #[test]
+    fn a_persistent_session_needs_a_client_id() {
+        // [MQTT-3.1.3-7]: an empty id is only for a clean session.
+        let o = Options::new("h", 1).clean_session(false);
+        assert!(matches!(
+            o.session(0),
+            Err(Error::Options(
+                mqtt_proto::OptionsError::EmptyClientIdNeedsCleanSession
+            ))
+        ));
+        assert!(o.client_id("kept").session(0).is_ok());
     }
 
     #[test]

@@ -297,6 +297,7 @@ mod scenarios {
     /// WebSocket frame buffer; the client reports the server it uses.
     pub async fn qos_round_trips<R: Runtime>(env: &Env) {
         let subscriber = connect::<R>(env.options("rt-sub"), "subscriber").await;
+        assert_eq!(subscriber.client_id(), "rt-sub");
         let events = subscriber.events();
         let first = within(STEP, "the current state", events.recv()).await;
         let expected = Server::parse(&env.url()).expect("the link's URL");
