@@ -300,8 +300,8 @@ impl Options {
         self
     }
 
-    /// How long one connection attempt may take: opening the stream (TCP,
-    /// TLS and WebSocket handshakes), then again for CONNACK (default 10 s).
+    /// How long one connection attempt may take, from opening the stream
+    /// (TCP, TLS and WebSocket handshakes) to CONNACK (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self.session.connect_timeout = timeout;

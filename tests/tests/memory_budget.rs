@@ -1,7 +1,7 @@
 //! The client's one memory budget for incoming messages
 //! (`Options::max_held_bytes`), against a real mosquitto:
 //!
-//! - a resumed session floods the client with 240 MB of QoS 1 messages that
+//! - a resumed session floods the client with 250 MB of QoS 1 messages that
 //!   match no subscription: the process's peak memory stays within the
 //!   budget plus a constant, and the flood is acknowledged as it arrives;
 //! - a burst of 5,000 retained QoS 0 messages reaches a subscription whole
@@ -63,7 +63,7 @@ fn mosquitto_pub_lines(broker: &Mosquitto, topic: &str, count: usize, size: usiz
 }
 
 async fn unmatched_flood<R: Runtime>(broker: &Mosquitto) {
-    const COUNT: usize = 60_000;
+    const COUNT: usize = 62_500;
     const SIZE: usize = 4_000;
     let options = || {
         Options::new("127.0.0.1", broker.port())

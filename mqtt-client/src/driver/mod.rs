@@ -96,6 +96,8 @@ pub(crate) struct Driver<R: Runtime> {
     check_first_bytes: bool,
     /// Why the current transport ended, when the transport said.
     transport_error: Option<Error>,
+    /// When the attempt in progress (stream and CONNACK) gives up.
+    attempt_deadline: Option<StdInstant>,
     reconnect_at: Option<StdInstant>,
     backoff: Backoff,
     out: VecDeque<Bytes>,
@@ -158,6 +160,7 @@ impl<R: Runtime> Driver<R> {
             healthy: false,
             check_first_bytes: false,
             transport_error: None,
+            attempt_deadline: None,
             reconnect_at: None,
             backoff,
             out: VecDeque::new(),
@@ -188,6 +191,8 @@ impl<R: Runtime> Driver<R> {
         tracing::debug!(%server, "connecting");
         self.tried += 1;
         self.dispatch.server = server.clone();
+        // One deadline for the whole attempt: opening the stream and CONNACK.
+        self.attempt_deadline = Some(R::now() + self.options.connect_timeout);
         self.connecting = Some(self.transport.open::<R>(server));
     }
 
@@ -340,6 +345,7 @@ impl<R: Runtime> Driver<R> {
                 }
                 if outcome.connected {
                     self.established = true;
+                    self.attempt_deadline = None;
                     self.healthy = false;
                     self.connected_at = R::now();
                     self.end_round();
@@ -408,6 +414,7 @@ impl<R: Runtime> Driver<R> {
             self.dispatch.closing_deadline(),
             self.dispatch.unmatched_deadline(),
             self.dispatch.request_deadline(),
+            self.attempt_deadline.filter(|_| self.stream.is_some() && !self.established),
         ]
         .into_iter()
         .flatten()
@@ -419,6 +426,15 @@ impl<R: Runtime> Driver<R> {
         if self.reconnect_at.is_some_and(|t| t <= now) {
             self.reconnect_at = None;
             self.start_connect();
+        }
+        if self.stream.is_some()
+            && !self.established
+            && self.attempt_deadline.is_some_and(|t| t <= now)
+        {
+            // The stream took part of the connect timeout; CONNACK gets
+            // only what is left of it.
+            self.attempt_deadline = None;
+            self.transport_failed(Error::Timeout);
         }
         self.conn.handle_timeout(self.now());
         self.dispatch.expire_unmatched(&mut self.conn, now);

@@ -4,7 +4,8 @@
 //! `wss://`, WebSocket on that for `ws://` and `wss://`. Every layer works
 //! on futures-io streams, so each runtime supplies only its TCP and all of
 //! them share the rest. The whole opening, TCP to the last handshake, is
-//! bounded by the connect timeout.
+//! bounded by the connect timeout (and the driver gives CONNACK only what
+//! is left of it).
 //!
 //! The driver sees only a [`BoxedStream`]; it never knows which layers are
 //! under it, and nothing here knows MQTT.
