@@ -845,9 +845,10 @@ fn shuffled_manual_acks_release_exactly_the_acked_prefix() {
 #[test]
 fn qos2_redelivered_while_held_is_acked_once_and_not_delivered_again() {
     // [MQTT-4.3.3-2] a QoS 2 message is delivered once, however often the
-    // broker repeats it before PUBREL; in manual-ack mode its PUBREC waits
-    // for the application, goes out once, and keeps the arrival order of
-    // the connection it goes out on [MQTT-4.6.0-3].
+    // broker repeats it before PUBREL, and every copy is answered with
+    // PUBREC; in manual-ack mode those PUBRECs wait for the application and
+    // keep the arrival order of the connection they go out on
+    // [MQTT-4.6.0-3].
     let mut s = Script::connected(options().with_clean_session(false).with_manual_acks(true));
     s.broker(incoming(QosPid::ExactlyOnce(pid(7)), false, "held"));
     let [Some(held)] = tokens(s.events())[..] else {
@@ -879,8 +880,9 @@ fn qos2_redelivered_while_held_is_acked_once_and_not_delivered_again() {
         vec![
             Packet::PubAck(PubAck::new(pid(6))),
             Packet::PubRec(PubRec::new(pid(7))),
+            Packet::PubRec(PubRec::new(pid(7))),
         ],
-        "one PUBREC for three PUBLISH packets"
+        "a PUBREC for each copy that arrived on this connection, in order"
     );
     // PUBREC sent: a further repeat is answered at once, still not delivered.
     s.broker(incoming(QosPid::ExactlyOnce(pid(7)), true, "held"));
@@ -889,6 +891,45 @@ fn qos2_redelivered_while_held_is_acked_once_and_not_delivered_again() {
     s.broker(Packet::PubRel(PubRel::new(pid(7))));
     assert_eq!(s.sent(), vec![Packet::PubComp(PubComp::new(pid(7)))]);
     assert_eq!(s.conn.incoming_state(), (0, 0));
+}
+
+#[test]
+fn qos1_copy_with_dup_before_the_puback_is_acked_not_refused() {
+    // A broker may send a QoS 1 message again with DUP before it has our
+    // PUBACK [MQTT-3.3.1-1]: the same message, not an id reused, so the
+    // connection stays up, the copy is not handed out again while the
+    // application holds the original, and each copy gets its PUBACK, in
+    // arrival order [MQTT-4.3.2-2], [MQTT-4.6.0-2].
+    let mut s = Script::connected(options().with_manual_acks(true));
+    s.broker(incoming(QosPid::AtLeastOnce(pid(5)), false, "m"));
+    let [Some(token)] = tokens(s.events())[..] else {
+        panic!("one QoS 1 message with a token")
+    };
+    s.broker(incoming(QosPid::AtLeastOnce(pid(5)), true, "m"));
+    assert!(s.events().is_empty(), "no second delivery, no disconnect");
+    assert!(
+        s.sent().is_empty(),
+        "the copy's PUBACK waits for the original's"
+    );
+    s.conn.ack(token).unwrap();
+    assert_eq!(
+        s.sent(),
+        vec![
+            Packet::PubAck(PubAck::new(pid(5))),
+            Packet::PubAck(PubAck::new(pid(5))),
+        ]
+    );
+    // Without DUP, an id whose PUBACK is owed is a new message reusing it:
+    // still a protocol violation.
+    s.broker(incoming(QosPid::AtLeastOnce(pid(9)), false, "n"));
+    let _ = s.events();
+    s.broker(incoming(QosPid::AtLeastOnce(pid(9)), false, "other"));
+    assert!(
+        s.events()
+            .iter()
+            .any(|e| matches!(e, Event::Disconnected { .. })),
+        "a reused id closes the connection"
+    );
 }
 
 #[test]

@@ -65,8 +65,10 @@ struct Pending {
     /// Arrival number of each entry whose token is not its own arrival
     /// number.
     moved: BTreeMap<AckToken, u64>,
-    /// Ids with a PUBACK in `queue`; at most one each, as a second QoS 1
-    /// PUBLISH with a queued id is refused.
+    /// Ids with a PUBACK in `queue`. A new QoS 1 PUBLISH with such an id is
+    /// refused; a DUP copy of it queues a second PUBACK, and the bit then
+    /// leaves with the first (the broker may reuse the id once that one is
+    /// out).
     pubacks: IdSet,
 }
 
@@ -246,7 +248,15 @@ pub(crate) struct Incoming {
 
 impl Incoming {
     /// A QoS 1 PUBLISH arrived [MQTT-4.3.2-2].
-    pub(crate) fn on_qos1(&mut self, pid: PacketId, manual: bool) -> Arrival {
+    pub(crate) fn on_qos1(&mut self, pid: PacketId, manual: bool, dup: bool) -> Arrival {
+        if self.pending.owes_puback(pid) && dup {
+            // The broker sent it again before our PUBACK: the same message
+            // [MQTT-3.3.1-1], still with the application. Every copy is
+            // acknowledged [MQTT-4.3.2-2], in arrival order, so this one's
+            // PUBACK waits behind the original's.
+            self.pending.push_new(Owed::PubAck(pid), true);
+            return Arrival::Duplicate { send: None };
+        }
         if self.pending.owes_puback(pid)
             || self.received.contains(pid)
             || self.held.contains_key(&pid)
@@ -291,7 +301,11 @@ impl Incoming {
                 // received, so ahead of this message's own, which is then
                 // still queued too.
                 let Held { token, acked } = *held.get();
-                if !self.pending.is_queued(token) {
+                if self.pending.is_queued(token) {
+                    // Another copy on this connection: it is owed a PUBREC
+                    // of its own [MQTT-4.3.3-2], after the original's.
+                    self.pending.push_new(owed, true);
+                } else {
                     self.pending.push_again(token, owed, acked);
                 }
                 Arrival::Duplicate { send: None }

@@ -680,7 +680,7 @@ impl Connection {
                 token: None,
                 send: None,
             },
-            QosPid::AtLeastOnce(pid) => self.incoming.on_qos1(pid, manual),
+            QosPid::AtLeastOnce(pid) => self.incoming.on_qos1(pid, manual, p.dup),
             QosPid::ExactlyOnce(pid) => self.incoming.on_qos2(pid, manual),
         };
         match arrival {
@@ -710,12 +710,25 @@ impl Connection {
     }
 
     fn on_suback(&mut self, suback: SubAck) {
-        let Some(request) = self.requests.take_subscribe(suback.pid) else {
-            self.unknown_id(packet::PacketType::SubAck, suback.pid);
-            return;
-        };
-        if request.filters.len() != suback.return_codes.len() {
-            self.violation(ProtocolViolation::SubAckCountMismatch);
+        let filters = self.requests.iter().find_map(|r| match r {
+            Request::Subscribe(s) if s.pid == suback.pid => Some(s.filters.len()),
+            _ => None,
+        });
+        match filters {
+            None => {
+                self.unknown_id(packet::PacketType::SubAck, suback.pid);
+                return;
+            }
+            // Not an answer to the request: it stays pending, keeping its id,
+            // and is sent again on the next connection like any request
+            // whose ack never came.
+            Some(n) if n != suback.return_codes.len() => {
+                self.violation(ProtocolViolation::SubAckCountMismatch);
+                return;
+            }
+            Some(_) => {}
+        }
+        if self.requests.take_subscribe(suback.pid).is_none() {
             return;
         }
         self.ids.release(suback.pid);
