@@ -1,15 +1,20 @@
 //! Runs the seeded fault simulation (see `mqtt_integration_tests::sim`):
 //! 10,000 schedules of publish/subscribe/unsubscribe/disconnect commands
-//! under split reads, delays and connection cuts at any byte, each checked
-//! for the delivery guarantees of section 4.3 and the packet-id rules of
-//! section 2.3.1.
+//! under split reads, delays and connection cuts at any byte, a third of
+//! them against a misbehaving broker, each checked for the delivery
+//! guarantees of section 4.3, the packet-id rules of section 2.3.1, and
+//! closing the connection on a protocol violation, and only then
+//! [MQTT-4.8.0-1].
 //!
-//! A failure prints its seed; replay it alone with
+//! Every schedule runs, and the summary counts what happened: connections
+//! cut, misbehaviours injected by kind, connections the client closed for a
+//! violation. Failures are listed at the end, each with its seed; replay
+//! one alone with
 //! `SIM_SEED=<seed> cargo test -p mqtt-integration-tests --test simulation`.
 //! `SIM_SCHEDULES=<n>` changes how many schedules run; `SIM_TRACE=1` prints
 //! every packet and event of a replayed schedule.
 
-use mqtt_integration_tests::sim::{run, Faults, Stats};
+use mqtt_integration_tests::sim::{run, Faults, Misbehaviour, Stats};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -17,36 +22,47 @@ fn env_u64(name: &str) -> Option<u64> {
 }
 
 fn faults_for(seed: u64) -> Faults {
+    // Every third seed of each weather has a misbehaving broker; its
+    // schedules are shorter, as each misbehaviour costs reconnects.
+    let misbehave = (seed / 3).is_multiple_of(3);
+    let ops = |n: usize| if misbehave { n / 2 } else { n };
     // Vary the weather: calm, choppy and stormy links.
     match seed % 3 {
         0 => Faults {
             cut: 0.01,
             max_delay_ms: 20,
-            ops: 40,
+            ops: ops(40),
+            misbehave,
         },
         1 => Faults {
             cut: 0.05,
             max_delay_ms: 200,
-            ops: 30,
+            ops: ops(30),
+            misbehave,
         },
         _ => Faults {
             cut: 0.15,
             max_delay_ms: 1_500,
-            ops: 20,
+            ops: ops(20),
+            misbehave,
         },
     }
 }
 
-fn play(seed: u64) -> Stats {
+/// Plays one schedule: its statistics, or what went wrong.
+fn play(seed: u64) -> Result<Stats, String> {
     let faults = faults_for(seed);
     match catch_unwind(AssertUnwindSafe(|| run(seed, &faults))) {
-        Ok(Ok(stats)) => stats,
-        Ok(Err(why)) => panic!(
-            "schedule {seed} broke an invariant: {why}\n  replay: SIM_SEED={seed} cargo test -p mqtt-integration-tests --test simulation"
-        ),
-        Err(_) => panic!(
-            "schedule {seed} panicked (see above)\n  replay: SIM_SEED={seed} cargo test -p mqtt-integration-tests --test simulation"
-        ),
+        Ok(Ok(stats)) => Ok(stats),
+        Ok(Err(why)) => Err(format!("schedule {seed} broke an invariant: {why}")),
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("(no message)");
+            Err(format!("schedule {seed} panicked: {why}"))
+        }
     }
 }
 
@@ -56,35 +72,81 @@ fn random_fault_schedules_keep_every_promise() {
         Some(seed) => vec![seed],
         None => (0..env_u64("SIM_SCHEDULES").unwrap_or(10_000)).collect(),
     };
+    // Every schedule runs, so that one failure does not hide others, nor the
+    // statistics of the rest.
     let mut total = Stats::default();
+    let mut failures = Vec::new();
     for &seed in &seeds {
-        let s = play(seed);
-        total.published += s.published;
-        total.delivered += s.delivered;
-        total.cuts += s.cuts;
-        total.reconnects += s.reconnects;
-        total.queue_full += s.queue_full;
+        match play(seed) {
+            Ok(stats) => total.add(&stats),
+            Err(why) => failures.push((seed, why)),
+        }
     }
     println!(
-        "{} schedules: {} publishes accepted, {} refused as queue full, {} connections cut, {} connects",
+        "{} schedules ({} with a misbehaving broker): {} publishes accepted, {} refused as queue full, {} connections cut, {} connects",
         seeds.len(),
+        total.misbehaving,
         total.published,
         total.queue_full,
         total.cuts,
         total.reconnects
     );
+    let violations: u64 = Misbehaviour::ALL
+        .iter()
+        .filter(|k| k.is_violation())
+        .map(|k| total.injected[k.index()])
+        .sum();
+    println!(
+        "client closed {} connections for a protocol violation (of {violations} injected; the rest \
+         were cut, or closed for another reason, first), {} for want of a PINGRESP; the broker \
+         forgot the receipt of {} QoS 2 messages with a session (those alone may arrive twice)",
+        total.violation_closes, total.ping_timeouts, total.relaxed
+    );
+    println!("misbehaviours injected:");
+    for kind in Misbehaviour::ALL {
+        let class = if kind.is_violation() {
+            "violation"
+        } else if kind == Misbehaviour::LostSession {
+            "forgetful"
+        } else {
+            "unusual"
+        };
+        println!(
+            "  {:<28} {:<9} {:>6}",
+            kind.name(),
+            class,
+            total.injected[kind.index()]
+        );
+    }
+    if let Some((seed, _)) = failures.first() {
+        let list: Vec<&str> = failures.iter().map(|(_, why)| why.as_str()).collect();
+        panic!(
+            "{} of {} schedules failed:\n  {}\n  replay one: SIM_SEED={seed} SIM_TRACE=1 cargo test -p mqtt-integration-tests --test simulation",
+            failures.len(),
+            seeds.len(),
+            list.join("\n  ")
+        );
+    }
+    let misbehaved = seeds.len() >= 1_000;
     assert!(
         total.published > 0 && (seeds.len() < 10 || total.cuts > 0),
         "the simulation exercised nothing"
+    );
+    assert!(
+        !misbehaved || total.injected.iter().all(|&n| n > 0),
+        "some misbehaviour was never injected"
     );
 }
 
 #[test]
 fn the_same_seed_replays_the_same_run() {
-    let a = run(42, &faults_for(42)).expect("seed 42");
-    let b = run(42, &faults_for(42)).expect("seed 42");
-    assert_eq!(
-        (a.published, a.cuts, a.reconnects),
-        (b.published, b.cuts, b.reconnects)
-    );
+    // Seed 42 has a well-behaved broker, seed 9 a misbehaving one.
+    for seed in [42, 9] {
+        let a = run(seed, &faults_for(seed)).expect("a passing seed");
+        let b = run(seed, &faults_for(seed)).expect("a passing seed");
+        assert_eq!(
+            (a.published, a.cuts, a.reconnects, a.injected),
+            (b.published, b.cuts, b.reconnects, b.injected)
+        );
+    }
 }

@@ -8,7 +8,13 @@
 //! [MQTT-4.4.0-1]. It panics (failing the schedule) on any malformed packet
 //! or protocol breach by a client, so the simulation also checks that the
 //! client never sends one.
+//!
+//! Given a [`Plan`], it also misbehaves (see [`Misbehaviour`]): it resends,
+//! refuses, stalls, breaks the protocol and forgets sessions, keeping its
+//! own books straight meanwhile, and hands its output out in pieces that
+//! say how the link must carry them and which one is a violation.
 
+use super::misbehaviour::{Misbehaviour, Plan};
 use bytes::{Bytes, BytesMut};
 use mqtt_proto::packet::{
     self, ConnAck, ConnectReturnCode, Packet, PubAck, PubComp, PubRec, PubRel, Publish, QosPid,
@@ -16,6 +22,13 @@ use mqtt_proto::packet::{
 };
 use mqtt_proto::{PacketId, QoS, TopicFilter, TopicName};
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+mod inspect;
+mod misbehave;
+mod output;
+
+use output::{encode, publish};
+pub use output::{Output, Pace};
 
 /// Identifies one transport connection to the broker.
 pub type ConnId = u64;
@@ -34,8 +47,8 @@ struct Session {
     conn: Option<ConnId>,
     clean: bool,
     subs: Vec<(TopicFilter, QoS)>,
-    /// QoS 2 ids received from the client and not yet released.
-    inbound_qos2: BTreeSet<u16>,
+    /// QoS 2 messages received from the client and not yet released, by id.
+    inbound_qos2: BTreeMap<u16, Bytes>,
     queue: VecDeque<Stored>,
     /// In send order: (id, message, PUBREL sent).
     inflight: Vec<(PacketId, Stored, bool)>,
@@ -43,21 +56,29 @@ struct Session {
 }
 
 impl Session {
-    fn allocate(&mut self) -> PacketId {
+    /// The next id neither in flight nor in `avoid`.
+    fn allocate(&mut self, avoid: &BTreeSet<u16>) -> PacketId {
         loop {
             self.next_pid = self.next_pid.wrapping_add(1);
             if let Some(id) = PacketId::new(self.next_pid) {
-                if !self.inflight.iter().any(|(p, _, _)| *p == id) {
+                if !self.inflight.iter().any(|(p, _, _)| *p == id) && !avoid.contains(&id.get()) {
                     return id;
                 }
             }
         }
+    }
+
+    fn holds(&self, pid: PacketId) -> bool {
+        self.inflight.iter().any(|(p, _, _)| *p == pid)
     }
 }
 
 #[derive(Debug, Default)]
 struct Conn {
     rx: BytesMut,
+    /// Output pieces not taken yet; `tx` holds the plain packets written
+    /// after the last of them.
+    out: VecDeque<Output>,
     tx: BytesMut,
     client_id: Option<String>,
     /// The broker closed this connection (after DISCONNECT).
@@ -66,25 +87,84 @@ struct Conn {
     /// in send order: the client must answer in this order [MQTT-4.6.0-2],
     /// [MQTT-4.6.0-3].
     owed: VecDeque<PacketId>,
+    /// PUBREL sent on this connection and not answered with PUBCOMP yet,
+    /// stale ones included: each is answered [MQTT-4.3.3-2].
+    pubrels: VecDeque<PacketId>,
+    /// A violation was written: the client will close, and nothing more is
+    /// injected here.
+    violated: bool,
+    /// Ids a misbehaviour left ambiguous here: a late ack of a duplicate, or
+    /// the PUBCOMP answering a stale PUBREL, could be taken for one of a new
+    /// message given the id, so none is given it on this connection.
+    tainted: BTreeSet<u16>,
+    /// QoS 2 ids completed on this connection, for a stale PUBREL.
+    completed_qos2: Vec<PacketId>,
+    /// The last id the client used, so that a packet with reserved flags is
+    /// wrong in its flags only.
+    client_pid: u16,
 }
 
 /// The model broker.
 #[derive(Debug, Default)]
 pub struct ModelBroker {
     sessions: HashMap<String, Session>,
-    conns: HashMap<ConnId, Conn>,
+    /// Ordered, so that misbehaving on a random one replays.
+    conns: BTreeMap<ConnId, Conn>,
     /// Messages routed, for statistics.
     pub routed: u64,
-}
-
-fn encode(buf: &mut BytesMut, p: Packet) {
-    p.encode(buf)
-        .expect("the model broker only builds valid packets");
+    /// Misbehaviour, in the schedules that have it.
+    plan: Option<Plan>,
+    /// (client, payload) of each QoS 2 message from that client whose
+    /// receipt the broker forgot with its session before PUBREL: the client
+    /// may send it again and it is then new [MQTT-4.3.3-2].
+    forgotten_qos2: Vec<(String, Bytes)>,
+    /// Every client id that ever connected.
+    known: BTreeSet<String>,
+    /// (client, payload) of each message the broker accepted and will never
+    /// deliver to that client: dropped with a discarded session, or routed
+    /// while the client had no matching subscription (forgotten with a
+    /// session, or refused, and not made again yet). Misses are noted only
+    /// when misbehaving: a well-behaved broker never drops the persistent
+    /// subscriber's subscription, nor its session.
+    lost: Vec<(String, Bytes)>,
 }
 
 impl ModelBroker {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A broker that misbehaves according to `plan`.
+    pub fn misbehaving(plan: Plan) -> Self {
+        ModelBroker {
+            plan: Some(plan),
+            ..Self::default()
+        }
+    }
+
+    /// Turns misbehaviour on or off (when the broker has a plan).
+    pub fn set_misbehaving(&mut self, on: bool) {
+        if let Some(plan) = self.plan.as_mut() {
+            plan.active = on;
+        }
+    }
+
+    /// Drops the session of `client`, noting what is lost with it.
+    fn discard(&mut self, client: &str) {
+        let Some(s) = self.sessions.remove(client) else {
+            return;
+        };
+        // A QoS 2 message the client answered with PUBREC is its own by
+        // then [MQTT-4.3.3-2]: delivered, whatever happens to the session.
+        let unowned = s.inflight.iter().filter(|(_, _, released)| !released);
+        let held = s.queue.iter().chain(unowned.map(|(_, m, _)| m));
+        self.lost
+            .extend(held.map(|m| (client.to_string(), m.payload.clone())));
+        self.forgotten_qos2.extend(
+            s.inbound_qos2
+                .into_values()
+                .map(|p| (client.to_string(), p)),
+        );
     }
 
     /// A client opened a transport.
@@ -106,7 +186,7 @@ impl ModelBroker {
                 _ => false,
             };
             if drop_session {
-                self.sessions.remove(&client);
+                self.discard(&client);
             }
         }
     }
@@ -114,16 +194,6 @@ impl ModelBroker {
     /// Whether the broker has closed this connection itself.
     pub fn has_closed(&self, id: ConnId) -> bool {
         self.conns.get(&id).is_none_or(|c| c.closed)
-    }
-
-    /// Bytes the broker wants to send on `id`.
-    pub fn take_output(&mut self, id: ConnId) -> Option<Bytes> {
-        let conn = self.conns.get_mut(&id)?;
-        if conn.tx.is_empty() {
-            None
-        } else {
-            Some(conn.tx.split().freeze())
-        }
     }
 
     /// Bytes that arrived from a client on `id`, split anywhere.
@@ -157,8 +227,18 @@ impl ModelBroker {
                 panic!("[MQTT-3.1.0-1] first packet must be CONNECT, got {p:?}");
             };
             self.on_connect(id, *connect);
+            self.misbehave();
             return;
         };
+        let client_pid = match &p {
+            Packet::Publish(p) => p.pid(),
+            Packet::Subscribe(s) => Some(s.pid),
+            Packet::Unsubscribe(u) => Some(u.pid),
+            _ => None,
+        };
+        if let (Some(pid), Some(c)) = (client_pid, self.conns.get_mut(&id)) {
+            c.client_pid = pid.get();
+        }
         match p {
             Packet::Connect(_) => panic!("[MQTT-3.1.0-2] second CONNECT"),
             Packet::Publish(p) => self.on_publish(id, &client, p),
@@ -170,7 +250,7 @@ impl ModelBroker {
             }
             Packet::PubAck(a) => {
                 self.answered(id, a.pid);
-                self.finish(&client, a.pid, false)
+                self.finish(&client, a.pid, false);
             }
             Packet::PubRec(r) => {
                 self.answered(id, r.pid);
@@ -189,11 +269,40 @@ impl ModelBroker {
                     self.send(id, Packet::PubRel(PubRel::new(r.pid)));
                 }
             }
-            Packet::PubComp(c) => self.finish(&client, c.pid, true),
+            Packet::PubComp(c) => {
+                if let Some(conn) = self.conns.get_mut(&id) {
+                    let i = conn.pubrels.iter().position(|p| *p == c.pid);
+                    let answered = i.and_then(|i| conn.pubrels.remove(i));
+                    assert!(
+                        answered.is_some(),
+                        "[MQTT-4.3.3-2] PUBCOMP {} answers no PUBREL",
+                        c.pid
+                    );
+                }
+                if self.finish(&client, c.pid, true) {
+                    if let Some(conn) = self.conns.get_mut(&id) {
+                        conn.completed_qos2.push(c.pid);
+                    }
+                }
+            }
             Packet::Subscribe(sub) => {
+                let refuse = self
+                    .plan
+                    .as_mut()
+                    .and_then(|plan| plan.refuse_filter(sub.filters.len()));
+                if refuse.is_some() {
+                    self.count(Misbehaviour::SubAckFailure);
+                }
                 let s = self.sessions.entry(client.clone()).or_default();
                 let mut codes = Vec::new();
-                for (filter, qos) in sub.filters {
+                for (i, (filter, qos)) in sub.filters.into_iter().enumerate() {
+                    if refuse == Some(i) {
+                        // Refused: the filter is not subscribed, nor is an
+                        // earlier subscription to it kept.
+                        s.subs.retain(|(f, _)| *f != filter);
+                        codes.push(SubscribeReturnCode::Failure);
+                        continue;
+                    }
                     s.subs.retain(|(f, _)| *f != filter);
                     s.subs.push((filter, qos));
                     codes.push(SubscribeReturnCode::Success(qos));
@@ -212,7 +321,16 @@ impl ModelBroker {
                 }
                 self.send(id, Packet::UnsubAck(UnsubAck::new(u.pid)));
             }
-            Packet::PingReq => self.send(id, Packet::PingResp),
+            Packet::PingReq => {
+                if self.plan.as_mut().is_some_and(Plan::slow_ping) {
+                    self.count(Misbehaviour::SlowPingResp);
+                    let mut b = BytesMut::new();
+                    encode(&mut b, Packet::PingResp);
+                    self.send_piece(id, b.freeze(), Pace::NearPingTimeout, None);
+                } else {
+                    self.send(id, Packet::PingResp);
+                }
+            }
             Packet::Disconnect => {
                 if let Some(c) = self.conns.get_mut(&id) {
                     c.closed = true;
@@ -221,25 +339,21 @@ impl ModelBroker {
             other => panic!("a client never sends {:?}", other.packet_type()),
         }
         self.pump(&client);
+        self.misbehave();
     }
 
-    fn send(&mut self, id: ConnId, p: Packet) {
-        if let Some(c) = self.conns.get_mut(&id) {
-            if let Packet::Publish(publish) = &p {
-                c.owed.extend(publish.pid());
-            }
-            encode(&mut c.tx, p);
-        }
-    }
-
-    /// The client answered a PUBLISH with PUBACK or PUBREC.
+    /// The client answered a PUBLISH with PUBACK or PUBREC: every PUBLISH
+    /// of QoS 1 or 2 is answered, copies included [MQTT-4.3.2-2]
+    /// [MQTT-4.3.3-2], in the order they arrived [MQTT-4.6.0-2]
+    /// [MQTT-4.6.0-3].
     fn answered(&mut self, id: ConnId, pid: PacketId) {
         if let Some(c) = self.conns.get_mut(&id) {
             let first = c.owed.pop_front();
-            assert_eq!(
-                first,
-                Some(pid),
-                "[MQTT-4.6.0-2] [MQTT-4.6.0-3] acks out of arrival order"
+            assert!(
+                first == Some(pid),
+                "[MQTT-4.3.2-2] [MQTT-4.3.3-2] [MQTT-4.6.0-2] [MQTT-4.6.0-3] the client answered \
+                 PUBLISH {pid} while PUBLISH {}, which arrived before it, is unanswered",
+                first.map_or(0, PacketId::get),
             );
         }
     }
@@ -259,8 +373,17 @@ impl ModelBroker {
                 }
             }
         }
-        let present = !connect.clean_session && self.sessions.contains_key(&client);
+        self.known.insert(client.clone());
+        let mut present = !connect.clean_session && self.sessions.contains_key(&client);
+        let wrong = self.plan.as_mut().is_some_and(Plan::wrong_connack);
+        if wrong && present {
+            // Forgetful: as after a restart without persistence, there is
+            // no session [MQTT-3.1.2-4].
+            present = false;
+            self.count(Misbehaviour::LostSession);
+        }
         if !present {
+            self.discard(&client);
             self.sessions.insert(client.clone(), Session::default());
         }
         let s = self.sessions.entry(client.clone()).or_default();
@@ -269,13 +392,23 @@ impl ModelBroker {
         if let Some(c) = self.conns.get_mut(&id) {
             c.client_id = Some(client.clone());
         }
-        self.send(
-            id,
-            Packet::ConnAck(ConnAck {
-                session_present: present,
-                code: ConnectReturnCode::Accepted,
-            }),
-        );
+        let connack = Packet::ConnAck(ConnAck {
+            session_present: present,
+            code: ConnectReturnCode::Accepted,
+        });
+        if wrong && connect.clean_session {
+            let mut b = BytesMut::new();
+            encode(
+                &mut b,
+                Packet::ConnAck(ConnAck {
+                    session_present: true,
+                    code: ConnectReturnCode::Accepted,
+                }),
+            );
+            self.violate(id, Misbehaviour::SessionPresentOnClean, b.freeze());
+        } else {
+            self.send(id, connack);
+        }
         // [MQTT-4.4.0-1] resend what the session left unacknowledged.
         let resend: Vec<(PacketId, Stored, bool)> = self
             .sessions
@@ -301,10 +434,11 @@ impl ModelBroker {
                 self.send(id, Packet::PubAck(PubAck::new(pid)));
             }
             QosPid::ExactlyOnce(pid) => {
-                let new = self
-                    .sessions
-                    .get_mut(client)
-                    .is_some_and(|s| s.inbound_qos2.insert(pid.get()));
+                let new = self.sessions.get_mut(client).is_some_and(|s| {
+                    s.inbound_qos2
+                        .insert(pid.get(), p.payload.clone())
+                        .is_none()
+                });
                 if new {
                     self.route(&p);
                 } else {
@@ -319,7 +453,8 @@ impl ModelBroker {
     }
 
     fn route(&mut self, p: &Publish) {
-        for s in self.sessions.values_mut() {
+        let mut missed: BTreeSet<&String> = self.known.iter().collect();
+        for (client, s) in self.sessions.iter_mut() {
             // A clean session without a connection is gone already; one
             // with CleanSession 0 queues for later [MQTT-3.1.2-4].
             let best = s
@@ -329,6 +464,7 @@ impl ModelBroker {
                 .map(|(_, q)| *q)
                 .max();
             if let Some(sub_qos) = best {
+                missed.remove(client);
                 self.routed += 1;
                 s.queue.push_back(Stored {
                     topic: p.topic.clone(),
@@ -337,18 +473,29 @@ impl ModelBroker {
                 });
             }
         }
+        if self.plan.is_some() {
+            let missed: Vec<(String, Bytes)> = missed
+                .into_iter()
+                .map(|c| (c.clone(), p.payload.clone()))
+                .collect();
+            self.lost.extend(missed);
+        }
         let clients: Vec<String> = self.sessions.keys().cloned().collect();
         for c in clients {
             self.pump(&c);
         }
     }
 
-    fn finish(&mut self, client: &str, pid: PacketId, qos2: bool) {
-        if let Some(s) = self.sessions.get_mut(client) {
-            s.inflight.retain(|(p, m, released)| {
-                !(*p == pid && (m.qos == QoS::ExactlyOnce) == qos2 && (!qos2 || *released))
-            });
-        }
+    /// Ends the exchange of `pid`; whether there was one.
+    fn finish(&mut self, client: &str, pid: PacketId, qos2: bool) -> bool {
+        let Some(s) = self.sessions.get_mut(client) else {
+            return false;
+        };
+        let before = s.inflight.len();
+        s.inflight.retain(|(p, m, released)| {
+            !(*p == pid && (m.qos == QoS::ExactlyOnce) == qos2 && (!qos2 || *released))
+        });
+        s.inflight.len() != before
     }
 
     /// Sends queued messages to a connected session while its window allows.
@@ -359,6 +506,15 @@ impl ModelBroker {
         let Some(id) = s.conn else {
             return;
         };
+        // Ids whose answer may still come on this connection stay unused
+        // (owed holds a duplicate's; tainted, a misbehaviour's).
+        let avoid: BTreeSet<u16> = self.conns.get(&id).map_or_else(BTreeSet::new, |c| {
+            c.tainted
+                .iter()
+                .copied()
+                .chain(c.owed.iter().map(|p| p.get()))
+                .collect()
+        });
         let mut out = Vec::new();
         while let Some(m) = s.queue.front() {
             if m.qos != QoS::AtMostOnce && s.inflight.len() >= WINDOW {
@@ -374,7 +530,7 @@ impl ModelBroker {
                     payload: m.payload,
                 }));
             } else {
-                let pid = s.allocate();
+                let pid = s.allocate(&avoid);
                 out.push(Packet::Publish(publish(&m, pid, false)));
                 s.inflight.push((pid, m, false));
             }
@@ -382,41 +538,5 @@ impl ModelBroker {
         for p in out {
             self.send(id, p);
         }
-    }
-
-    /// Messages still held for `client` (queued or unacknowledged).
-    pub fn backlog(&self, client: &str) -> usize {
-        self.sessions
-            .get(client)
-            .map_or(0, |s| s.queue.len() + s.inflight.len())
-    }
-
-    /// QoS 2 ids from `client` awaiting PUBREL.
-    pub fn inbound_qos2(&self, client: &str) -> Vec<u16> {
-        self.sessions
-            .get(client)
-            .map(|s| s.inbound_qos2.iter().copied().collect())
-            .unwrap_or_default()
-    }
-
-    /// Subscriptions the broker holds for `client`.
-    pub fn subscriptions(&self, client: &str) -> BTreeMap<String, QoS> {
-        self.sessions
-            .get(client)
-            .map(|s| s.subs.iter().map(|(f, q)| (f.to_string(), *q)).collect())
-            .unwrap_or_default()
-    }
-}
-
-fn publish(m: &Stored, pid: PacketId, dup: bool) -> Publish {
-    Publish {
-        dup,
-        qos_pid: match m.qos {
-            QoS::ExactlyOnce => QosPid::ExactlyOnce(pid),
-            _ => QosPid::AtLeastOnce(pid),
-        },
-        retain: false,
-        topic: m.topic.clone(),
-        payload: m.payload.clone(),
     }
 }
