@@ -414,7 +414,8 @@ impl<R: Runtime> Driver<R> {
             self.dispatch.closing_deadline(),
             self.dispatch.unmatched_deadline(),
             self.dispatch.request_deadline(),
-            self.attempt_deadline.filter(|_| self.stream.is_some() && !self.established),
+            self.attempt_deadline
+                .filter(|_| self.stream.is_some() && !self.established),
         ]
         .into_iter()
         .flatten()
