@@ -894,6 +894,30 @@ fn qos2_redelivered_while_held_is_acked_once_and_not_delivered_again() {
 }
 
 #[test]
+fn received_messages_carry_their_dup_and_retain_flags() {
+    // The application can tell a redelivery (DUP, [MQTT-3.3.1-1]) and a
+    // retained message [MQTT-3.3.1-8] from a first, live copy.
+    let mut s = Script::connected(options());
+    s.broker(Packet::Publish(Publish {
+        dup: false,
+        qos_pid: QosPid::AtLeastOnce(pid(3)),
+        retain: true,
+        topic: TopicName::try_from("in/t").unwrap(),
+        payload: Bytes::from_static(b"kept"),
+    }));
+    s.broker(incoming(QosPid::AtLeastOnce(pid(4)), true, "again"));
+    let flags: Vec<(bool, bool)> = s
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Message { message, .. } => Some((message.retain, message.dup)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(flags, vec![(true, false), (false, true)]);
+}
+
+#[test]
 fn qos1_copy_with_dup_before_the_puback_is_acked_not_refused() {
     // A broker may send a QoS 1 message again with DUP before it has our
     // PUBACK [MQTT-3.3.1-1]: the same message, not an id reused, so the

@@ -712,6 +712,13 @@ mod scenarios {
             .await
             .expect("a message");
         assert_eq!(&m.payload[..], b"m");
+        assert!(!m.dup);
+        // Acknowledged already, so the copy is handed out again, marked as
+        // a redelivery [MQTT-3.3.1-1].
+        let again = within(Duration::from_secs(3), "the copy", sub.next())
+            .await
+            .expect("a message");
+        assert!(again.dup && &again.payload[..] == b"m", "{again:?}");
         sleep(Duration::from_millis(500)).await;
         drop(sub);
         drop(client);

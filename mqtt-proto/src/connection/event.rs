@@ -21,6 +21,11 @@ pub struct Message {
     /// The RETAIN flag: on publish, ask the broker to keep it; on receipt,
     /// the broker sent it from its retained store.
     pub retain: bool,
+    /// The DUP flag of a received message: the broker sent it before and
+    /// this may be a redelivery [MQTT-3.3.1-1] (a QoS 2 message the
+    /// application already has is never handed out again). Ignored on
+    /// publish: the core sets DUP itself when it resends.
+    pub dup: bool,
 }
 
 impl Message {
@@ -38,6 +43,7 @@ impl Message {
             payload: payload.into(),
             qos,
             retain: false,
+            dup: false,
         })
     }
 

@@ -673,6 +673,7 @@ impl Connection {
             payload: p.payload,
             qos: p.qos_pid.qos(),
             retain: p.retain,
+            dup: p.dup,
         };
         let manual = self.options.manual_acks;
         let arrival = match p.qos_pid {
