@@ -957,6 +957,35 @@ fn qos1_copy_with_dup_before_the_puback_is_acked_not_refused() {
 }
 
 #[test]
+fn endless_copies_of_a_held_message_close_the_connection() {
+    // Each copy of a held message is owed an ack of its own; a broker that
+    // repeats it without end would grow that queue without bound, so past
+    // its limit the connection is closed instead [MQTT-4.8.0-2].
+    let mut s = Script::connected(options().with_manual_acks(true));
+    s.broker(incoming(QosPid::AtLeastOnce(pid(5)), false, "held"));
+    assert_eq!(tokens(s.events()).len(), 1);
+    let copies = |n: usize| {
+        let mut wire = BytesMut::new();
+        for _ in 0..n {
+            incoming(QosPid::AtLeastOnce(pid(5)), true, "held")
+                .encode(&mut wire)
+                .unwrap();
+        }
+        wire
+    };
+    // The original and its copies fill all but one place of 131,072.
+    let now = s.now;
+    s.conn.handle_read(now, &copies(2 * 65_536 - 2));
+    assert_eq!(violation(&s.events()), None, "not before the bound");
+    s.conn.handle_read(now, &copies(2));
+    assert_eq!(
+        violation(&s.events()),
+        Some(&ProtocolViolation::RepeatFlood),
+        "closed at the bound"
+    );
+}
+
+#[test]
 fn every_packet_id_outstanding_with_manual_acks() {
     // All 65,535 ids [MQTT-2.3.1-1] held by the application at once, acked
     // newest first: nothing goes out until the oldest is acked, then every

@@ -187,6 +187,10 @@ pub enum ProtocolViolation {
     /// allow, or a new message reusing the id of one not yet acknowledged
     /// [MQTT-2.3.1-2].
     PacketIdReused(PacketId),
+    /// The broker sent copies of messages the application still holds
+    /// until the acks owed for them reached their bound (131,072): closed
+    /// rather than grow without limit [MQTT-4.8.0-2].
+    RepeatFlood,
 }
 
 impl fmt::Display for ProtocolViolation {
@@ -203,6 +207,9 @@ impl fmt::Display for ProtocolViolation {
             }
             ProtocolViolation::SubAckCountMismatch => {
                 f.write_str("SUBACK return codes do not match the filters")
+            }
+            ProtocolViolation::RepeatFlood => {
+                f.write_str("too many copies of messages not yet acknowledged")
             }
             ProtocolViolation::PacketIdReused(pid) => {
                 write!(f, "packet id {pid} reused before it was acknowledged")

@@ -231,7 +231,17 @@ pub(crate) enum Arrival {
     Duplicate { send: Option<Owed> },
     /// The broker reused an id that is still unacknowledged.
     IdReused,
+    /// The broker repeats messages faster than the application takes the
+    /// originals: the acks owed for copies hit [`MAX_OWED`].
+    Flooded,
 }
+
+/// Acks owed on one connection at most: one per packet id for the
+/// messages themselves, as many again for copies of them. A broker that
+/// repeats a held message without end would otherwise grow the queue
+/// without bound; past this the connection is closed instead, as for any
+/// resource a packet would exhaust [MQTT-4.8.0-2].
+pub(crate) const MAX_OWED: usize = 2 * 65_536;
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Incoming {
@@ -254,6 +264,9 @@ impl Incoming {
             // [MQTT-3.3.1-1], still with the application. Every copy is
             // acknowledged [MQTT-4.3.2-2], in arrival order, so this one's
             // PUBACK waits behind the original's.
+            if self.pending.len() >= MAX_OWED {
+                return Arrival::Flooded;
+            }
             self.pending.push_new(Owed::PubAck(pid), true);
             return Arrival::Duplicate { send: None };
         }
@@ -289,6 +302,9 @@ impl Incoming {
                 return Arrival::Duplicate { send: Some(owed) };
             }
             // Acked from the start: the application never sees it.
+            if self.pending.len() >= MAX_OWED {
+                return Arrival::Flooded;
+            }
             self.pending.push_new(owed, true);
             return Arrival::Duplicate { send: None };
         }
@@ -304,6 +320,9 @@ impl Incoming {
                 if self.pending.is_queued(token) {
                     // Another copy on this connection: it is owed a PUBREC
                     // of its own [MQTT-4.3.3-2], after the original's.
+                    if self.pending.len() >= MAX_OWED {
+                        return Arrival::Flooded;
+                    }
                     self.pending.push_new(owed, true);
                 } else {
                     self.pending.push_again(token, owed, acked);

@@ -707,6 +707,7 @@ impl Connection {
                     self.violation(ProtocolViolation::PacketIdReused(pid));
                 }
             }
+            Arrival::Flooded => self.violation(ProtocolViolation::RepeatFlood),
         }
     }
 
