@@ -8,3 +8,4 @@ mod harness;
 pub mod pki;
 pub mod scripted;
 pub mod sim;
+pub mod wait;

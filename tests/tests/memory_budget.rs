@@ -14,6 +14,7 @@
 
 use mqtt_client::{Client, Options, QoS, Runtime};
 use mqtt_integration_tests::broker::Mosquitto;
+use mqtt_integration_tests::wait;
 use std::future::Future;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -22,12 +23,7 @@ use std::time::Duration;
 const STEP: Duration = Duration::from_secs(30);
 
 async fn within<F: Future>(what: &str, f: F) -> F::Output {
-    futures_lite::future::or(async { Some(f.await) }, async {
-        async_io::Timer::after(STEP).await;
-        None
-    })
-    .await
-    .unwrap_or_else(|| panic!("{what}: nothing within {STEP:?}"))
+    wait::within(STEP, what, f).await
 }
 
 /// This process's peak resident memory so far, in bytes.

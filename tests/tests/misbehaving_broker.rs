@@ -10,6 +10,7 @@ use mqtt_client::mqtt_proto::packet::{ConnectReturnCode, Packet};
 use mqtt_client::mqtt_proto::ProtocolViolation;
 use mqtt_client::{Client, ConnectionEvent, Error, Options, QoS, Runtime};
 use mqtt_integration_tests::scripted::{Peer, ScriptedBroker};
+use mqtt_integration_tests::wait::{sleep, within};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -20,19 +21,6 @@ const WATCH: Duration = Duration::from_secs(2);
 /// Reconnects allowed in [`WATCH`] with a 100 ms minimum backoff that
 /// doubles: 100, 200, 400, 800 ms, with jitter.
 const MAX_CONNECTIONS: usize = 6;
-
-async fn within<F: Future>(limit: Duration, what: &str, f: F) -> F::Output {
-    futures_lite::future::or(async { Some(f.await) }, async {
-        async_io::Timer::after(limit).await;
-        None
-    })
-    .await
-    .unwrap_or_else(|| panic!("{what}: nothing within {limit:?}"))
-}
-
-async fn sleep(d: Duration) {
-    async_io::Timer::after(d).await;
-}
 
 fn options(broker: &ScriptedBroker) -> Options {
     Options::new("127.0.0.1", broker.port())

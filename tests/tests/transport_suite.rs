@@ -27,6 +27,7 @@ use mqtt_client::{
 use mqtt_integration_tests::aedes::Aedes;
 use mqtt_integration_tests::broker::Mosquitto;
 use mqtt_integration_tests::pki::Pki;
+use mqtt_integration_tests::wait::{timeout, within};
 use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -40,23 +41,6 @@ const STEP: Duration = Duration::from_secs(10);
 const BOUND: Duration = Duration::from_secs(60);
 /// How long a refused connection may take to be reported.
 const REFUSAL_BOUND: Duration = Duration::from_secs(5);
-
-/// `Err(())` when `f` did not finish within `limit`.
-async fn timeout<F: Future>(limit: Duration, f: F) -> Result<F::Output, ()> {
-    futures_lite::future::or(async { Ok(f.await) }, async {
-        async_io::Timer::after(limit).await;
-        Err(())
-    })
-    .await
-}
-
-/// `f`'s output, or a panic naming `what` after `limit`.
-async fn within<F: Future>(limit: Duration, what: &str, f: F) -> F::Output {
-    match timeout(limit, f).await {
-        Ok(v) => v,
-        Err(()) => panic!("{what}: nothing within {limit:?}"),
-    }
-}
 
 async fn connect<R: Runtime>(options: Options, what: &str) -> Client<R> {
     within(STEP, what, Client::<R>::connect(options))

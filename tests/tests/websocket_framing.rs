@@ -17,12 +17,7 @@ use tungstenite::{Message, WebSocket};
 const STEP: Duration = Duration::from_secs(10);
 
 async fn within<F: Future>(what: &str, f: F) -> F::Output {
-    futures_lite::future::or(async { Some(f.await) }, async {
-        async_io::Timer::after(STEP).await;
-        None
-    })
-    .await
-    .unwrap_or_else(|| panic!("{what}: nothing within {STEP:?}"))
+    mqtt_integration_tests::wait::within(STEP, what, f).await
 }
 
 /// What the scripted server saw.

@@ -1,0 +1,29 @@
+//! Bounded waiting for the async tests, on async-io timers, which run
+//! under any executor (tokio, async-std, smol): every wait in a test has a
+//! limit, so a bug fails the test instead of hanging it.
+
+use std::future::Future;
+use std::time::Duration;
+
+/// `Err(())` when `f` did not finish within `limit`. `f` is polled first,
+/// so a zero limit still gives it one poll.
+pub async fn timeout<F: Future>(limit: Duration, f: F) -> Result<F::Output, ()> {
+    futures_lite::future::or(async { Ok(f.await) }, async {
+        async_io::Timer::after(limit).await;
+        Err(())
+    })
+    .await
+}
+
+/// `f`'s output, or a panic naming `what` once `limit` has passed.
+pub async fn within<F: Future>(limit: Duration, what: &str, f: F) -> F::Output {
+    match timeout(limit, f).await {
+        Ok(v) => v,
+        Err(()) => panic!("{what}: nothing within {limit:?}"),
+    }
+}
+
+/// Sleeps on an async-io timer.
+pub async fn sleep(d: Duration) {
+    async_io::Timer::after(d).await;
+}
