@@ -196,6 +196,12 @@ impl<R: Runtime> Driver<R> {
         self.connecting = Some(self.transport.open::<R>(server));
     }
 
+    /// Whether a connection attempt is under way: the stream being opened,
+    /// or CONNACK awaited.
+    fn attempting(&self) -> bool {
+        self.connecting.is_some() || (self.stream.is_some() && !self.established)
+    }
+
     fn current_server(&self) -> &Server {
         &self.dispatch.server
     }
@@ -414,8 +420,7 @@ impl<R: Runtime> Driver<R> {
             self.dispatch.closing_deadline(),
             self.dispatch.unmatched_deadline(),
             self.dispatch.request_deadline(),
-            self.attempt_deadline
-                .filter(|_| self.stream.is_some() && !self.established),
+            self.attempt_deadline.filter(|_| self.attempting()),
         ]
         .into_iter()
         .flatten()
@@ -428,14 +433,14 @@ impl<R: Runtime> Driver<R> {
             self.reconnect_at = None;
             self.start_connect();
         }
-        if self.stream.is_some()
-            && !self.established
-            && self.attempt_deadline.is_some_and(|t| t <= now)
-        {
-            // The stream took part of the connect timeout; CONNACK gets
-            // only what is left of it.
+        if self.attempting() && self.attempt_deadline.is_some_and(|t| t <= now) {
+            // One deadline for opening the stream and CONNACK together.
             self.attempt_deadline = None;
-            self.transport_failed(Error::Timeout);
+            if self.connecting.take().is_some() {
+                self.attempt_failed(Error::Timeout);
+            } else {
+                self.transport_failed(Error::Timeout);
+            }
         }
         self.conn.handle_timeout(self.now());
         self.dispatch.expire_unmatched(&mut self.conn, now);

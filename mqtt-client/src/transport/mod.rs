@@ -3,9 +3,8 @@
 //! TCP unless the user supplies one), TLS on it for `mqtts://` and
 //! `wss://`, WebSocket on that for `ws://` and `wss://`. Every layer works
 //! on futures-io streams, so each runtime supplies only its TCP and all of
-//! them share the rest. The whole opening, TCP to the last handshake, is
-//! bounded by the connect timeout (and the driver gives CONNACK only what
-//! is left of it).
+//! them share the rest. The driver bounds a whole attempt, TCP to CONNACK,
+//! by the connect timeout.
 //!
 //! The driver sees only a [`BoxedStream`]; it never knows which layers are
 //! under it, and nothing here knows MQTT.
@@ -30,7 +29,6 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 /// An ordered, reliable byte stream to a broker: what a [`Connector`]
@@ -105,23 +103,11 @@ impl fmt::Debug for Transport {
 }
 
 impl Transport {
-    /// Opens a stream to `server` with every layer its scheme asks for,
-    /// within the connect timeout.
+    /// Opens a stream to `server` with every layer its scheme asks for. The
+    /// driver bounds the whole attempt with the connect timeout.
     pub(crate) fn open<R: Runtime>(&self, server: Server) -> BoxFuture<Result<BoxedStream, Error>> {
         let this = self.clone();
-        let deadline = R::now() + self.timeout;
-        let mut opening: BoxFuture<Result<BoxedStream, Error>> =
-            Box::pin(async move { this.layers::<R>(server).await });
-        let mut expiry = R::sleep_until(deadline);
-        Box::pin(std::future::poll_fn(move |cx| {
-            if let Poll::Ready(result) = opening.as_mut().poll(cx) {
-                return Poll::Ready(result);
-            }
-            match expiry.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Err(Error::Timeout)),
-                Poll::Pending => Poll::Pending,
-            }
-        }))
+        Box::pin(async move { this.layers::<R>(server).await })
     }
 
     async fn layers<R: Runtime>(self, server: Server) -> Result<BoxedStream, Error> {
