@@ -34,6 +34,7 @@
 //! Normative statements of MQTT 3.1.1 (OASIS, 29 October 2014) are cited as
 //! [MQTT-x.y.z-n] where a check relies on one.
 
+use mqtt_integration_tests::wait::block_on_tokio;
 use std::future::Future;
 use std::time::Duration;
 
@@ -1444,17 +1445,6 @@ impl Drop for PasswordFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-/// `block_on` for the tokio tests: a fresh multi-thread runtime (two
-/// workers, as on the CI machines) per test, as `#[tokio::test]` would.
-fn block_on_tokio<F: Future>(f: F) -> F::Output {
-    ::tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(f)
 }
 
 /// One `#[test]` per scenario on one runtime, in a module named after it:

@@ -15,6 +15,7 @@
 use mqtt_client::{Client, Options, QoS, Runtime};
 use mqtt_integration_tests::broker::Mosquitto;
 use mqtt_integration_tests::wait;
+use mqtt_integration_tests::wait::block_on_tokio;
 use std::future::Future;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -236,15 +237,6 @@ async fn drops_are_counted<R: Runtime>(broker: &Mosquitto) {
     within("disconnect", publisher.disconnect())
         .await
         .expect("disconnect");
-}
-
-fn block_on_tokio<F: Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(f)
 }
 
 #[test]

@@ -10,6 +10,7 @@ use mqtt_client::mqtt_proto::packet::{ConnectReturnCode, Packet};
 use mqtt_client::mqtt_proto::ProtocolViolation;
 use mqtt_client::{Client, ConnectionEvent, Error, Options, QoS, Runtime};
 use mqtt_integration_tests::scripted::{Peer, ScriptedBroker};
+use mqtt_integration_tests::wait::block_on_tokio;
 use mqtt_integration_tests::wait::{sleep, within};
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -722,15 +723,6 @@ mod scenarios {
 /// Boxed for `block_on` (async-std copies what it is given).
 fn boxed<'a, F: Future + 'a>(f: F) -> std::pin::Pin<Box<dyn Future<Output = F::Output> + 'a>> {
     Box::pin(f)
-}
-
-fn block_on_tokio<F: Future>(f: F) -> F::Output {
-    ::tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(f)
 }
 
 macro_rules! suite {

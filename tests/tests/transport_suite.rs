@@ -27,6 +27,7 @@ use mqtt_client::{
 use mqtt_integration_tests::aedes::Aedes;
 use mqtt_integration_tests::broker::Mosquitto;
 use mqtt_integration_tests::pki::Pki;
+use mqtt_integration_tests::wait::block_on_tokio;
 use mqtt_integration_tests::wait::{timeout, within};
 use std::future::Future;
 use std::io;
@@ -908,15 +909,6 @@ fn bounded<'a, F: Future + 'a>(
             Err(()) => panic!("{name}: not finished within {BOUND:?}"),
         }
     })
-}
-
-fn block_on_tokio<F: Future>(f: F) -> F::Output {
-    ::tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-        .block_on(f)
 }
 
 /// One `#[test]` per (name, link, scenario), run with `$block_on`.

@@ -154,12 +154,7 @@ async fn framing<R: Runtime>() {
 
 #[test]
 fn tokio_framing() {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-        .block_on(framing::<mqtt_tokio::Tokio>());
+    mqtt_integration_tests::wait::block_on_tokio(framing::<mqtt_tokio::Tokio>());
 }
 
 #[test]
