@@ -547,7 +547,7 @@ impl Harness {
                     }
                 }
             }
-            Step::Disconnect => self.conn.disconnect(self.now),
+            Step::Disconnect => self.conn.disconnect(self.now, core::time::Duration::ZERO),
         }
         self.drain();
         self.check_step_end(pending_before);

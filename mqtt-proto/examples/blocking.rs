@@ -92,7 +92,7 @@ impl BlockingClient {
             self.stream = None;
             return Ok(());
         }
-        self.conn.disconnect(self.now());
+        self.conn.disconnect(self.now(), Duration::ZERO);
         self.run_until(limit, |e| {
             matches!(e, Event::Disconnected { .. }).then_some(())
         })

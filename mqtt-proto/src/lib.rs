@@ -6,7 +6,11 @@
 //! out as return values. It is `#![no_std]` and needs only `alloc`.
 //!
 //! - [`Connection`]: the client session (connect, keep-alive, QoS 0/1/2 both
-//!   ways, sessions across transports), driven by the caller's loop.
+//!   ways, sessions across transports), driven by the caller's loop, with
+//!   the session policy every loop needs: reconnect with backoff
+//!   ([`ReconnectOptions`]), final refusals ([`is_final_refusal`]),
+//!   resubscribing after a lost session, graceful close, and what a lost
+//!   session does to messages in flight ([`SessionLostPolicy`]).
 //! - [`packet`]: one type per control packet, with an incremental zero-copy
 //!   [`decode`](packet::decode) and an [`encode`](packet::Packet::encode).
 //! - [`topic`]: validated topic names and filters, and matching;
@@ -52,8 +56,9 @@ pub mod topic;
 
 pub use backoff::Backoff;
 pub use connection::{
-    AckError, AckToken, Connection, DisconnectReason, Event, Message, Options, OptionsError,
-    ProtocolViolation, PublishError, PublishId, State, SubscribeError, SubscribeOutcome,
+    is_final_refusal, AckError, AckToken, Connection, DisconnectReason, Event, Message, Options,
+    OptionsError, ProtocolViolation, PublishError, PublishId, ReconnectOptions, SessionLostPolicy,
+    State, SubscribeError, SubscribeOutcome,
 };
 pub use packet::{PacketId, QoS};
 pub use router::Router;

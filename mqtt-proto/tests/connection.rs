@@ -627,7 +627,13 @@ fn lost_session_sends_unacknowledged_messages_again_as_new() {
         code: ConnectReturnCode::Accepted,
     }));
     let events = s.events();
-    assert_eq!(events.len(), 2, "{events:?}"); // Connected, and "two" completed
+    // Connected; the messages that may have reached the broker named; and
+    // "two" completed (PUBREC'd, so the broker owned it).
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(
+        matches!(&events[1], Event::SessionLost { resent, failed } if resent.len() == 2 && failed.is_empty()),
+        "{events:?}"
+    );
     let sent = s.sent();
     let resent: Vec<_> = sent.iter().map(publish_of).collect();
     assert_eq!(resent.len(), 2);
@@ -1165,8 +1171,12 @@ fn packet_over_the_maximum_is_refused_before_it_is_buffered() {
 fn disconnect_is_the_last_packet() {
     // [MQTT-3.14.4-1] close after DISCONNECT; [MQTT-3.14.4-2] nothing after it.
     let mut s = Script::connected(options());
-    s.conn.disconnect(s.now);
-    s.conn.publish(msg("t", "late", QoS::AtMostOnce)).unwrap();
+    s.conn.disconnect(s.now, core::time::Duration::ZERO);
+    assert_eq!(
+        s.conn.publish(msg("t", "early", QoS::AtMostOnce)),
+        Err(PublishError::Closing),
+        "nothing is taken while closing"
+    );
     assert_eq!(s.sent(), vec![Packet::Disconnect]);
     assert_eq!(
         s.events(),
@@ -1175,6 +1185,8 @@ fn disconnect_is_the_last_packet() {
         }]
     );
     assert_eq!(s.conn.state(), State::Disconnected);
+    assert!(s.sent().is_empty());
+    s.conn.publish(msg("t", "late", QoS::AtMostOnce)).unwrap();
     assert!(s.sent().is_empty());
     assert_eq!(
         s.conn.queued(),

@@ -4,10 +4,11 @@
 //! [`DisconnectReason`] always does.
 
 use crate::packet::{ConnectReturnCode, DecodeError, PacketId, PacketType, QoS};
-use crate::topic::{TopicError, TopicName};
+use crate::topic::{TopicError, TopicFilter, TopicName};
 use alloc::vec::Vec;
 use bytes::Bytes;
 use core::fmt;
+use core::time::Duration;
 
 /// An application message: what is published and what is received.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -123,6 +124,48 @@ pub enum Event {
     },
     /// The publish queue has room again after a `QueueFull` error.
     QueueReady,
+    /// Open a transport to server number `server` (an index into the
+    /// caller's list, below `ReconnectOptions::servers`), then call
+    /// [`connect`](super::Connection::connect), or
+    /// [`handle_closed`](super::Connection::handle_closed) if it cannot be
+    /// opened. The attempt as a whole (opening and CONNACK) is bounded by
+    /// `connect_timeout`; past it `Event::Disconnected` with
+    /// [`DisconnectReason::ConnAckTimeout`] says to abandon it.
+    OpenTransport {
+        /// Which server.
+        server: usize,
+    },
+    /// The reconnect policy waits `delay` (the backoff) before the next
+    /// attempt, at `server`; [`Event::OpenTransport`] follows then.
+    ReconnectScheduled {
+        /// Which server comes next.
+        server: usize,
+        /// The wait.
+        delay: Duration,
+    },
+    /// The reconnect policy stops: the broker refused the connection for a
+    /// reason retrying cannot fix ([`is_final_refusal`](super::is_final_refusal)),
+    /// or no server of the first round could be reached and
+    /// `give_up_if_never_connected` is set. The `Event::Disconnected` just
+    /// before says why. The session stays; `start` tries again.
+    GaveUp,
+    /// The broker has no session for us although one was expected (a
+    /// persistent session it had before), or messages were in flight when
+    /// it lost it. See [`SessionLostPolicy`](super::SessionLostPolicy).
+    SessionLost {
+        /// QoS 1 and 2 messages that may have reached the broker, queued
+        /// to be sent again as new messages (a subscriber may get a copy).
+        resent: Vec<PublishId>,
+        /// QoS 2 messages given up under `SessionLostPolicy::Fail`: no
+        /// `Event::Published` follows for them.
+        failed: Vec<PublishId>,
+    },
+    /// The SUBACK of a SUBSCRIBE the connection sent by itself, to hold
+    /// the session's filters again after the broker lost them.
+    Resubscribed {
+        /// Each filter with its outcome; a refused one is no longer held.
+        filters: Vec<(TopicFilter, SubscribeOutcome)>,
+    },
 }
 
 /// Why a connection ended.
@@ -131,13 +174,16 @@ pub enum Event {
 pub enum DisconnectReason {
     /// The broker refused the connection with this CONNACK code.
     Refused(ConnectReturnCode),
-    /// No CONNACK within `connect_timeout`.
+    /// No CONNACK within `connect_timeout` of the attempt's start (with a
+    /// reconnect policy, the transport's opening counts too).
     ConnAckTimeout,
     /// Nothing came back within the ping timeout after a PINGREQ.
     KeepAliveTimeout,
-    /// The transport closed (EOF or error) while connected or connecting.
+    /// The transport closed (EOF or error) while connected or connecting,
+    /// or could not be opened.
     TransportClosed,
-    /// The application asked to disconnect; DISCONNECT was sent.
+    /// The application asked to disconnect: DISCONNECT was sent, or no
+    /// connection was up to send it on.
     Requested,
     /// The broker broke the protocol; the connection was closed
     /// [MQTT-4.8.0-1].
@@ -225,6 +271,8 @@ pub enum PublishError {
     /// `max_queued` messages already wait; a [`Event::QueueReady`] follows
     /// when there is room.
     QueueFull,
+    /// A graceful close is under way (`disconnect` with a drain time).
+    Closing,
     /// The encoded PUBLISH would exceed `max_packet_size`.
     TooLarge {
         /// Its size in bytes.
@@ -238,6 +286,7 @@ impl fmt::Display for PublishError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PublishError::QueueFull => f.write_str("publish queue is full"),
+            PublishError::Closing => f.write_str("the connection is closing"),
             PublishError::TooLarge { size, max } => {
                 write!(f, "PUBLISH of {size} bytes exceeds max_packet_size {max}")
             }
@@ -258,6 +307,8 @@ pub enum SubscribeError {
     TooManyPending,
     /// Every packet identifier is in use.
     NoPacketId,
+    /// A graceful close is under way (`disconnect` with a drain time).
+    Closing,
     /// The encoded packet would exceed `max_packet_size`.
     TooLarge {
         /// Its size in bytes.
@@ -273,6 +324,7 @@ impl fmt::Display for SubscribeError {
             SubscribeError::NoFilters => f.write_str("no topic filters given"),
             SubscribeError::TooManyPending => f.write_str("too many requests awaiting an ack"),
             SubscribeError::NoPacketId => f.write_str("every packet identifier is in use"),
+            SubscribeError::Closing => f.write_str("the connection is closing"),
             SubscribeError::TooLarge { size, max } => {
                 write!(f, "request of {size} bytes exceeds max_packet_size {max}")
             }

@@ -6,13 +6,21 @@
 //! transport, and what to resend when a new transport resumes it. It never
 //! performs IO and never reads a clock.
 //!
-//! The pieces, each in its own file: [`options`](Options), `timer` (one
-//! table of deadlines), `keep_alive`, `packet_ids` (the free-id allocator),
-//! `outgoing` (queue and inflight window), `incoming` (acks owed, QoS 2
-//! exactly-once), `requests` (subscribe/unsubscribe awaiting acks),
-//! `receive` (what each packet from the broker does) and `event` (what
-//! comes out).
+//! It also holds the session policy every event loop would otherwise write
+//! again: when to reconnect and to which server (`reconnect`), which
+//! refusals are final (`refusal`), the filters the session must hold and
+//! resubscribing to them (`subscriptions`), the graceful close (`close`)
+//! and what a lost session does to messages in flight (`session_lost`).
+//!
+//! The other pieces, each in its own file: [`options`](Options), `timer`
+//! (one table of deadlines), `keep_alive`, `packet_ids` (the free-id
+//! allocator), `outgoing` (queue and inflight window), `incoming` (acks
+//! owed, QoS 2 exactly-once), `requests` (subscribe/unsubscribe awaiting
+//! acks), `commands` (what the application asks), `receive` (what each
+//! packet from the broker does) and `event` (what comes out).
 
+mod close;
+mod commands;
 mod event;
 mod incoming;
 mod keep_alive;
@@ -20,7 +28,11 @@ mod options;
 mod outgoing;
 mod packet_ids;
 mod receive;
+mod reconnect;
+mod refusal;
 mod requests;
+mod session_lost;
+mod subscriptions;
 mod timer;
 
 pub use event::{
@@ -28,6 +40,9 @@ pub use event::{
     PublishId, SubscribeError, SubscribeOutcome,
 };
 pub use options::{Options, OptionsError};
+pub use reconnect::ReconnectOptions;
+pub use refusal::is_final_refusal;
+pub use session_lost::SessionLostPolicy;
 
 use crate::packet::{
     self, ConnAck, Connect, ConnectReturnCode, Packet, PacketId, PubAck, PubComp, PubRec, PubRel,
@@ -43,7 +58,9 @@ use incoming::{Arrival, Incoming, Owed};
 use keep_alive::KeepAlive;
 use outgoing::{AckOutcome, Outgoing, Queued, Stage};
 use packet_ids::PacketIds;
+use reconnect::{Next, Reconnect};
 use requests::{Request, Requests};
+use subscriptions::Subscriptions;
 use timer::{Timer, TimerTable};
 
 /// Where the connection stands.
@@ -51,8 +68,11 @@ use timer::{Timer, TimerTable};
 #[non_exhaustive]
 pub enum State {
     /// No transport: before the first `connect`, or after the connection
-    /// ended. Commands are queued.
+    /// ended (a reconnect may be scheduled). Commands are queued.
     Disconnected,
+    /// [`Event::OpenTransport`] asked for a transport; waiting for
+    /// `connect` (or `handle_closed` if it could not be opened).
+    Opening,
     /// CONNECT queued or sent; waiting for CONNACK.
     Connecting,
     /// CONNACK accepted the connection.
@@ -143,6 +163,14 @@ pub struct Connection {
     incoming: Incoming,
     next_publish_id: u64,
     queue_full_reported: bool,
+    subscriptions: Subscriptions,
+    reconnect: Option<Reconnect>,
+    /// `disconnect` was called and its `Disconnected` is still to come.
+    closing: bool,
+    /// A CONNACK accepted some connection of this session.
+    connected_once: bool,
+    /// The latest time passed in.
+    now: Instant,
 }
 
 impl Connection {
@@ -157,6 +185,7 @@ impl Connection {
             options.effective_keep_alive(),
             options.effective_ping_timeout(),
         );
+        let options_reconnect = options.reconnect.map(Reconnect::new);
         Ok(Connection {
             options,
             state: State::Disconnected,
@@ -173,6 +202,11 @@ impl Connection {
             incoming: Incoming::default(),
             next_publish_id: 0,
             queue_full_reported: false,
+            subscriptions: Subscriptions::default(),
+            reconnect: options_reconnect,
+            closing: false,
+            connected_once: false,
+            now: Instant::ZERO,
         })
     }
 
@@ -219,11 +253,52 @@ impl Connection {
 
     // ---- B. what happened ----------------------------------------------
 
+    /// Starts the reconnect policy's first round: [`Event::OpenTransport`]
+    /// for the first server comes out, and the attempt's deadline is armed.
+    /// Without a policy it asks for server 0 all the same, once. A
+    /// scheduled reconnect is replaced; an open connection is left alone.
+    pub fn start(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        if !matches!(self.state, State::Disconnected) {
+            return;
+        }
+        self.timers.stop(Timer::Reconnect);
+        let server = self.reconnect.as_mut().map_or(0, Reconnect::start_round);
+        self.open(now, server);
+    }
+
+    /// Asks the caller for a transport to `server`.
+    fn open(&mut self, now: Instant, server: usize) {
+        self.state = State::Opening;
+        self.timers.clear();
+        self.timers
+            .set(Timer::ConnAck, now + self.options.connect_timeout);
+        if let Some(reconnect) = &mut self.reconnect {
+            reconnect.on_attempt();
+        }
+        self.events.push_back(Event::OpenTransport { server });
+    }
+
     /// A new transport is open: queues CONNECT [MQTT-3.1.0-1]. If another
-    /// transport was still considered open, it is treated as closed first.
+    /// transport was still considered open, it is treated as closed first
+    /// (with no reconnect: this one replaces it). After
+    /// [`Event::OpenTransport`] the attempt keeps the deadline armed then.
     pub fn connect(&mut self, now: Instant) {
-        if self.state != State::Disconnected {
-            self.handle_closed(now);
+        self.now = self.now.max(now);
+        let attempt_deadline = match self.state {
+            State::Opening => self.timers.get(Timer::ConnAck),
+            State::Disconnected => None,
+            State::Connecting | State::Connected | State::Disconnecting => {
+                self.end_transport(DisconnectReason::TransportClosed);
+                self.closing = false;
+                None
+            }
+        };
+        if attempt_deadline.is_none() {
+            if let Some(reconnect) = &mut self.reconnect {
+                // A connection the caller opened unasked is an attempt too.
+                reconnect.on_attempt();
+            }
         }
         self.rx.clear();
         self.tx.clear();
@@ -241,12 +316,15 @@ impl Connection {
         // password; strings are bounded by their types).
         let _ = connect.encode(&mut self.tx);
         self.state = State::Connecting;
-        self.timers
-            .set(Timer::ConnAck, now + self.options.connect_timeout);
+        self.timers.set(
+            Timer::ConnAck,
+            attempt_deadline.unwrap_or(now + self.options.connect_timeout),
+        );
     }
 
     /// Bytes arrived from the transport, split at any point.
     pub fn handle_read(&mut self, now: Instant, data: &[u8]) {
+        self.now = self.now.max(now);
         if !matches!(self.state, State::Connecting | State::Connected) {
             return;
         }
@@ -265,152 +343,46 @@ impl Connection {
 
     /// A deadline passed. Calling it early, late or twice is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.state == State::Connecting && self.timers.is_due(Timer::ConnAck, now) {
-            self.lose(DisconnectReason::ConnAckTimeout);
-            return;
-        }
-        if self.state != State::Connected {
-            return;
-        }
-        if self.keep_alive.ping_outstanding() && self.timers.is_due(Timer::PingResponse, now) {
-            self.lose(DisconnectReason::KeepAliveTimeout);
-            return;
-        }
-        if !self.keep_alive.ping_outstanding() && self.timers.is_due(Timer::KeepAlive, now) {
-            self.encode(&Packet::PingReq);
-            self.keep_alive.on_ping_sent(now, &mut self.timers);
+        self.now = self.now.max(now);
+        match self.state {
+            State::Opening | State::Connecting if self.timers.is_due(Timer::ConnAck, now) => {
+                self.lose(DisconnectReason::ConnAckTimeout);
+            }
+            State::Disconnected if self.timers.is_due(Timer::Reconnect, now) => {
+                self.timers.stop(Timer::Reconnect);
+                let server = self.reconnect.as_ref().map_or(0, Reconnect::server);
+                self.open(now, server);
+            }
+            State::Connected => {
+                if self.keep_alive.ping_outstanding()
+                    && self.timers.is_due(Timer::PingResponse, now)
+                {
+                    self.lose(DisconnectReason::KeepAliveTimeout);
+                    return;
+                }
+                self.on_close_deadline(now);
+                if self.state == State::Connected
+                    && !self.keep_alive.ping_outstanding()
+                    && self.timers.is_due(Timer::KeepAlive, now)
+                {
+                    self.encode(&Packet::PingReq);
+                    self.keep_alive.on_ping_sent(now, &mut self.timers);
+                }
+            }
+            _ => {}
         }
     }
 
-    /// The transport ended (EOF or an error).
-    pub fn handle_closed(&mut self, _now: Instant) {
+    /// The transport ended (EOF or an error), or, after
+    /// [`Event::OpenTransport`], could not be opened.
+    pub fn handle_closed(&mut self, now: Instant) {
+        self.now = self.now.max(now);
         match self.state {
-            State::Connecting | State::Connected => self.lose(DisconnectReason::TransportClosed),
+            State::Opening | State::Connecting | State::Connected => {
+                self.lose(DisconnectReason::TransportClosed)
+            }
             State::Disconnecting => self.lose(DisconnectReason::Requested),
             State::Disconnected => {}
-        }
-    }
-
-    // ---- C. commands ---------------------------------------------------
-
-    /// Publishes `message`: sent at once if connected and the inflight window
-    /// has room, queued otherwise. Completion is reported as
-    /// [`Event::Published`] with the returned id.
-    pub fn publish(&mut self, message: Message) -> Result<PublishId, PublishError> {
-        let size = Self::publish_size(&message);
-        if size > self.options.max_packet_size {
-            return Err(PublishError::TooLarge {
-                size,
-                max: self.options.max_packet_size,
-            });
-        }
-        let id = PublishId(self.next_publish_id);
-        self.outgoing.queue.push_back(Queued { id, message });
-        self.pump();
-        if self.outgoing.queue.len() > self.options.max_queued {
-            // Ours is the last one and was not sent: take it back.
-            self.outgoing.queue.pop_back();
-            self.queue_full_reported = true;
-            return Err(PublishError::QueueFull);
-        }
-        self.next_publish_id += 1;
-        Ok(id)
-    }
-
-    /// Whether [`publish`](Self::publish) would accept a message of `qos`
-    /// right now instead of failing with `QueueFull`: lets a driver hold a
-    /// message back rather than hand it over and lose it.
-    pub fn can_publish(&self, qos: QoS) -> bool {
-        if self.outgoing.queue.len() < self.options.max_queued {
-            return true;
-        }
-        // A full queue still takes a message that goes straight out.
-        self.state == State::Connected
-            && self.outgoing.queue.is_empty()
-            && (qos == QoS::AtMostOnce || self.outgoing.inflight.len() < self.options.max_inflight)
-    }
-
-    fn publish_size(message: &Message) -> usize {
-        let id = if message.qos == QoS::AtMostOnce { 0 } else { 2 };
-        let remaining = 2 + message.topic.len() + id + message.payload.len();
-        1 + remaining_length_len(remaining) + remaining
-    }
-
-    /// Subscribes to `filters`, each with its maximum QoS. The SUBACK is
-    /// reported as [`Event::Subscribed`] with the returned id.
-    pub fn subscribe(
-        &mut self,
-        filters: Vec<(TopicFilter, QoS)>,
-    ) -> Result<PacketId, SubscribeError> {
-        let size = 2 + filters.iter().map(|(f, _)| 3 + f.len()).sum::<usize>();
-        self.request(filters.is_empty(), size, |pid| {
-            Request::Subscribe(Subscribe { pid, filters })
-        })
-    }
-
-    /// Unsubscribes from `filters`. The UNSUBACK is reported as
-    /// [`Event::Unsubscribed`] with the returned id.
-    pub fn unsubscribe(&mut self, filters: Vec<TopicFilter>) -> Result<PacketId, SubscribeError> {
-        let size = 2 + filters.iter().map(|f| 2 + f.len()).sum::<usize>();
-        self.request(filters.is_empty(), size, |pid| {
-            Request::Unsubscribe(Unsubscribe { pid, filters })
-        })
-    }
-
-    fn request(
-        &mut self,
-        empty: bool,
-        remaining: usize,
-        build: impl FnOnce(PacketId) -> Request,
-    ) -> Result<PacketId, SubscribeError> {
-        if empty {
-            return Err(SubscribeError::NoFilters);
-        }
-        let size = 1 + remaining_length_len(remaining) + remaining;
-        if size > self.options.max_packet_size {
-            return Err(SubscribeError::TooLarge {
-                size,
-                max: self.options.max_packet_size,
-            });
-        }
-        if self.requests.len() >= self.options.max_pending_requests {
-            return Err(SubscribeError::TooManyPending);
-        }
-        let pid = self.ids.allocate().ok_or(SubscribeError::NoPacketId)?;
-        let request = build(pid);
-        if self.state == State::Connected {
-            self.encode_request(&request);
-        }
-        self.requests.push(request);
-        Ok(pid)
-    }
-
-    /// Acknowledges an incoming message in manual-ack mode. Acks go out in
-    /// the order the messages arrived [MQTT-4.6.0-2], [MQTT-4.6.0-3], so one
-    /// may wait for an earlier message's ack.
-    pub fn ack(&mut self, token: AckToken) -> Result<(), AckError> {
-        if !self.incoming.ack(token) {
-            return Err(AckError::UnknownToken);
-        }
-        self.flush_acks();
-        Ok(())
-    }
-
-    /// Ends the connection cleanly: DISCONNECT is queued, and once
-    /// `poll_transmit` hands it out, [`Event::Disconnected`] with
-    /// [`DisconnectReason::Requested`] follows; then close the transport
-    /// [MQTT-3.14.4-1]. Nothing is sent after it [MQTT-3.14.4-2]. The session
-    /// and queue are kept for a later `connect`.
-    pub fn disconnect(&mut self, _now: Instant) {
-        match self.state {
-            State::Connected => {
-                self.encode(&Packet::Disconnect);
-                self.disconnect_in_tx = true;
-                self.state = State::Disconnecting;
-                self.timers.clear();
-            }
-            State::Connecting => self.lose(DisconnectReason::Requested),
-            State::Disconnecting | State::Disconnected => {}
         }
     }
 
@@ -421,6 +393,7 @@ impl Connection {
     /// keep-alive).
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
+        self.now = self.now.max(now);
         if self.tx.is_empty() {
             return None;
         }
@@ -445,13 +418,14 @@ impl Connection {
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next, if
-    /// ever: the earliest of the CONNACK timeout, the keep-alive deadline and
-    /// the ping-response deadline.
+    /// ever: the earliest of the attempt's deadline, the keep-alive and
+    /// ping-response deadlines, the end of a backoff delay and a graceful
+    /// close's drain deadline.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
-            State::Connecting | State::Connected => self.timers.next(),
-            State::Disconnecting | State::Disconnected => None,
+            State::Disconnecting => None,
+            _ => self.timers.next(),
         }
     }
 
@@ -530,8 +504,42 @@ impl Connection {
         self.lose(DisconnectReason::ProtocolViolation(v));
     }
 
-    /// The transport is over, for `reason`. The session stays.
+    /// The transport is over, for `reason`; the session stays. Then the
+    /// reconnect policy, if any, says what comes next.
     fn lose(&mut self, reason: DisconnectReason) {
+        let closing = core::mem::take(&mut self.closing);
+        let final_refusal = matches!(reason, DisconnectReason::Refused(code) if is_final_refusal(code));
+        let requested = reason == DisconnectReason::Requested;
+        self.end_transport(reason);
+        let Some(reconnect) = &mut self.reconnect else {
+            return;
+        };
+        if closing || requested {
+            return;
+        }
+        let next = if final_refusal {
+            Next::GiveUp
+        } else {
+            reconnect.on_ended(self.now, self.options.effective_keep_alive())
+        };
+        match next {
+            Next::GiveUp => self.events.push_back(Event::GaveUp),
+            Next::Open { server, delay } if delay.is_zero() => self.open(self.now, server),
+            Next::Open { server, delay } => {
+                self.timers.set(Timer::Reconnect, self.now + delay);
+                self.events
+                    .push_back(Event::ReconnectScheduled { server, delay });
+            }
+        }
+    }
+
+    /// Stops a scheduled reconnect.
+    fn cancel_reconnect(&mut self) {
+        self.timers.stop(Timer::Reconnect);
+    }
+
+    /// Tears the transport's state down and reports `reason`.
+    fn end_transport(&mut self, reason: DisconnectReason) {
         self.state = State::Disconnected;
         self.disconnect_in_tx = false;
         self.tx.clear();

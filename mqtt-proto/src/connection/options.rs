@@ -1,6 +1,8 @@
 //! What a [`Connection`](super::Connection) is configured with: identity,
 //! session, will, credentials, and every limit that bounds its memory.
 
+use super::reconnect::ReconnectOptions;
+use super::session_lost::SessionLostPolicy;
 use crate::packet::{LastWill, Login, Protocol};
 use crate::string::MqttString;
 use core::time::Duration;
@@ -59,6 +61,17 @@ pub struct Options {
     /// through [`Connection::ack`](super::Connection::ack) instead of at once
     /// (default false).
     pub manual_acks: bool,
+    /// The reconnect policy: with one, the connection asks for transports
+    /// itself ([`Event::OpenTransport`](super::Event::OpenTransport)) after
+    /// [`start`](super::Connection::start) and after every loss, with
+    /// backoff (default none: the caller decides when to `connect`).
+    pub reconnect: Option<ReconnectOptions>,
+    /// Subscribe again to the session's filters when the broker reports it
+    /// has no session (default true).
+    pub resubscribe: bool,
+    /// What happens to QoS 2 messages in flight when the broker lost the
+    /// session (default: sent again as new).
+    pub session_lost: SessionLostPolicy,
 }
 
 impl Options {
@@ -78,6 +91,9 @@ impl Options {
             max_pending_requests: 1_000,
             max_packet_size: 1 << 20,
             manual_acks: false,
+            reconnect: None,
+            resubscribe: true,
+            session_lost: SessionLostPolicy::ResendAsNew,
         }
     }
 
@@ -153,6 +169,24 @@ impl Options {
         self
     }
 
+    /// Sets the reconnect policy.
+    pub fn with_reconnect(mut self, policy: ReconnectOptions) -> Self {
+        self.reconnect = Some(policy);
+        self
+    }
+
+    /// Sets `resubscribe`.
+    pub fn with_resubscribe(mut self, resubscribe: bool) -> Self {
+        self.resubscribe = resubscribe;
+        self
+    }
+
+    /// Sets `session_lost`.
+    pub fn with_session_lost(mut self, policy: SessionLostPolicy) -> Self {
+        self.session_lost = policy;
+        self
+    }
+
     /// The keep-alive as the CONNECT field: whole seconds, capped at 65,535.
     pub(crate) fn keep_alive_secs(&self) -> u16 {
         u16::try_from(self.keep_alive.as_secs()).unwrap_or(u16::MAX)
@@ -195,6 +229,9 @@ impl Options {
         if will_len.max(password_len) > usize::from(u16::MAX) {
             return Err(OptionsError::FieldTooLong);
         }
+        if self.reconnect.is_some_and(|r| r.servers == 0) {
+            return Err(OptionsError::NoServers);
+        }
         Ok(())
     }
 }
@@ -213,6 +250,8 @@ pub enum OptionsError {
     MaxPacketSizeTooSmall,
     /// The will message or the password is longer than 65,535 bytes.
     FieldTooLong,
+    /// A reconnect policy needs at least one server.
+    NoServers,
 }
 
 impl core::fmt::Display for OptionsError {
@@ -225,6 +264,7 @@ impl core::fmt::Display for OptionsError {
             OptionsError::ClientIdTooLongForV31 => "MQTT 3.1 client ids are at most 23 characters",
             OptionsError::MaxPacketSizeTooSmall => "max_packet_size must be at least 16 bytes",
             OptionsError::FieldTooLong => "will message and password are at most 65535 bytes",
+            OptionsError::NoServers => "a reconnect policy needs at least one server",
         })
     }
 }

@@ -10,6 +10,7 @@
 use super::event::{Message, PublishId};
 use crate::packet::{PacketId, QoS};
 use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 
 /// A message accepted by `publish` and not yet on the wire.
 #[derive(Debug, Clone)]
@@ -154,26 +155,47 @@ impl Outgoing {
         }
     }
 
-    /// The broker lost the session: every message it had not taken ownership
-    /// of goes back to the front of the queue, in its original order, to be
-    /// sent as a new message. Messages already PUBREC'd were owned by the
-    /// broker and are reported complete. Returns (freed ids, completed).
-    pub(crate) fn requeue_after_session_loss(
-        &mut self,
-    ) -> (alloc::vec::Vec<PacketId>, alloc::vec::Vec<PublishId>) {
-        let mut freed = alloc::vec::Vec::with_capacity(self.inflight.len());
-        let mut completed = alloc::vec::Vec::new();
+    /// The broker lost the session: every message it had not taken
+    /// ownership of goes back to the front of the queue, in its original
+    /// order, to be sent as a new message, except, with `fail_qos2`, QoS 2
+    /// messages that may have reached it, which are given up. Messages
+    /// already PUBREC'd were owned by the broker and are complete.
+    pub(crate) fn requeue_after_session_loss(&mut self, fail_qos2: bool) -> SessionLoss {
+        let mut loss = SessionLoss::default();
+        let epoch = self.epoch;
         while let Some(m) = self.inflight.pop_back() {
-            freed.push(m.pid);
+            loss.freed.push(m.pid);
+            let sent = m.transmitted || (m.encoded_in != DISCARDED && m.encoded_in < epoch);
             match m.stage {
-                Stage::Released => completed.push(m.id),
-                Stage::SentQos1 | Stage::SentQos2 => self.queue.push_front(Queued {
-                    id: m.id,
-                    message: m.message,
-                }),
+                Stage::Released => loss.completed.push(m.id),
+                Stage::SentQos2 if sent && fail_qos2 => loss.failed.push(m.id),
+                Stage::SentQos1 | Stage::SentQos2 => {
+                    if sent {
+                        loss.resent.push(m.id);
+                    }
+                    self.queue.push_front(Queued {
+                        id: m.id,
+                        message: m.message,
+                    });
+                }
             }
         }
-        completed.reverse();
-        (freed, completed)
+        loss.completed.reverse();
+        loss.resent.reverse();
+        loss.failed.reverse();
+        loss
     }
+}
+
+/// What a lost session did to the inflight window.
+#[derive(Debug, Default)]
+pub(crate) struct SessionLoss {
+    /// Packet ids free again.
+    pub(crate) freed: Vec<PacketId>,
+    /// PUBREC'd before the loss: the broker owned them.
+    pub(crate) completed: Vec<PublishId>,
+    /// Sent before and queued to be sent again as new messages.
+    pub(crate) resent: Vec<PublishId>,
+    /// QoS 2 messages given up.
+    pub(crate) failed: Vec<PublishId>,
 }

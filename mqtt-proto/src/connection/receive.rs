@@ -40,6 +40,7 @@ impl Connection {
             Packet::UnsubAck(u) => {
                 if self.requests.take_unsubscribe(u.pid) {
                     self.ids.release(u.pid);
+                    self.answered();
                     self.events.push_back(Event::Unsubscribed { id: u.pid });
                 } else {
                     self.unknown_id(packet::PacketType::UnsubAck, u.pid);
@@ -63,8 +64,17 @@ impl Connection {
 
     fn complete(&mut self, pid: PacketId, id: PublishId) {
         self.ids.release(pid);
+        self.answered();
         self.events.push_back(Event::Published { id });
         self.pump();
+        self.check_drained();
+    }
+
+    /// The broker answered a request: the connection really works.
+    fn answered(&mut self) {
+        if let Some(reconnect) = &mut self.reconnect {
+            reconnect.on_answer();
+        }
     }
 
     fn on_connack(&mut self, now: Instant, connack: ConnAck) {
@@ -79,6 +89,9 @@ impl Connection {
         self.state = State::Connected;
         self.timers.stop(Timer::ConnAck);
         self.keep_alive.start(now, &mut self.timers);
+        if let Some(reconnect) = &mut self.reconnect {
+            reconnect.on_connected(now);
+        }
         self.events.push_back(Event::Connected {
             session_present: connack.session_present,
         });
@@ -87,12 +100,41 @@ impl Connection {
         } else {
             self.discard_session();
         }
+        self.connected_once = true;
         let requests: Vec<Request> = self.requests.iter().cloned().collect();
         for request in &requests {
             self.encode_request(request);
         }
+        if !connack.session_present && self.options.resubscribe {
+            self.resubscribe();
+        }
         self.flush_acks();
         self.pump();
+        self.check_drained();
+    }
+
+    /// The broker holds none of the session's filters: subscribe again to
+    /// those no pending request asks for (see `subscriptions.rs`).
+    fn resubscribe(&mut self) {
+        let pending = self.requests.iter().flat_map(|r| match r {
+            Request::Subscribe(s) => s.filters.as_slice(),
+            Request::Unsubscribe(_) => &[],
+        });
+        let batches = self
+            .subscriptions
+            .to_resubscribe(pending.map(|(f, _)| f), self.options.max_packet_size);
+        for filters in batches {
+            let Some(pid) = self.ids.allocate() else {
+                // Every id is taken by messages in flight; what is left
+                // waits for the next lost session. Rare enough not to
+                // queue: 65,535 exchanges would have to be open.
+                break;
+            };
+            let request = Request::Subscribe(Subscribe { pid, filters });
+            self.encode_request(&request);
+            self.requests.push(request);
+            self.subscriptions.mark_resubscribe(pid);
+        }
     }
 
     /// [MQTT-4.4.0-1] resend unacknowledged PUBLISH (with DUP 1
@@ -113,19 +155,6 @@ impl Connection {
                 }
                 Stage::Released => PubRel::new(m.pid).encode(&mut self.tx),
             };
-        }
-    }
-
-    /// The broker has no session for us [MQTT-3.1.2-6]: forget QoS 2 ids and
-    /// owed acks, and send unacknowledged messages again as new ones.
-    fn discard_session(&mut self) {
-        self.incoming.clear();
-        let (freed, completed) = self.outgoing.requeue_after_session_loss();
-        for pid in freed {
-            self.ids.release(pid);
-        }
-        for id in completed {
-            self.events.push_back(Event::Published { id });
         }
     }
 
@@ -192,11 +221,12 @@ impl Connection {
             }
             Some(_) => {}
         }
-        if self.requests.take_subscribe(suback.pid).is_none() {
+        let Some(request) = self.requests.take_subscribe(suback.pid) else {
             return;
-        }
+        };
         self.ids.release(suback.pid);
-        let outcomes = suback
+        self.answered();
+        let outcomes: Vec<SubscribeOutcome> = suback
             .return_codes
             .iter()
             .map(|c| match c {
@@ -204,6 +234,16 @@ impl Connection {
                 SubscribeReturnCode::Failure => SubscribeOutcome::Refused,
             })
             .collect();
+        for ((filter, _), outcome) in request.filters.iter().zip(&outcomes) {
+            if *outcome == SubscribeOutcome::Refused {
+                self.subscriptions.on_refused(filter);
+            }
+        }
+        if self.subscriptions.take_resubscribe(suback.pid) {
+            let filters = request.filters.into_iter().map(|(f, _)| f).zip(outcomes).collect();
+            self.events.push_back(Event::Resubscribed { filters });
+            return;
+        }
         self.events.push_back(Event::Subscribed {
             id: suback.pid,
             outcomes,

@@ -7,17 +7,24 @@ use crate::time::Instant;
 /// Every deadline a connection can be waiting for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Timer {
-    /// CONNECT sent, CONNACK not yet received.
+    /// A connection attempt (opening the transport, then CONNACK) gives
+    /// up.
     ConnAck = 0,
     /// Nothing sent or received for a keep-alive period: time to PINGREQ.
     KeepAlive = 1,
     /// PINGREQ sent, nothing received since.
     PingResponse = 2,
+    /// The backoff delay before the next attempt is over.
+    Reconnect = 3,
+    /// A graceful close stops waiting for messages in flight.
+    Close = 4,
 }
+
+const TIMERS: usize = 5;
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TimerTable {
-    deadlines: [Option<Instant>; 3],
+    deadlines: [Option<Instant>; TIMERS],
 }
 
 impl TimerTable {
@@ -34,7 +41,7 @@ impl TimerTable {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.deadlines = [None; 3];
+        self.deadlines = [None; TIMERS];
     }
 
     /// Whether `timer` is armed and due at `now`.

@@ -165,7 +165,7 @@ pub fn run(seed: u64, faults: &Faults) -> Result<Stats, String> {
                     .map_err(|e| e.to_string())?;
                 let _ = publisher.conn.unsubscribe(vec![f]);
             }
-            17 => publisher.conn.disconnect(now),
+            17 => publisher.conn.disconnect(now, std::time::Duration::ZERO),
             _ => {
                 // Cut a random client's connection right now.
                 let i = rng.below(2) as usize;

@@ -57,7 +57,7 @@ impl Dispatch {
         if conn.inflight() == 0 && conn.queued() == 0 {
             closing.sent_disconnect = true;
             closing.deadline = now + Duration::from_secs(1);
-            conn.disconnect(core_now);
+            conn.disconnect(core_now, Duration::ZERO);
             return true;
         }
         false
@@ -80,7 +80,7 @@ impl Dispatch {
         if !closing.sent_disconnect && conn.is_connected() {
             closing.sent_disconnect = true;
             closing.deadline = now + Duration::from_secs(1);
-            conn.disconnect(core_now);
+            conn.disconnect(core_now, Duration::ZERO);
         } else {
             closing.over = true;
         }

@@ -1,0 +1,137 @@
+//! Commands from the application: `publish`, `subscribe`, `unsubscribe`
+//! and `ack`. Each is validated at once, returns an id or a typed error,
+//! and is queued while offline; a command error never ends the connection.
+//! (`disconnect` is in `close.rs`.)
+
+use super::*;
+
+impl Connection {
+    /// Publishes `message`: sent at once if connected and the inflight window
+    /// has room, queued otherwise. Completion is reported as
+    /// [`Event::Published`] with the returned id.
+    pub fn publish(&mut self, message: Message) -> Result<PublishId, PublishError> {
+        if self.closing {
+            return Err(PublishError::Closing);
+        }
+        let size = Self::publish_size(&message);
+        if size > self.options.max_packet_size {
+            return Err(PublishError::TooLarge {
+                size,
+                max: self.options.max_packet_size,
+            });
+        }
+        let id = PublishId(self.next_publish_id);
+        self.outgoing.queue.push_back(Queued { id, message });
+        self.pump();
+        if self.outgoing.queue.len() > self.options.max_queued {
+            // Ours is the last one and was not sent: take it back.
+            self.outgoing.queue.pop_back();
+            self.queue_full_reported = true;
+            return Err(PublishError::QueueFull);
+        }
+        self.next_publish_id += 1;
+        Ok(id)
+    }
+
+    /// Whether [`publish`](Self::publish) would accept a message of `qos`
+    /// right now instead of failing with `QueueFull`: lets a driver hold a
+    /// message back rather than hand it over and lose it.
+    pub fn can_publish(&self, qos: QoS) -> bool {
+        if self.closing {
+            // `publish` answers at once, with an error.
+            return true;
+        }
+        if self.outgoing.queue.len() < self.options.max_queued {
+            return true;
+        }
+        // A full queue still takes a message that goes straight out.
+        self.state == State::Connected
+            && self.outgoing.queue.is_empty()
+            && (qos == QoS::AtMostOnce || self.outgoing.inflight.len() < self.options.max_inflight)
+    }
+
+    fn publish_size(message: &Message) -> usize {
+        let id = if message.qos == QoS::AtMostOnce { 0 } else { 2 };
+        let remaining = 2 + message.topic.len() + id + message.payload.len();
+        1 + remaining_length_len(remaining) + remaining
+    }
+
+    /// Subscribes to `filters`, each with its maximum QoS. The SUBACK is
+    /// reported as [`Event::Subscribed`] with the returned id. From then on
+    /// the session holds these filters: when a broker reports it lost the
+    /// session, the connection subscribes to them again by itself (see
+    /// [`Options::resubscribe`]).
+    pub fn subscribe(
+        &mut self,
+        filters: Vec<(TopicFilter, QoS)>,
+    ) -> Result<PacketId, SubscribeError> {
+        let size = 2 + filters.iter().map(|(f, _)| 3 + f.len()).sum::<usize>();
+        let live = filters.clone();
+        let pid = self.request(filters.is_empty(), size, |pid| {
+            Request::Subscribe(Subscribe { pid, filters })
+        })?;
+        self.subscriptions.on_subscribe(&live);
+        Ok(pid)
+    }
+
+    /// Unsubscribes from `filters`. The UNSUBACK is reported as
+    /// [`Event::Unsubscribed`] with the returned id; the session no longer
+    /// holds them.
+    pub fn unsubscribe(&mut self, filters: Vec<TopicFilter>) -> Result<PacketId, SubscribeError> {
+        let size = 2 + filters.iter().map(|f| 2 + f.len()).sum::<usize>();
+        let gone = filters.clone();
+        let pid = self.request(filters.is_empty(), size, |pid| {
+            Request::Unsubscribe(Unsubscribe { pid, filters })
+        })?;
+        self.subscriptions.on_unsubscribe(&gone);
+        Ok(pid)
+    }
+
+    /// The filters the session holds: every one subscribed to and not
+    /// unsubscribed from or refused, with the QoS asked for last.
+    pub fn subscriptions(&self) -> impl Iterator<Item = (&TopicFilter, QoS)> {
+        self.subscriptions.live()
+    }
+
+    fn request(
+        &mut self,
+        empty: bool,
+        remaining: usize,
+        build: impl FnOnce(PacketId) -> Request,
+    ) -> Result<PacketId, SubscribeError> {
+        if self.closing {
+            return Err(SubscribeError::Closing);
+        }
+        if empty {
+            return Err(SubscribeError::NoFilters);
+        }
+        let size = 1 + remaining_length_len(remaining) + remaining;
+        if size > self.options.max_packet_size {
+            return Err(SubscribeError::TooLarge {
+                size,
+                max: self.options.max_packet_size,
+            });
+        }
+        if self.requests.len() >= self.options.max_pending_requests {
+            return Err(SubscribeError::TooManyPending);
+        }
+        let pid = self.ids.allocate().ok_or(SubscribeError::NoPacketId)?;
+        let request = build(pid);
+        if self.state == State::Connected {
+            self.encode_request(&request);
+        }
+        self.requests.push(request);
+        Ok(pid)
+    }
+
+    /// Acknowledges an incoming message in manual-ack mode. Acks go out in
+    /// the order the messages arrived [MQTT-4.6.0-2], [MQTT-4.6.0-3], so one
+    /// may wait for an earlier message's ack.
+    pub fn ack(&mut self, token: AckToken) -> Result<(), AckError> {
+        if !self.incoming.ack(token) {
+            return Err(AckError::UnknownToken);
+        }
+        self.flush_acks();
+        Ok(())
+    }
+}
