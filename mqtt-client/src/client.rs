@@ -3,9 +3,9 @@
 //! [`Command`] for the driver task; nothing here touches the network.
 
 use crate::driver::{Budget, Command, Driver, DropCount, SubscribeReply};
-use crate::events::Listeners;
+use crate::events::{ConnectionEvent, Listeners};
 use crate::runtime::Runtime;
-use crate::{Error, Options, Server};
+use crate::{Error, Options};
 use bytes::Bytes;
 use futures_channel::oneshot;
 use futures_core::Stream;
@@ -14,32 +14,6 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
-
-/// What happens to the connection, as seen by [`Client::events`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConnectionEvent {
-    /// The broker accepted a connection. With `session_present` false it
-    /// kept nothing, and the client subscribed again to every live
-    /// subscription.
-    Connected {
-        /// Whether the broker resumed the stored session.
-        session_present: bool,
-        /// The broker connected to (one of `Options::servers`).
-        server: Server,
-    },
-    /// A connection ended or could not be made.
-    Disconnected {
-        /// Why, in words (the typed reason is logged with `tracing`).
-        reason: String,
-    },
-    /// The next attempt starts after `delay`.
-    Reconnecting {
-        /// The backoff delay.
-        delay: Duration,
-    },
-}
 
 /// A handle to one MQTT client on runtime `R`. Clone it freely; the
 /// connection shuts down cleanly when the last handle (subscriptions

@@ -50,6 +50,10 @@ pub enum Error {
     Timeout,
     /// No SUBACK or UNSUBACK within `Options::request_timeout`.
     RequestTimeout,
+    /// The broker lost the session while this QoS 2 publish was in flight,
+    /// and `Options::session_lost` says to give such messages up: it may
+    /// or may not have reached subscribers.
+    SessionLost,
 }
 
 impl fmt::Display for Error {
@@ -80,6 +84,10 @@ impl fmt::Display for Error {
             Error::RequestTimeout => {
                 f.write_str("the broker did not acknowledge the request in time")
             }
+            Error::SessionLost => f.write_str(
+                "the broker lost the session while this QoS 2 message was in flight; \
+                 it may or may not have been delivered",
+            ),
         }
     }
 }

@@ -3,8 +3,34 @@
 //! so adding a receiver never waits on, or fails because of, the command
 //! queue.
 
-use crate::client::ConnectionEvent;
+use crate::Server;
 use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+/// What happens to the connection, as seen by [`Client::events`](crate::Client::events).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionEvent {
+    /// The broker accepted a connection. With `session_present` false it
+    /// kept nothing, and the client subscribed again to every live
+    /// subscription.
+    Connected {
+        /// Whether the broker resumed the stored session.
+        session_present: bool,
+        /// The broker connected to (one of `Options::servers`).
+        server: Server,
+    },
+    /// A connection ended or could not be made.
+    Disconnected {
+        /// Why, in words (the typed reason is logged with `tracing`).
+        reason: String,
+    },
+    /// The next attempt starts after `delay`.
+    Reconnecting {
+        /// The backoff delay.
+        delay: Duration,
+    },
+}
 
 /// How many events a receiver may fall behind before it misses new ones.
 const RECEIVER_CAPACITY: usize = 64;

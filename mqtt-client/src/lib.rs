@@ -74,8 +74,9 @@ mod options;
 mod runtime;
 mod transport;
 
-pub use client::{Client, ConnectionEvent, Subscription};
+pub use client::{Client, Subscription};
 pub use error::Error;
+pub use events::ConnectionEvent;
 pub use mqtt_proto;
 pub use mqtt_proto::{Message, QoS, SubscribeOutcome};
 pub use options::Options;

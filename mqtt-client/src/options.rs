@@ -373,6 +373,15 @@ impl Options {
         self
     }
 
+    /// What happens to a QoS 2 publish in flight when the broker lost the
+    /// session (Session Present 0 on reconnect): sent again as a new
+    /// message, so a subscriber may get it twice (the default), or failed
+    /// with [`Error::SessionLost`] so the application decides.
+    pub fn session_lost(mut self, policy: mqtt_proto::SessionLostPolicy) -> Self {
+        self.session.session_lost = policy;
+        self
+    }
+
     /// Use MQTT 3.1 ("MQIsdp", level 3) for old brokers.
     pub fn mqtt_v31(mut self) -> Self {
         self.session.protocol = mqtt_proto::packet::Protocol::V31;

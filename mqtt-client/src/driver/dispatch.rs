@@ -1,27 +1,30 @@
 //! What the driver does with commands from the handles and events from the
-//! core, independent of any IO: request bookkeeping by id, resubscribing
-//! after a lost session. Delivering messages to subscriptions (and holding
-//! them for slow consumers) is `delivery.rs`, the shutdown sequence
-//! `closing.rs`, the bound on waiting for acks `ack_timeout.rs`.
+//! core, independent of any IO, routed from here to a file per job:
+//! publishes and their completions (`publishes.rs`), subscriptions and the
+//! routing of topics to them (`subscriptions.rs`), delivering messages to
+//! subscriptions and holding them for slow consumers (`delivery.rs`), the
+//! bound on waiting for acks (`ack_timeout.rs`) and the shutdown
+//! (`closing.rs`). Resubscribing and the drain before DISCONNECT are the
+//! core's.
 
 use super::budget::{Budget, DropCount};
-use crate::client::ConnectionEvent;
-use crate::events::Listeners;
+use crate::events::{ConnectionEvent, Listeners};
 use crate::runtime::BoxFuture;
 use crate::{Error, Options, Server};
 use futures_channel::oneshot;
-use mqtt_proto::packet::ConnectReturnCode;
 use mqtt_proto::{
     AckToken, Connection, DisconnectReason, Event, Message, PacketId, PublishId, QoS, Router,
     SubscribeOutcome, TopicFilter,
 };
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod ack_timeout;
 mod closing;
 mod delivery;
+mod publishes;
+mod subscriptions;
 
 use ack_timeout::AckDeadlines;
 
@@ -29,9 +32,6 @@ type Responder<T> = oneshot::Sender<Result<T, Error>>;
 /// A subscription's receiving end, boxed: async-channel's receiver is not
 /// `Unpin`, and the driver and the handles should be.
 type Receiver = std::pin::Pin<Box<async_channel::Receiver<Message>>>;
-
-/// Filters per resubscription SUBSCRIBE after a lost session.
-const RESUBSCRIBE_BATCH: usize = 256;
 
 /// What a handle asks the driver to do.
 #[derive(Debug)]
@@ -66,20 +66,16 @@ pub(crate) struct SubscribeReply {
 #[derive(Debug)]
 struct Sub {
     tx: async_channel::Sender<Message>,
-    filters: Vec<(TopicFilter, QoS)>,
     /// QoS 0 messages dropped for it over the memory budget.
     dropped: DropCount,
 }
 
-/// A SUBSCRIBE awaiting its SUBACK: from a caller, or a resubscription.
+/// A caller's SUBSCRIBE awaiting its SUBACK.
 #[derive(Debug)]
 struct PendingSubscribe {
     id: u64,
     reply: Option<(Responder<SubscribeReply>, Receiver, DropCount)>,
-    /// The filters it asks for: the core sends it again on every new
-    /// connection until its SUBACK, so a resubscription leaves them out.
-    filters: Vec<TopicFilter>,
-    /// Its serial in the ack deadlines (callers' requests only).
+    /// Its serial in the ack deadlines.
     serial: u64,
 }
 
@@ -91,26 +87,17 @@ struct Held {
     targets: VecDeque<u64>,
 }
 
+/// A close under way: the core drains and sends DISCONNECT; the driver
+/// then writes it out.
 #[derive(Debug)]
 struct Closing {
     done: Option<Responder<()>>,
-    deadline: Instant,
-    sent_disconnect: bool,
-    over: bool,
-}
-
-/// What an event means for the transport.
-#[derive(Debug, Default)]
-pub(crate) struct EventOutcome {
-    pub(crate) drop_transport: bool,
-    /// The connection ended (not on request), for this reason.
-    pub(crate) lost: Option<DisconnectReason>,
-    pub(crate) connected: bool,
-}
-
-/// Refusals that retrying cannot fix.
-pub(crate) fn is_final(code: ConnectReturnCode) -> bool {
-    !matches!(code, ConnectReturnCode::ServerUnavailable)
+    /// The core reported the close complete.
+    ended: bool,
+    /// Until when the DISCONNECT may take to be written.
+    flush_by: Option<Instant>,
+    /// How long it may take.
+    linger: Duration,
 }
 
 pub(crate) struct Dispatch {
@@ -137,7 +124,8 @@ pub(crate) struct Dispatch {
     unmatched: VecDeque<(Instant, Message, Option<AckToken>)>,
     unmatched_grace: Duration,
     closing: Option<Closing>,
-    connected_once: bool,
+    /// Whether CONNACK accepted the current connection.
+    up: bool,
     terminal: Option<Error>,
     /// The server of the connection in use or being made.
     pub(crate) server: Server,
@@ -173,22 +161,19 @@ impl Dispatch {
             unmatched: VecDeque::new(),
             unmatched_grace,
             closing: None,
-            connected_once: false,
+            up: false,
             terminal: None,
             server,
         }
     }
 
-    pub(crate) fn connected_once(&self) -> bool {
-        self.connected_once
+    /// Whether CONNACK accepted the current connection.
+    pub(crate) fn is_up(&self) -> bool {
+        self.up
     }
 
     pub(crate) fn is_closing(&self) -> bool {
         self.closing.is_some()
-    }
-
-    pub(crate) fn finished(&self) -> bool {
-        self.terminal.is_some()
     }
 
     pub(crate) fn accepting_commands(&self) -> bool {
@@ -210,19 +195,11 @@ impl Dispatch {
 
     // ---- events from the core ---------------------------------------------
 
-    pub(crate) fn on_event(
-        &mut self,
-        conn: &mut Connection,
-        event: Event,
-        now: Instant,
-    ) -> EventOutcome {
-        let mut outcome = EventOutcome::default();
+    pub(crate) fn on_event(&mut self, conn: &mut Connection, event: Event, now: Instant) {
         match event {
             Event::Connected { session_present } => {
                 tracing::info!(session_present, "connected");
-                outcome.connected = true;
-                let resubscribe = self.connected_once && !session_present;
-                self.connected_once = true;
+                self.up = true;
                 // The event first: a caller of `events()` right after
                 // `connect` returns then sees Connected as the state.
                 let server = self.server.clone();
@@ -233,38 +210,13 @@ impl Dispatch {
                 if let Some(ready) = self.ready.take() {
                     let _ = ready.send(Ok(()));
                 }
-                if resubscribe {
-                    self.resubscribe(conn);
-                }
                 self.retry_stalled(conn);
             }
-            Event::Disconnected { reason } => return self.on_disconnected(reason),
-            Event::Message { message, ack } => {
-                self.matched.clear();
-                self.router.matches(&message.topic, &mut self.matched);
-                if message.qos == QoS::AtMostOnce && self.budget.exhausted() {
-                    self.drop_qos0(&message);
-                    return outcome;
-                }
-                self.budget.take(&message);
-                if self.matched.is_empty() {
-                    self.hold_unmatched(conn, message, ack, now);
-                    return outcome;
-                }
-                self.held.push_back(Held {
-                    message,
-                    ack,
-                    targets: self.matched.iter().copied().collect(),
-                });
-                self.deliver_held(conn);
-            }
-            Event::Published { id } => {
-                if let Some(done) = self.publishes.remove(&id) {
-                    let _ = done.send(Ok(()));
-                }
-                self.retry_stalled(conn);
-            }
+            Event::Message { message, ack } => self.on_message(conn, message, ack, now),
+            Event::Published { id } => self.on_published(conn, id),
+            Event::SessionLost { resent, failed } => self.on_session_lost(&resent, &failed),
             Event::Subscribed { id, outcomes } => self.on_suback(conn, id, outcomes),
+            Event::Resubscribed { filters } => on_resubscribed(&filters),
             Event::Unsubscribed { id } => {
                 if let Some((done, _)) = self.unsubscribes.remove(&id) {
                     let _ = done.send(Ok(()));
@@ -273,104 +225,26 @@ impl Dispatch {
             Event::QueueReady => self.retry_stalled(conn),
             _ => {}
         }
-        outcome
     }
 
-    fn on_disconnected(&mut self, reason: DisconnectReason) -> EventOutcome {
-        if let Some(closing) = &mut self.closing {
-            if reason == DisconnectReason::Requested {
-                // DISCONNECT is parked for writing: keep the transport until
-                // it is out, then the task ends and closes it
-                // [MQTT-3.14.4-1].
-                tracing::info!("disconnected on request");
-                self.listeners.emit(ConnectionEvent::Disconnected {
-                    reason: reason.to_string(),
-                });
-                closing.sent_disconnect = true;
-                return EventOutcome::default();
-            }
-            closing.over = true;
-            self.listeners.emit(ConnectionEvent::Disconnected {
-                reason: reason.to_string(),
-            });
-            return EventOutcome {
-                drop_transport: true,
-                ..EventOutcome::default()
-            };
-        }
-        // What to do next (another server, a backoff, giving up) is the
-        // driver's call: it knows the servers and why the transport ended.
-        EventOutcome {
-            drop_transport: true,
-            lost: Some(reason),
-            ..EventOutcome::default()
-        }
-    }
-
-    fn resubscribe(&mut self, conn: &mut Connection) {
-        // The broker lost the session: subscribe again to every filter a live
-        // subscription holds, at the highest QoS any of them asked for.
-        let mut wanted: BTreeMap<TopicFilter, QoS> = BTreeMap::new();
-        for sub in self.subs.values() {
-            for (f, q) in &sub.filters {
-                let e = wanted.entry(f.clone()).or_insert(*q);
-                *e = (*e).max(*q);
-            }
-        }
-        // Requests still unanswered are already on their way again (the core
-        // resends them on every connection): one SUBSCRIBE per filter per
-        // connection, however often the session is lost.
-        for pending in self.subscribes.values() {
-            for f in &pending.filters {
-                wanted.remove(f);
-            }
-        }
-        if wanted.is_empty() {
-            return;
-        }
-        let all: Vec<(TopicFilter, QoS)> = wanted.into_iter().collect();
-        tracing::info!(filters = all.len(), "resubscribing after a lost session");
-        for batch in all.chunks(RESUBSCRIBE_BATCH) {
-            match conn.subscribe(batch.to_vec()) {
-                Ok(pid) => {
-                    self.subscribes.insert(
-                        pid,
-                        PendingSubscribe {
-                            id: u64::MAX,
-                            reply: None,
-                            filters: batch.iter().map(|(f, _)| f.clone()).collect(),
-                            serial: u64::MAX,
-                        },
-                    );
-                }
-                Err(e) => tracing::warn!(error = %e, "resubscribe refused"),
-            }
-        }
-    }
-
-    fn on_suback(&mut self, conn: &mut Connection, pid: PacketId, outcomes: Vec<SubscribeOutcome>) {
-        let Some(pending) = self.subscribes.remove(&pid) else {
-            return;
+    /// The core reports the connection over. Returns whether that ends a
+    /// close.
+    pub(crate) fn on_disconnected(&mut self, reason: &DisconnectReason, now: Instant) -> bool {
+        self.up = false;
+        let Some(closing) = &mut self.closing else {
+            return false;
         };
-        let Some((done, messages, dropped)) = pending.reply else {
-            return;
-        };
-        if outcomes.iter().all(|o| *o == SubscribeOutcome::Refused) {
-            let _ = done.send(Err(Error::SubscriptionRefused));
-            self.drop_subscription(conn, pending.id);
-            return;
+        if *reason == DisconnectReason::Requested {
+            // DISCONNECT is parked for writing: keep the transport until
+            // it is out, then the task ends and closes it [MQTT-3.14.4-1].
+            tracing::info!("disconnected on request");
         }
-        let reply = SubscribeReply {
-            id: pending.id,
-            messages,
-            outcomes,
-            dropped,
-            budget: self.budget.clone(),
-        };
-        if done.send(Ok(reply)).is_err() {
-            // The caller stopped waiting: nobody will read this stream.
-            self.drop_subscription(conn, pending.id);
-        }
+        closing.ended = true;
+        closing.flush_by = Some(now + closing.linger);
+        self.listeners.emit(ConnectionEvent::Disconnected {
+            reason: reason.to_string(),
+        });
+        true
     }
 
     // ---- commands from the handles ------------------------------------------
@@ -380,6 +254,7 @@ impl Dispatch {
         conn: &mut Connection,
         cmd: Command,
         now: Instant,
+        core_now: mqtt_proto::Instant,
         options: &Options,
     ) {
         if let Some(e) = self.refusal() {
@@ -388,62 +263,9 @@ impl Dispatch {
         }
         match cmd {
             Command::Publish { message, done } => self.publish(conn, message, done),
-            Command::Subscribe { filters, done } => {
-                let id = self.next_sub;
-                self.next_sub += 1;
-                let pending_filters = filters.iter().map(|(f, _)| f.clone()).collect();
-                match conn.subscribe(filters.clone()) {
-                    Ok(pid) => {
-                        let (tx, messages) = async_channel::bounded(self.capacity);
-                        for (f, _) in &filters {
-                            self.router.insert(f, id);
-                        }
-                        let adopted = self.adopt_unmatched(id, &filters);
-                        let dropped = DropCount::default();
-                        self.subs.insert(
-                            id,
-                            Sub {
-                                tx,
-                                filters,
-                                dropped: dropped.clone(),
-                            },
-                        );
-                        if adopted {
-                            self.deliver_held(conn);
-                        }
-                        self.subscribes.insert(
-                            pid,
-                            PendingSubscribe {
-                                id,
-                                reply: Some((done, Box::pin(messages), dropped)),
-                                filters: pending_filters,
-                                serial: self.ack_deadlines.start(pid, now + self.request_timeout),
-                            },
-                        );
-                    }
-                    Err(e) => {
-                        let _ = done.send(Err(Error::Subscribe(e)));
-                    }
-                }
-            }
-            Command::Unsubscribe { id, done } => {
-                self.subs.remove(&id);
-                let unused = self.router.remove_key(id);
-                if unused.is_empty() {
-                    let _ = done.send(Ok(()));
-                    return;
-                }
-                match conn.unsubscribe(unused) {
-                    Ok(pid) => {
-                        let serial = self.ack_deadlines.start(pid, now + self.request_timeout);
-                        self.unsubscribes.insert(pid, (done, serial));
-                    }
-                    Err(e) => {
-                        let _ = done.send(Err(Error::Subscribe(e)));
-                    }
-                }
-            }
-            Command::Disconnect { done } => self.begin_close(Some(done), now, options),
+            Command::Subscribe { filters, done } => self.subscribe(conn, filters, done, now),
+            Command::Unsubscribe { id, done } => self.unsubscribe(conn, id, done, now),
+            Command::Disconnect { done } => self.begin_close(conn, Some(done), core_now, options),
         }
     }
 
@@ -452,32 +274,6 @@ impl Dispatch {
             (Some(e), _) => Some(e.clone()),
             (None, Some(_)) => Some(Error::Closed),
             (None, None) => None,
-        }
-    }
-
-    fn publish(&mut self, conn: &mut Connection, message: Message, done: Option<Responder<()>>) {
-        if !conn.can_publish(message.qos) {
-            // Hold it and take no further commands until there is room.
-            self.stalled = Some((message, done));
-            return;
-        }
-        match conn.publish(message) {
-            Ok(id) => {
-                if let Some(done) = done {
-                    self.publishes.insert(id, done);
-                }
-            }
-            Err(e) => {
-                if let Some(done) = done {
-                    let _ = done.send(Err(Error::Publish(e)));
-                }
-            }
-        }
-    }
-
-    fn retry_stalled(&mut self, conn: &mut Connection) {
-        if let Some((message, done)) = self.stalled.take() {
-            self.publish(conn, message, done);
         }
     }
 }
@@ -494,6 +290,19 @@ fn reply_err(cmd: Command, e: Error) {
         }
         Command::Unsubscribe { done, .. } | Command::Disconnect { done } => {
             let _ = done.send(Err(e));
+        }
+    }
+}
+
+/// The SUBACK of the core's own resubscription: only a refusal is news.
+fn on_resubscribed(filters: &[(TopicFilter, SubscribeOutcome)]) {
+    tracing::info!(
+        filters = filters.len(),
+        "subscribed again after a lost session"
+    );
+    for (filter, outcome) in filters {
+        if *outcome == SubscribeOutcome::Refused {
+            tracing::warn!(%filter, "the broker refused a filter when subscribing again");
         }
     }
 }

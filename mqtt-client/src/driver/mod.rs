@@ -7,17 +7,14 @@
 //! commands, the socket, a transport being opened (TCP, TLS, WebSocket: see
 //! `transport`), room in a blocked subscription, the next deadline.
 //!
-//! Servers: an attempt that fails before CONNACK moves on to the next
-//! server at once; when every server of the round failed, the client gives
-//! up if it never connected (so `Client::connect` reports the error), and
-//! otherwise starts the next round after the backoff delay. A connection
-//! lost after CONNACK starts a round from the first server after the
-//! backoff delay. The backoff starts over only after a connection proved
-//! healthy: the broker answered a request on it, or it stayed up for a
-//! keep-alive period. Nothing is written from inside a
-//! source's handler: bytes are parked in `out` and written at the top of
-//! the next round. MQTT rules stay in the core; this file only moves bytes
-//! and keeps time. What to do with events and commands is in `dispatch.rs`.
+//! When to connect, to which server, how long to back off, when to give
+//! up, resubscribing and the graceful close are the core's session policy
+//! (`mqtt_proto::Connection` with a `ReconnectOptions`): the driver opens
+//! the transport the core asks for, reports how it went, and turns the
+//! core's events into the client's (`lifecycle.rs`). Nothing is written
+//! from inside a source's handler: bytes are parked in `out` and written at
+//! the top of the next round. What to do with messages and commands is in
+//! `dispatch.rs`.
 //!
 //! Slow consumers: incoming QoS 1 and 2 messages are acknowledged only once
 //! every matching subscription's channel took them. When a channel is full
@@ -29,21 +26,21 @@
 
 mod budget;
 mod dispatch;
+mod lifecycle;
 
 pub(crate) use budget::{Budget, DropCount};
 pub(crate) use dispatch::{Command, SubscribeReply};
 
-use crate::client::ConnectionEvent;
 use crate::events::Listeners;
 use crate::runtime::{BoxFuture, Runtime};
 use crate::transport::{self, BoxedStream, TlsError, Transport};
-use crate::{Error, Options, Server};
+use crate::{Error, Options};
 use bytes::Bytes;
 use dispatch::Dispatch;
 use futures_channel::oneshot;
 use futures_core::Stream;
 use futures_io::{AsyncRead, AsyncWrite};
-use mqtt_proto::{Backoff, Connection, DisconnectReason, Event, Instant};
+use mqtt_proto::{Connection, Instant, ReconnectOptions};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io::{self, IoSlice};
@@ -80,26 +77,14 @@ pub(crate) struct Driver<R: Runtime> {
     stream: Option<BoxedStream>,
     connecting: Option<BoxFuture<Result<BoxedStream, Error>>>,
     transport: Transport,
-    /// The server being tried or in use (an index into `options.servers`).
-    server: usize,
-    /// Servers tried in this round.
-    tried: usize,
-    /// Whether the current connection got its CONNACK.
-    established: bool,
-    /// When it did.
-    connected_at: StdInstant,
-    /// Whether the broker answered a request on it since (a PUBACK,
-    /// PUBCOMP, SUBACK or UNSUBACK).
-    healthy: bool,
     /// Nothing was read yet on the current plaintext connection: the first
     /// bytes tell an MQTT broker from a TLS port.
     check_first_bytes: bool,
     /// Why the current transport ended, when the transport said.
     transport_error: Option<Error>,
-    /// When the attempt in progress (stream and CONNACK) gives up.
-    attempt_deadline: Option<StdInstant>,
-    reconnect_at: Option<StdInstant>,
-    backoff: Backoff,
+    /// What the latest failed attempt or lost connection is reported as,
+    /// should the core give up.
+    last_error: Option<Error>,
     out: VecDeque<Bytes>,
     read_buf: Vec<u8>,
     timer: Option<(StdInstant, BoxFuture<()>)>,
@@ -118,8 +103,14 @@ impl<R: Runtime> Driver<R> {
         let mut session = options.session(seed)?;
         // The driver acks a message once every subscription has it.
         session.manual_acks = true;
+        // `Client::connect` reports a broker it cannot reach at all.
+        session.reconnect = Some(
+            ReconnectOptions::new(options.servers.len())
+                .with_backoff(options.backoff_min, options.backoff_max)
+                .with_seed(seed)
+                .with_give_up_if_never_connected(true),
+        );
         let conn = Connection::new(session).map_err(Error::Options)?;
-        let backoff = Backoff::new(options.backoff_min, options.backoff_max, seed);
         // Local transport settings (TLS files, headers) are checked here,
         // before anything is opened.
         let transport = transport::prepare(
@@ -153,23 +144,17 @@ impl<R: Runtime> Driver<R> {
             stream: None,
             connecting: None,
             transport,
-            server: 0,
-            tried: 0,
-            established: false,
-            connected_at: R::now(),
-            healthy: false,
             check_first_bytes: false,
             transport_error: None,
-            attempt_deadline: None,
-            reconnect_at: None,
-            backoff,
+            last_error: None,
             out: VecDeque::new(),
             read_buf: vec![0; READ_START],
             timer: None,
             dispatch,
             runtime: PhantomData,
         };
-        driver.start_connect();
+        let now = driver.now();
+        driver.conn.start(now);
         Ok(driver)
     }
 
@@ -181,137 +166,6 @@ impl<R: Runtime> Driver<R> {
         Instant::from_duration(R::now().saturating_duration_since(self.start))
     }
 
-    fn start_connect(&mut self) {
-        if self.dispatch.is_closing() || self.dispatch.finished() {
-            return;
-        }
-        let Some(server) = self.options.servers.get(self.server).cloned() else {
-            return;
-        };
-        tracing::debug!(%server, "connecting");
-        self.tried += 1;
-        self.dispatch.server = server.clone();
-        // One deadline for the whole attempt: opening the stream and CONNACK.
-        self.attempt_deadline = Some(R::now() + self.options.connect_timeout);
-        self.connecting = Some(self.transport.open::<R>(server));
-    }
-
-    /// Whether a connection attempt is under way: the stream being opened,
-    /// or CONNACK awaited.
-    fn attempting(&self) -> bool {
-        self.connecting.is_some() || (self.stream.is_some() && !self.established)
-    }
-
-    fn current_server(&self) -> &Server {
-        &self.dispatch.server
-    }
-
-    fn on_opened(&mut self, result: Result<BoxedStream, Error>) {
-        match result {
-            Ok(stream) => {
-                tracing::debug!(server = %self.current_server(), "transport open; sending CONNECT");
-                self.stream = Some(stream);
-                self.out.clear();
-                self.established = false;
-                self.transport_error = None;
-                self.check_first_bytes = !self.current_server().scheme().is_tls();
-                self.conn.connect(self.now());
-            }
-            Err(e) => self.attempt_failed(e),
-        }
-    }
-
-    /// A connection attempt ended before CONNACK accepted it: try the next
-    /// server of the round, or end the round.
-    fn attempt_failed(&mut self, error: Error) {
-        let server = self.current_server().clone();
-        tracing::warn!(%server, %error, "connection attempt failed");
-        self.dispatch.emit(ConnectionEvent::Disconnected {
-            reason: format!("cannot connect to {server}: {error}"),
-        });
-        if let Error::Refused(code) = error {
-            if dispatch::is_final(code) {
-                // Identity or credentials: every server would say the same.
-                self.dispatch.fail(error);
-                return;
-            }
-        }
-        let servers = self.options.servers.len();
-        if self.tried < servers {
-            self.server = (self.server + 1) % servers;
-            self.start_connect();
-            return;
-        }
-        self.end_round();
-        if self.dispatch.connected_once() {
-            self.schedule_reconnect();
-        } else {
-            self.dispatch.fail(error);
-        }
-    }
-
-    /// The next round starts again from the first server.
-    fn end_round(&mut self) {
-        self.tried = 0;
-        self.server = 0;
-    }
-
-    /// The core reports the connection gone (not on request).
-    fn on_lost(&mut self, reason: DisconnectReason) {
-        let cause = self.transport_error.take();
-        if !self.established {
-            let error = match (reason, cause) {
-                (DisconnectReason::Refused(code), _) => Error::Refused(code),
-                (DisconnectReason::ConnAckTimeout, _) => Error::Timeout,
-                // A reset or an end of stream before CONNACK: the broker
-                // would not talk to us (a TLS port reached in plaintext
-                // resets; an unwelcome client is dropped).
-                (_, Some(Error::Io(e)))
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::ConnectionReset
-                            | io::ErrorKind::UnexpectedEof
-                            | io::ErrorKind::BrokenPipe
-                    ) =>
-                {
-                    Error::ClosedBeforeConnAck
-                }
-                (_, Some(cause)) => cause,
-                (DisconnectReason::ProtocolViolation(v), None) => Error::Protocol(v),
-                (_, None) => Error::ClosedBeforeConnAck,
-            };
-            self.attempt_failed(error);
-            return;
-        }
-        self.established = false;
-        // The backoff starts over only after a connection that proved
-        // healthy: a broker that accepts and then misbehaves at once meets
-        // a growing delay, not a reconnect storm.
-        let keep_alive = self.options.session.keep_alive;
-        let lasted = R::now().saturating_duration_since(self.connected_at);
-        if self.healthy || (!keep_alive.is_zero() && lasted >= keep_alive) {
-            self.backoff.reset();
-        }
-        let reason = match cause {
-            Some(cause) => format!("{reason}: {cause}"),
-            None => reason.to_string(),
-        };
-        tracing::warn!(server = %self.current_server(), %reason, "disconnected");
-        self.dispatch.emit(ConnectionEvent::Disconnected { reason });
-        self.end_round();
-        self.schedule_reconnect();
-    }
-
-    fn schedule_reconnect(&mut self) {
-        if self.dispatch.is_closing() || self.dispatch.finished() {
-            return;
-        }
-        let delay = self.backoff.next_delay();
-        tracing::info!(?delay, "reconnecting");
-        self.reconnect_at = Some(R::now() + delay);
-        self.dispatch.emit(ConnectionEvent::Reconnecting { delay });
-    }
-
     fn transport_failed(&mut self, error: Error) {
         tracing::debug!(%error, "transport ended");
         self.transport_error = Some(error);
@@ -320,7 +174,8 @@ impl<R: Runtime> Driver<R> {
         self.conn.handle_closed(self.now());
     }
 
-    /// Moves what the core produced: bytes to `out`, events to dispatch.
+    /// Moves what the core produced: bytes to `out`, events to the
+    /// lifecycle and to dispatch.
     fn drain_core(&mut self) {
         loop {
             let mut progressed = false;
@@ -333,31 +188,8 @@ impl<R: Runtime> Driver<R> {
             }
             while let Some(event) = self.conn.poll_event() {
                 progressed = true;
-                if self.established
-                    && matches!(
-                        event,
-                        Event::Published { .. }
-                            | Event::Subscribed { .. }
-                            | Event::Unsubscribed { .. }
-                    )
-                {
-                    // The broker answered a request: it really works.
-                    self.healthy = true;
-                }
-                let outcome = self.dispatch.on_event(&mut self.conn, event, R::now());
-                if outcome.drop_transport {
-                    self.stream = None;
-                    self.out.clear();
-                }
-                if outcome.connected {
-                    self.established = true;
-                    self.attempt_deadline = None;
-                    self.healthy = false;
-                    self.connected_at = R::now();
-                    self.end_round();
-                }
-                if let Some(reason) = outcome.lost {
-                    self.on_lost(reason);
+                if let Some(event) = self.on_lifecycle(event) {
+                    self.dispatch.on_event(&mut self.conn, event, R::now());
                 }
             }
             if !progressed {
@@ -416,11 +248,9 @@ impl<R: Runtime> Driver<R> {
             .map(|at| self.start + at.since_origin());
         [
             core,
-            self.reconnect_at,
-            self.dispatch.closing_deadline(),
+            self.dispatch.flush_deadline(),
             self.dispatch.unmatched_deadline(),
             self.dispatch.request_deadline(),
-            self.attempt_deadline.filter(|_| self.attempting()),
         ]
         .into_iter()
         .flatten()
@@ -429,25 +259,9 @@ impl<R: Runtime> Driver<R> {
 
     fn on_deadline(&mut self) {
         let now = R::now();
-        if self.reconnect_at.is_some_and(|t| t <= now) {
-            self.reconnect_at = None;
-            self.start_connect();
-        }
-        if self.attempting() && self.attempt_deadline.is_some_and(|t| t <= now) {
-            // One deadline for opening the stream and CONNACK together.
-            self.attempt_deadline = None;
-            if self.connecting.take().is_some() {
-                self.attempt_failed(Error::Timeout);
-            } else {
-                self.transport_failed(Error::Timeout);
-            }
-        }
         self.conn.handle_timeout(self.now());
         self.dispatch.expire_unmatched(&mut self.conn, now);
         self.dispatch.expire_requests(now);
-        let core_now = self.now();
-        self.dispatch
-            .on_closing_deadline(&mut self.conn, now, core_now);
     }
 
     /// One round: returns whether anything happened.
@@ -488,14 +302,22 @@ impl<R: Runtime> Driver<R> {
             }
             match self.commands.as_mut().poll_next(cx) {
                 Poll::Ready(Some(cmd)) => {
-                    self.dispatch
-                        .on_command(&mut self.conn, cmd, R::now(), &self.options);
+                    let core_now = self.now();
+                    self.dispatch.on_command(
+                        &mut self.conn,
+                        cmd,
+                        R::now(),
+                        core_now,
+                        &self.options,
+                    );
                     progressed = true;
                 }
                 Poll::Ready(None) => {
                     // Every handle is gone: leave cleanly.
                     self.commands_open = false;
-                    self.dispatch.begin_close(None, R::now(), &self.options);
+                    let core_now = self.now();
+                    self.dispatch
+                        .begin_close(&mut self.conn, None, core_now, &self.options);
                     progressed = true;
                 }
                 Poll::Pending => break,
@@ -505,7 +327,7 @@ impl<R: Runtime> Driver<R> {
         if let Some(stream) = self.stream.as_mut() {
             match Pin::new(stream).poll_read(cx, &mut self.read_buf) {
                 Poll::Ready(Ok(0)) => {
-                    let error = if self.established {
+                    let error = if self.conn.is_connected() {
                         io::Error::from(io::ErrorKind::UnexpectedEof).into()
                     } else {
                         Error::ClosedBeforeConnAck
@@ -561,13 +383,6 @@ impl<R: Runtime> Future for Driver<R> {
         let this = self.get_mut();
         for _ in 0..ROUNDS_PER_POLL {
             this.drain_core();
-            let core_now = this.now();
-            if this
-                .dispatch
-                .check_closing(&mut this.conn, R::now(), core_now)
-            {
-                this.drain_core();
-            }
             // Bytes are written once the sources are drained, so that one
             // write carries what a burst of reads and commands produced;
             // only a large backlog, or closing, is written right away.
@@ -604,7 +419,7 @@ impl<R: Runtime> Driver<R> {
     fn finish_if_done(&mut self) -> bool {
         if !self
             .dispatch
-            .closing_done(self.out.is_empty() || self.stream.is_none())
+            .closing_done(self.out.is_empty() || self.stream.is_none(), R::now())
         {
             return false;
         }

@@ -1,18 +1,20 @@
-//! Shutting down: `disconnect` (or the last handle dropped) waits, up to
-//! `disconnect_timeout`, for messages in flight, then sends DISCONNECT and
-//! gives it a second to leave; the task then ends and every pending call is
-//! answered.
+//! Shutting down: `disconnect` (or the last handle dropped) asks the core
+//! for a graceful close: it waits, up to `disconnect_timeout`, for messages
+//! in flight, then sends DISCONNECT. Once the core reports the close
+//! complete, the DISCONNECT gets up to `disconnect_timeout` more to be
+//! written; the task then ends and every pending call is answered.
 
 use super::{reply_err, Closing, Command, Dispatch, Responder};
 use crate::{Error, Options};
 use mqtt_proto::Connection;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 impl Dispatch {
     pub(crate) fn begin_close(
         &mut self,
+        conn: &mut Connection,
         done: Option<Responder<()>>,
-        now: Instant,
+        core_now: mqtt_proto::Instant,
         options: &Options,
     ) {
         if let Some(closing) = &mut self.closing {
@@ -25,74 +27,26 @@ impl Dispatch {
         tracing::info!("disconnecting");
         self.closing = Some(Closing {
             done,
-            deadline: now + options.disconnect_timeout,
-            sent_disconnect: false,
-            over: false,
+            ended: false,
+            flush_by: None,
+            linger: options.disconnect_timeout,
         });
+        conn.disconnect(core_now, options.disconnect_timeout);
     }
 
-    pub(crate) fn closing_deadline(&self) -> Option<Instant> {
-        self.closing.as_ref().map(|c| c.deadline)
+    /// Until when the DISCONNECT may take to be written.
+    pub(crate) fn flush_deadline(&self) -> Option<Instant> {
+        self.closing.as_ref().and_then(|c| c.flush_by)
     }
 
-    /// While closing: once nothing is in flight, send DISCONNECT. Returns
-    /// whether it was just queued.
-    pub(crate) fn check_closing(
-        &mut self,
-        conn: &mut Connection,
-        now: Instant,
-        core_now: mqtt_proto::Instant,
-    ) -> bool {
-        let Some(closing) = &mut self.closing else {
-            return false;
-        };
-        if closing.sent_disconnect || closing.over {
-            return false;
-        }
-        if !conn.is_connected() {
-            // Offline: nothing to say goodbye to.
-            closing.over = true;
-            return false;
-        }
-        if conn.inflight() == 0 && conn.queued() == 0 {
-            closing.sent_disconnect = true;
-            closing.deadline = now + Duration::from_secs(1);
-            conn.disconnect(core_now, Duration::ZERO);
-            return true;
-        }
-        false
-    }
-
-    /// The closing deadline passed: stop waiting for inflight messages, or
-    /// for the DISCONNECT to drain.
-    pub(crate) fn on_closing_deadline(
-        &mut self,
-        conn: &mut Connection,
-        now: Instant,
-        core_now: mqtt_proto::Instant,
-    ) {
-        let Some(closing) = &mut self.closing else {
-            return;
-        };
-        if closing.deadline > now {
-            return;
-        }
-        if !closing.sent_disconnect && conn.is_connected() {
-            closing.sent_disconnect = true;
-            closing.deadline = now + Duration::from_secs(1);
-            conn.disconnect(core_now, Duration::ZERO);
-        } else {
-            closing.over = true;
-        }
-    }
-
-    /// Whether the task is done: closed (and DISCONNECT written) or failed.
-    pub(crate) fn closing_done(&self, written: bool) -> bool {
+    /// Whether the task is done: closed (and DISCONNECT written, or its
+    /// time to be written over) or failed.
+    pub(crate) fn closing_done(&self, written: bool, now: Instant) -> bool {
         self.terminal.is_some()
             || self
                 .closing
                 .as_ref()
-                .is_some_and(|c| c.over || (c.sent_disconnect && written))
+                .is_some_and(|c| c.ended && (written || c.flush_by.is_some_and(|at| at <= now)))
     }
 
     pub(crate) fn shut_down(&mut self, commands: &async_channel::Receiver<Command>) {

@@ -11,6 +11,34 @@ use std::task::Context;
 use std::time::Instant;
 
 impl Dispatch {
+    /// A message from the broker: to every matching subscription, in
+    /// arrival order.
+    pub(super) fn on_message(
+        &mut self,
+        conn: &mut Connection,
+        message: Message,
+        ack: Option<AckToken>,
+        now: Instant,
+    ) {
+        self.matched.clear();
+        self.router.matches(&message.topic, &mut self.matched);
+        if message.qos == QoS::AtMostOnce && self.budget.exhausted() {
+            self.drop_qos0(&message);
+            return;
+        }
+        self.budget.take(&message);
+        if self.matched.is_empty() {
+            self.hold_unmatched(conn, message, ack, now);
+            return;
+        }
+        self.held.push_back(Held {
+            message,
+            ack,
+            targets: self.matched.iter().copied().collect(),
+        });
+        self.deliver_held(conn);
+    }
+
     /// Polls the send waiting for room, if any; returns whether it finished.
     pub(crate) fn poll_room(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> bool {
         let Some(room) = self.room.as_mut() else {

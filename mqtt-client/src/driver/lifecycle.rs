@@ -1,0 +1,129 @@
+//! The connection's lifecycle as the driver sees it: the core asks for a
+//! transport (`Event::OpenTransport`), the driver opens it and tells the
+//! core how it went; the core reports the connection up, lost, backing off
+//! or given up, and the driver turns that into `ConnectionEvent`s and,
+//! when the core gives up, into the error `Client::connect` returns. The
+//! decisions (next server, backoff, final refusals) are the core's.
+
+use super::Driver;
+use crate::events::ConnectionEvent;
+use crate::runtime::Runtime;
+use crate::transport::BoxedStream;
+use crate::Error;
+use mqtt_proto::{DisconnectReason, Event};
+use std::io;
+
+impl<R: Runtime> Driver<R> {
+    /// Handles the lifecycle events; hands every other event back.
+    pub(super) fn on_lifecycle(&mut self, event: Event) -> Option<Event> {
+        match event {
+            Event::OpenTransport { server } => self.open(server),
+            Event::Disconnected { reason } => self.on_disconnected(reason),
+            Event::ReconnectScheduled { delay, .. } => {
+                tracing::info!(?delay, "reconnecting");
+                self.dispatch.emit(ConnectionEvent::Reconnecting { delay });
+            }
+            Event::GaveUp => {
+                let error = self.last_error.take().unwrap_or(Error::Closed);
+                self.dispatch.fail(error);
+            }
+            Event::Connected { .. } => {
+                self.last_error = None;
+                return Some(event);
+            }
+            other => return Some(other),
+        }
+        None
+    }
+
+    fn open(&mut self, index: usize) {
+        let Some(server) = self.options.servers.get(index).cloned() else {
+            // The core only names servers it was told of.
+            return;
+        };
+        tracing::debug!(%server, "connecting");
+        self.dispatch.server = server.clone();
+        self.stream = None;
+        self.out.clear();
+        self.connecting = Some(self.transport.open::<R>(server));
+    }
+
+    pub(super) fn on_opened(&mut self, result: Result<BoxedStream, Error>) {
+        match result {
+            Ok(stream) => {
+                tracing::debug!(server = %self.dispatch.server, "transport open; sending CONNECT");
+                self.stream = Some(stream);
+                self.out.clear();
+                self.transport_error = None;
+                self.check_first_bytes = !self.dispatch.server.scheme().is_tls();
+                self.conn.connect(self.now());
+            }
+            Err(e) => {
+                self.transport_error = Some(e);
+                self.conn.handle_closed(self.now());
+            }
+        }
+    }
+
+    fn on_disconnected(&mut self, reason: DisconnectReason) {
+        let cause = self.transport_error.take();
+        // Whatever was being opened or used is abandoned.
+        self.connecting = None;
+        let established = self.dispatch.is_up();
+        if self.dispatch.on_disconnected(&reason, R::now()) {
+            // The end of a close: the DISCONNECT (if any) is still to be
+            // written, so the stream stays until then.
+            if reason != DisconnectReason::Requested {
+                self.stream = None;
+                self.out.clear();
+            }
+            return;
+        }
+        self.stream = None;
+        self.out.clear();
+        let server = self.dispatch.server.clone();
+        let error = if established {
+            None
+        } else {
+            Some(attempt_error(&reason, cause.clone()))
+        };
+        let words = match (&error, &cause) {
+            (Some(error), _) => format!("cannot connect to {server}: {error}"),
+            (None, Some(cause)) => format!("{reason}: {cause}"),
+            (None, None) => reason.to_string(),
+        };
+        tracing::warn!(%server, reason = %words, "disconnected");
+        self.dispatch
+            .emit(ConnectionEvent::Disconnected { reason: words });
+        self.last_error = Some(match (error, reason) {
+            (Some(error), _) => error,
+            (None, DisconnectReason::Refused(code)) => Error::Refused(code),
+            (None, DisconnectReason::ProtocolViolation(v)) => Error::Protocol(v),
+            (None, _) => cause.unwrap_or(Error::Closed),
+        });
+    }
+}
+
+/// What an attempt that ended before CONNACK accepted it is reported as.
+fn attempt_error(reason: &DisconnectReason, cause: Option<Error>) -> Error {
+    match (reason, cause) {
+        (DisconnectReason::Refused(code), _) => Error::Refused(*code),
+        (DisconnectReason::ConnAckTimeout, _) => Error::Timeout,
+        // A reset or an end of stream before CONNACK: the broker would not
+        // talk to us (a TLS port reached in plaintext resets; an unwelcome
+        // client is dropped).
+        (_, Some(Error::Io(e)))
+            if matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::BrokenPipe
+            ) =>
+        {
+            Error::ClosedBeforeConnAck
+        }
+        (_, Some(cause)) => cause,
+        (DisconnectReason::ProtocolViolation(v), None) => Error::Protocol(*v),
+        (_, None) => Error::ClosedBeforeConnAck,
+    }
+}
