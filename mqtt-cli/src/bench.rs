@@ -1,13 +1,15 @@
-//! `mqtt bench`: publishers and subscribers through one broker, a progress
-//! line, and a summary table (sent, received, lost, duplicates, rates,
-//! latency percentiles from timestamps in the payloads). Exits 3 when QoS
-//! 1/2 messages were lost or QoS 2 ones duplicated.
+//! `mqtt bench`: publishers and subscribers through one broker, progress
+//! bars on stderr (when it is a terminal), and a summary table on stdout
+//! (sent, received, lost, duplicates, rates, latency percentiles from
+//! timestamps in the payloads). Exits 3 when QoS 1/2 messages were lost or
+//! QoS 2 ones duplicated.
 
 use crate::connection::Connection;
-use crate::{connect, describe, qos, Failure};
+use crate::{connect, describe, qos, stderr, Failure};
 use clap::Args;
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressState, ProgressStyle};
 use mqtt_tokio::QoS;
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -45,7 +47,7 @@ pub(crate) struct BenchArgs {
     stall_timeout: u64,
 }
 
-/// Live counters shared by the bench tasks and the progress line.
+/// Live counters shared by the bench tasks and the progress bars.
 #[derive(Debug, Default)]
 struct Counters {
     sent: AtomicU64,
@@ -54,13 +56,72 @@ struct Counters {
 }
 
 /// What one subscriber saw.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Seen {
     unique: u64,
     duplicates: u64,
     /// Latency of each first delivery, in microseconds.
-    latencies_us: Vec<u64>,
+    latencies_us: Histogram<u64>,
     last_at: Option<Instant>,
+}
+
+/// Latencies from 1 µs to an hour (longer ones count as an hour), to three
+/// significant digits.
+const LATENCY_MAX_US: u64 = 3_600_000_000;
+
+impl Seen {
+    fn new() -> Seen {
+        Seen {
+            unique: 0,
+            duplicates: 0,
+            latencies_us: Histogram::new_with_bounds(1, LATENCY_MAX_US, 3)
+                .expect("1 µs to an hour at 3 digits is a valid histogram"),
+            last_at: None,
+        }
+    }
+
+    /// Adds up what several subscribers saw.
+    fn add(&mut self, other: &Seen) {
+        self.unique += other.unique;
+        self.duplicates += other.duplicates;
+        self.latencies_us
+            .add(&other.latencies_us)
+            .expect("histograms with the same bounds add up");
+        self.last_at = self.last_at.max(other.last_at);
+    }
+
+    /// A latency percentile (`quantile` 0.5 for p50, 1.0 for the maximum) in
+    /// milliseconds, or "-" when nothing arrived.
+    fn latency(&self, quantile: f64) -> String {
+        if self.latencies_us.is_empty() {
+            return "-".into();
+        }
+        let us = self.latencies_us.value_at_quantile(quantile);
+        format!("{:.2} ms", us as f64 / 1_000.0)
+    }
+}
+
+/// A bar on stderr for `len` messages, with the average rate since the
+/// publishers started `elapsed` ago.
+fn progress_bar(prefix: &'static str, len: u64, elapsed: Duration) -> ProgressBar {
+    let style = ProgressStyle::with_template(
+        "{prefix:>8} [{bar:30}] {pos:>9}/{len:<9} {rate:>14}  {elapsed}",
+    )
+    .expect("a valid progress template")
+    .with_key(
+        "rate",
+        |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+            let secs = state.elapsed().as_secs_f64().max(1e-9);
+            let _ = write!(w, "{:.0} msgs/s", state.pos() as f64 / secs);
+        },
+    )
+    .progress_chars("=> ");
+    stderr::progress().add(
+        ProgressBar::new(len)
+            .with_style(style)
+            .with_prefix(prefix)
+            .with_elapsed(elapsed),
+    )
 }
 
 /// Publisher index and sequence number packed into a bit index.
@@ -110,7 +171,7 @@ pub(crate) async fn bench(args: BenchArgs) -> Result<ExitCode, Failure> {
         let mut stop = stop_rx.clone();
         let (publishers, count) = (args.publishers, args.count);
         subscribers.push(tokio::spawn(async move {
-            let mut seen = Seen::default();
+            let mut seen = Seen::new();
             let mut bits = vec![0u64; (total as usize).div_ceil(64)];
             while seen.unique < total {
                 let message = tokio::select! {
@@ -137,7 +198,8 @@ pub(crate) async fn bench(args: BenchArgs) -> Result<ExitCode, Failure> {
                 seen.unique += 1;
                 seen.last_at = Some(now);
                 let at = now.duration_since(epoch).as_nanos() as u64;
-                seen.latencies_us.push(at.saturating_sub(sent_ns) / 1_000);
+                seen.latencies_us
+                    .saturating_record(at.saturating_sub(sent_ns) / 1_000);
                 counters.received.fetch_add(1, Ordering::Relaxed);
             }
             seen
@@ -187,11 +249,12 @@ pub(crate) async fn bench(args: BenchArgs) -> Result<ExitCode, Failure> {
 
     // Progress until everything is sent and received, or nothing moves for
     // the stall timeout.
-    let interactive = std::io::stderr().is_terminal();
+    let sent_bar = progress_bar("sent", total, publish_start.elapsed());
+    let received_bar =
+        (args.subscribers > 0).then(|| progress_bar("received", expected, publish_start.elapsed()));
     let stall = Duration::from_secs(args.stall_timeout);
     let mut last = (0, 0, 0);
     let mut last_change = Instant::now();
-    let mut last_print = Instant::now();
     loop {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let now = (
@@ -203,21 +266,12 @@ pub(crate) async fn bench(args: BenchArgs) -> Result<ExitCode, Failure> {
             last = now;
             last_change = Instant::now();
         }
+        sent_bar.set_position(now.0);
+        if let Some(bar) = &received_bar {
+            bar.set_position(now.1);
+        }
         let published = now.0 + now.2 >= total;
         let finished = published && now.1 >= now.0 * u64::from(args.subscribers);
-        if interactive && (last_print.elapsed() >= Duration::from_millis(200) || finished) {
-            last_print = Instant::now();
-            let secs = publish_start.elapsed().as_secs_f64();
-            eprint!(
-                "\r  {:.1} s  sent {}/{}  received {}/{}  {:.0} msgs/s \x1b[K",
-                secs,
-                now.0,
-                total,
-                now.1,
-                expected,
-                now.1 as f64 / secs.max(1e-9)
-            );
-        }
         if finished {
             break;
         }
@@ -232,9 +286,10 @@ pub(crate) async fn bench(args: BenchArgs) -> Result<ExitCode, Failure> {
             break;
         }
     }
-    if interactive {
-        eprintln!();
-    }
+    // Left as they are (`finish` would fill them up even when short).
+    sent_bar.abandon();
+    received_bar.as_ref().map(ProgressBar::abandon);
+    stderr::progress_done();
     let _ = stop_tx.send(true);
     let publishers_done =
         counters.sent.load(Ordering::Relaxed) + counters.failed.load(Ordering::Relaxed) >= total;
@@ -247,19 +302,14 @@ pub(crate) async fn bench(args: BenchArgs) -> Result<ExitCode, Failure> {
         }
     }
     let publish_end = publish_end.unwrap_or_else(Instant::now);
-    let mut seen = Seen::default();
+    let mut seen = Seen::new();
     let mut per_subscriber = Vec::new();
-    let mut last_receive = publish_start;
     for s in subscribers {
-        let one = s.await.unwrap_or_default();
+        let one = s.await.unwrap_or_else(|_| Seen::new());
         per_subscriber.push(one.unique);
-        seen.unique += one.unique;
-        seen.duplicates += one.duplicates;
-        seen.latencies_us.extend(one.latencies_us);
-        if let Some(at) = one.last_at {
-            last_receive = last_receive.max(at);
-        }
+        seen.add(&one);
     }
+    let last_receive = seen.last_at.unwrap_or(publish_start).max(publish_start);
     for client in clients {
         let _ = tokio::time::timeout(Duration::from_secs(2), client.disconnect()).await;
     }
@@ -269,14 +319,6 @@ pub(crate) async fn bench(args: BenchArgs) -> Result<ExitCode, Failure> {
     let lost = (sent * u64::from(args.subscribers)).saturating_sub(seen.unique);
     let publish_secs = publish_end.duration_since(publish_start).as_secs_f64();
     let receive_secs = last_receive.duration_since(publish_start).as_secs_f64();
-    seen.latencies_us.sort_unstable();
-    let percentile = |p: f64| -> String {
-        if seen.latencies_us.is_empty() {
-            return "-".into();
-        }
-        let i = ((seen.latencies_us.len() - 1) as f64 * p).round() as usize;
-        format!("{:.2} ms", seen.latencies_us[i] as f64 / 1_000.0)
-    };
     let rate = |n: u64, secs: f64| {
         if secs > 0.0 {
             format!("{:.0} msgs/s", n as f64 / secs)
@@ -307,9 +349,9 @@ pub(crate) async fn bench(args: BenchArgs) -> Result<ExitCode, Failure> {
     println!("| duplicates   | {} |", seen.duplicates);
     println!("| publish rate | {} |", rate(sent, publish_secs));
     println!("| receive rate | {} |", rate(seen.unique, receive_secs));
-    println!("| latency p50  | {} |", percentile(0.50));
-    println!("| latency p99  | {} |", percentile(0.99));
-    println!("| latency max  | {} |", percentile(1.0));
+    println!("| latency p50  | {} |", seen.latency(0.50));
+    println!("| latency p99  | {} |", seen.latency(0.99));
+    println!("| latency max  | {} |", seen.latency(1.0));
     if args.subscribers > 1 {
         let per: Vec<String> = per_subscriber.iter().map(u64::to_string).collect();
         println!("| per subscriber | {} |", per.join(" / "));

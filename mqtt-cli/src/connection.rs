@@ -180,8 +180,8 @@ impl Connection {
         }
         if self.insecure {
             // The library's own warning goes to `tracing`, which this tool
-            // does not print; say it here, once even when bench connects
-            // many clients.
+            // prints only with -d or RUST_LOG; say it here, once even when
+            // bench connects many clients.
             static WARNED: Once = Once::new();
             WARNED.call_once(|| {
                 eprintln!(

@@ -8,15 +8,19 @@
 //! mqtt bench --publishers 2 --subscribers 2 --count 10000 -q 1 --rate 5000
 //! ```
 //!
-//! Built with the `cli` feature: `cargo run -p mqtt-tokio --features cli --bin mqtt -- --help`.
+//! Run it with `cargo run -p mqtt-cli -- --help`, or install it with
+//! `cargo install --path mqtt-cli`. `-d/--debug` (before or after the
+//! subcommand) also prints the library's `tracing` logs on stderr.
 //!
 //! One module per concept: `connection` (where the broker is, the
 //! transport and who we are: the flags every subcommand shares), `publish`,
-//! `subscribe` and `bench` (one subcommand each).
+//! `subscribe` and `bench` (one subcommand each), and `stderr` (the
+//! library's logs and bench's progress bars).
 
 mod bench;
 mod connection;
 mod publish;
+mod stderr;
 mod subscribe;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +40,13 @@ use connection::Connection;
         with -h/-p switch to TLS (port 8883 unless -p is given)."
 )]
 struct Cli {
+    /// Print the library's logs on stderr.
+    ///
+    /// Debug for the mqtt crates (connection attempts, reconnects, dropped
+    /// messages), warnings from the rest. RUST_LOG, when set, chooses the
+    /// filter instead, with or without this flag.
+    #[arg(short = 'd', long, global = true)]
+    debug: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,6 +72,7 @@ fn qos(n: u8) -> QoS {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    stderr::init_logging(cli.debug);
     let (name, result) = match cli.command {
         Command::Pub(args) => ("pub", publish::publish(args).await),
         Command::Sub(args) => ("sub", subscribe::subscribe(args).await),

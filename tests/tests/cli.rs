@@ -1,4 +1,4 @@
-//! The `mqtt` command-line tool (mqtt-tokio's `mqtt` binary, feature `cli`)
+//! The `mqtt` command-line tool (the `mqtt` binary of the mqtt-cli crate)
 //! end to end against a private mosquitto, and interop with mosquitto_pub
 //! and mosquitto_sub (package `mosquitto-clients`, which
 //! `scripts/ensure-mosquitto` installs). The TLS tests use the broker's TLS
@@ -6,8 +6,8 @@
 //! uses aedes (Debian's mosquitto has no WebSocket listener).
 //!
 //! The binary is not a dependency artifact of this crate, so the first test
-//! to need it runs `cargo build -p mqtt-tokio --features cli --bin mqtt`
-//! into the same target directory. Every child process is waited for with a
+//! to need it runs `cargo build -p mqtt-cli --bin mqtt` into the same
+//! target directory. Every child process is waited for with a
 //! deadline and killed when it passes it.
 
 use mqtt_integration_tests::aedes::Aedes;
@@ -35,16 +35,7 @@ fn mqtt_bin() -> &'static PathBuf {
             .expect("the test executable is in <target>/<profile>/deps")
             .to_path_buf();
         let mut build = Command::new(env!("CARGO"));
-        build.args([
-            "build",
-            "-q",
-            "-p",
-            "mqtt-tokio",
-            "--features",
-            "cli",
-            "--bin",
-            "mqtt",
-        ]);
+        build.args(["build", "-q", "-p", "mqtt-cli", "--bin", "mqtt"]);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             build.arg("--release");
         }
@@ -62,8 +53,11 @@ fn mqtt_bin() -> &'static PathBuf {
     })
 }
 
+/// `mqtt`, with the library's logs off whatever the environment says.
 fn mqtt() -> Command {
-    Command::new(mqtt_bin())
+    let mut c = Command::new(mqtt_bin());
+    c.env_remove("RUST_LOG");
+    c
 }
 
 /// A child process whose output is collected by a thread; killed on drop
@@ -411,6 +405,8 @@ fn bench_small_run_loses_nothing() {
     assert_eq!(value("received"), "2000", "{summary}");
     assert_eq!(value("lost"), "0", "{summary}");
     assert!(value("latency p99").ends_with("ms"), "{summary}");
+    // The progress bars stay off a stderr that is not a terminal.
+    assert_eq!(text(&out.stderr), "", "{summary}");
 }
 
 // ---- TLS ---------------------------------------------------------------------
