@@ -75,7 +75,7 @@ mod runtime;
 mod transport;
 
 pub use client::{Client, Subscription};
-pub use error::Error;
+pub use error::{Error, TlsError, WebSocketError};
 pub use events::ConnectionEvent;
 pub use mqtt_proto;
 pub use mqtt_proto::{Message, QoS, SubscribeOutcome};
@@ -84,6 +84,4 @@ pub use runtime::{BoxFuture, Runtime};
 /// The rustls version this client is built with, for
 /// [`TlsOptions::rustls_config`].
 pub use rustls;
-pub use transport::{
-    BoxedStream, ByteStream, Connector, Scheme, Server, TlsError, TlsOptions, WebSocketError,
-};
+pub use transport::{BoxedStream, ByteStream, Connector, Scheme, Server, TlsOptions};

@@ -31,9 +31,10 @@ mod lifecycle;
 pub(crate) use budget::{Budget, DropCount};
 pub(crate) use dispatch::{Command, SubscribeReply};
 
+use crate::error::TlsError;
 use crate::events::Listeners;
 use crate::runtime::{BoxFuture, Runtime};
-use crate::transport::{self, BoxedStream, TlsError, Transport};
+use crate::transport::{self, BoxedStream, Transport};
 use crate::{Error, Options};
 use bytes::Bytes;
 use dispatch::Dispatch;

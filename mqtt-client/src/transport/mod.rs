@@ -11,16 +11,14 @@
 
 mod server;
 mod tls;
-mod tls_error;
 mod websocket;
 
 pub use server::{Scheme, Server};
 pub use tls::TlsOptions;
-pub use tls_error::TlsError;
-pub use websocket::WebSocketError;
 
 pub(crate) use server::UrlCredentials;
 
+use crate::error::{self, TlsError, WebSocketError};
 use crate::runtime::{BoxFuture, Runtime};
 use crate::Error;
 use futures_io::{AsyncRead, AsyncWrite};
@@ -149,7 +147,7 @@ impl Transport {
 /// anything else as [`Error::Io`]. `handshaking`: whether the TLS handshake
 /// was still under way (an early end of stream then means "not TLS").
 pub(crate) fn io_error(e: io::Error, handshaking: bool) -> Error {
-    if let Some(tls) = tls_error::classify(&e, handshaking) {
+    if let Some(tls) = error::classify(&e, handshaking) {
         return Error::Tls(tls);
     }
     if let Some(ws) = e.get_ref().and_then(|i| i.downcast_ref::<WebSocketError>()) {

@@ -11,7 +11,7 @@
 //! [`TlsOptions::dangerous_disable_verification`], which logs a warning on
 //! every client that uses it.
 
-use super::tls_error::{from_rustls, TlsError};
+use crate::error::{from_rustls, TlsError};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::pem::PemObject;

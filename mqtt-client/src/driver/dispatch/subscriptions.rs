@@ -4,8 +4,9 @@
 //! other subscription still uses. The filters the session holds, and
 //! subscribing to them again after a lost session, are the core's.
 
+use super::SubscribeReply;
 use super::{Dispatch, PendingSubscribe, Responder, Sub};
-use crate::driver::{DropCount, SubscribeReply};
+use crate::driver::budget::DropCount;
 use crate::Error;
 use mqtt_proto::{Connection, PacketId, QoS, SubscribeOutcome, TopicFilter};
 use std::time::Instant;

@@ -1,6 +1,12 @@
 //! The one error type of the client.
 
-use crate::transport::{TlsError, WebSocketError};
+mod tls;
+mod websocket;
+
+pub use tls::TlsError;
+pub(crate) use tls::{classify, from_rustls};
+pub use websocket::WebSocketError;
+
 use mqtt_proto::packet::ConnectReturnCode;
 use mqtt_proto::topic::TopicError;
 use mqtt_proto::{OptionsError, ProtocolViolation, PublishError, SubscribeError};
