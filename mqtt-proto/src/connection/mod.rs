@@ -91,10 +91,12 @@ pub enum State {
 /// - **construct and inspect**: [`new`](Self::new), [`state`](Self::state),
 ///   [`is_connected`](Self::is_connected), [`inflight`](Self::inflight),
 ///   [`queued`](Self::queued);
-/// - **tell it what happened**: [`connect`](Self::connect) (a transport is
+/// - **tell it what happened**: [`start`](Self::start) (begin connecting,
+///   with a reconnect policy), [`connect`](Self::connect) (a transport is
 ///   open), [`handle_read`](Self::handle_read) (bytes arrived, split
 ///   anywhere), [`handle_timeout`](Self::handle_timeout) (a deadline passed),
-///   [`handle_closed`](Self::handle_closed) (the transport ended);
+///   [`handle_closed`](Self::handle_closed) (the transport ended, or could
+///   not be opened);
 /// - **ask it to do things**: [`publish`](Self::publish),
 ///   [`subscribe`](Self::subscribe), [`unsubscribe`](Self::unsubscribe),
 ///   [`ack`](Self::ack), [`disconnect`](Self::disconnect). Each is validated
@@ -108,9 +110,12 @@ pub enum State {
 /// `poll_event` until they return `None`, then wait for whichever comes first:
 /// bytes from the transport, a command, or the `poll_timeout` deadline.
 /// Timestamps must never go backwards. When an [`Event::Disconnected`] comes
-/// out, close the transport; the connection is then quiet until `connect` is
-/// called for a new one, and the session (unacknowledged messages, QoS 2
-/// state) carries over to it.
+/// out, close the transport; the session (unacknowledged messages, QoS 2
+/// state, subscriptions) carries over to the next one. With a reconnect
+/// policy ([`Options::reconnect`]) the connection asks for that next
+/// transport itself with [`Event::OpenTransport`] once its backoff allows;
+/// without one it stays quiet until `connect` is called. The crate
+/// documentation shows the whole loop.
 ///
 /// ```
 /// use mqtt_proto::{Connection, Event, Instant, Message, MqttString, Options, QoS};
