@@ -12,9 +12,16 @@
 //! Given a [`Plan`], it also misbehaves (see [`Misbehaviour`]): it resends,
 //! refuses, stalls, breaks the protocol and forgets sessions, keeping its
 //! own books straight meanwhile, and hands its output out in pieces that
-//! say how the link must carry them and which one is a violation.
+//! say how the link must carry them and which one is a violation. Given
+//! [`Refusals`], it refuses some connections outright (server unavailable,
+//! or, rarely, not authorized).
+//!
+//! For the simulation's checks it also keeps, per connection, the
+//! SUBSCRIBE packets it received, and per session the connection that
+//! created it.
 
 use super::misbehaviour::{Misbehaviour, Plan};
+use super::refusal::Refusals;
 use bytes::{Bytes, BytesMut};
 use mqtt_proto::packet::{
     self, ConnAck, ConnectReturnCode, Packet, PubAck, PubComp, PubRec, PubRel, Publish, QosPid,
@@ -53,6 +60,8 @@ struct Session {
     /// In send order: (id, message, PUBREL sent).
     inflight: Vec<(PacketId, Stored, bool)>,
     next_pid: u16,
+    /// The connection whose CONNECT created this session.
+    created_on: ConnId,
 }
 
 impl Session {
@@ -102,6 +111,9 @@ struct Conn {
     /// The last id the client used, so that a packet with reserved flags is
     /// wrong in its flags only.
     client_pid: u16,
+    /// SUBSCRIBE packets received on this connection and not taken by the
+    /// simulation's checks yet: (packet id, filters).
+    subscribes: Vec<(u16, Vec<TopicFilter>)>,
 }
 
 /// The model broker.
@@ -114,6 +126,8 @@ pub struct ModelBroker {
     pub routed: u64,
     /// Misbehaviour, in the schedules that have it.
     plan: Option<Plan>,
+    /// Connections refused, in the schedules that have them.
+    refusals: Option<Refusals>,
     /// (client, payload) of each QoS 2 message from that client whose
     /// receipt the broker forgot with its session before PUBREL: the client
     /// may send it again and it is then new [MQTT-4.3.3-2].
@@ -142,10 +156,20 @@ impl ModelBroker {
         }
     }
 
-    /// Turns misbehaviour on or off (when the broker has a plan).
+    /// The same broker, refusing connections as `refusals` decides.
+    pub fn with_refusals(mut self, refusals: Refusals) -> Self {
+        self.refusals = Some(refusals);
+        self
+    }
+
+    /// Turns misbehaviour (and refusals) on or off, when the broker has
+    /// them.
     pub fn set_misbehaving(&mut self, on: bool) {
         if let Some(plan) = self.plan.as_mut() {
             plan.active = on;
+        }
+        if let Some(refusals) = self.refusals.as_mut() {
+            refusals.active = on;
         }
     }
 
@@ -286,6 +310,10 @@ impl ModelBroker {
                 }
             }
             Packet::Subscribe(sub) => {
+                if let Some(c) = self.conns.get_mut(&id) {
+                    let filters = sub.filters.iter().map(|(f, _)| f.clone()).collect();
+                    c.subscribes.push((sub.pid.get(), filters));
+                }
                 let refuse = self
                     .plan
                     .as_mut()
@@ -364,6 +392,21 @@ impl ModelBroker {
             !client.is_empty(),
             "the simulation always names its clients"
         );
+        if let Some(code) = self.refusals.as_mut().and_then(Refusals::decide) {
+            // Refused: the session is left as it was, and the connection
+            // closes after the CONNACK [MQTT-3.2.2-4] [MQTT-3.2.2-5].
+            self.send(
+                id,
+                Packet::ConnAck(ConnAck {
+                    session_present: false,
+                    code,
+                }),
+            );
+            if let Some(c) = self.conns.get_mut(&id) {
+                c.closed = true;
+            }
+            return;
+        }
         // A second connection with the same id takes the session over.
         let old = self.sessions.get(&client).and_then(|s| s.conn);
         if let Some(old) = old {
@@ -384,7 +427,11 @@ impl ModelBroker {
         }
         if !present {
             self.discard(&client);
-            self.sessions.insert(client.clone(), Session::default());
+            let fresh = Session {
+                created_on: id,
+                ..Session::default()
+            };
+            self.sessions.insert(client.clone(), fresh);
         }
         let s = self.sessions.entry(client.clone()).or_default();
         s.conn = Some(id);

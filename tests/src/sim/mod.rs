@@ -6,9 +6,15 @@
 //! split every write at random points, delay it, and cut the connection at
 //! any byte. In a third of the schedules the broker also misbehaves (see
 //! [`Misbehaviour`]): legitimately but unusually, against the protocol, or
-//! by forgetting sessions. A seed fixes everything: the schedule of
-//! commands, every fault and every misbehaviour, so a failing run replays
-//! exactly from its seed.
+//! by forgetting sessions; in some it refuses connections (see
+//! `refusal`). A seed fixes everything: the schedule of commands, every
+//! fault and every misbehaviour, so a failing run replays exactly from its
+//! seed.
+//!
+//! The clients run the core's session policy (`Options::reconnect`): the
+//! world only starts them, opens (or fails to open) the transports they
+//! ask for, and closes them gracefully now and then; reconnecting,
+//! backing off, resubscribing and giving up are the core's own.
 //!
 //! [`run`] plays one schedule and checks the invariants the client promises:
 //! every QoS 1 message reported complete reached the subscriber at least once,
@@ -17,21 +23,38 @@
 //! malformed or against the protocol (the model broker panics on one), the
 //! connection closed exactly when the broker broke the protocol and for what
 //! it did, and once the faults stop, both clients reconnect and every
-//! accepted publish completes.
+//! accepted publish completes. And of the session policy:
+//!
+//! - once a connection has settled, the broker holds exactly the client's
+//!   live filters, lost sessions included, and the core's resubscription
+//!   asks for each filter at most once per connection (`subs`);
+//! - a reconnect only when the policy calls for one: the next server at
+//!   once after a failed attempt with servers left in the round, otherwise
+//!   a backoff of at least half its minimum, growing, started over only
+//!   after a healthy connection; `GaveUp` only after a final refusal, and
+//!   nothing after it; a graceful close over by its drain deadline, at
+//!   once when nothing is left to drain (`policy`);
+//! - `Event::SessionLost` names exactly the messages handed out and left
+//!   unacknowledged; under `SessionLostPolicy::Fail` those given up never
+//!   complete, are never sent again and never arrive twice (`tracker`).
 
 mod broker;
 mod check;
 mod misbehaviour;
+mod policy;
+mod refusal;
 mod rng;
+mod subs;
 mod tracker;
 mod world;
 
 pub use broker::{ConnId, ModelBroker};
 pub use misbehaviour::{Counts, Misbehaviour};
+pub use policy::PolicyStats;
 pub use rng::Rng;
 
 use core::time::Duration;
-use mqtt_proto::{Event, Instant, Message, PublishId, QoS, TopicFilter};
+use mqtt_proto::{Event, Instant, PublishId, QoS, TopicFilter};
 use std::collections::BTreeMap;
 use world::{World, PUBLISHER, SUBSCRIBER};
 
@@ -46,6 +69,14 @@ pub struct Faults {
     pub ops: usize,
     /// Whether the broker misbehaves while the faults are on.
     pub misbehave: bool,
+    /// Chances, per CONNECT while the faults are on, that the broker
+    /// refuses it as unavailable (the client retries), and as not
+    /// authorized (a final refusal: the client gives up, ending its run).
+    pub refuse_unavailable: f64,
+    pub refuse_final: f64,
+    /// Whether the publisher gives up QoS 2 messages in flight when the
+    /// broker loses its session (`SessionLostPolicy::Fail`).
+    pub fail_on_session_loss: bool,
 }
 
 /// What one schedule (or many, added up) did, for the summary.
@@ -54,8 +85,17 @@ pub struct Stats {
     pub published: u64,
     pub delivered: u64,
     pub cuts: u64,
+    /// Transports opened.
     pub reconnects: u64,
     pub queue_full: u64,
+    /// Publishes refused because a close was under way.
+    pub refused_closing: u64,
+    /// Transports that failed to open, or hung until the attempt's
+    /// deadline.
+    pub failed_opens: u64,
+    pub hung_opens: u64,
+    /// Connections the broker refused: server unavailable, not authorized.
+    pub refused: (u64, u64),
     /// Schedules with a misbehaving broker.
     pub misbehaving: u64,
     /// Misbehaviours injected, by kind ([`Misbehaviour::index`]).
@@ -66,6 +106,18 @@ pub struct Stats {
     pub ping_timeouts: u64,
     /// QoS 2 messages whose receipt the broker forgot with a session.
     pub relaxed: u64,
+    /// The clients' session policy, added up.
+    pub policy: PolicyStats,
+    /// Lost sessions reported, messages resent and failed with them.
+    pub sessions_lost: u64,
+    pub resent: u64,
+    pub failed: u64,
+    /// Filters the core subscribed to again by itself.
+    pub resubscribed: u64,
+    /// Settled connections whose subscriptions were held against the
+    /// broker's, and reconnects exempt (see `subs`).
+    pub held_checks: u64,
+    pub desyncs: u64,
 }
 
 impl Stats {
@@ -76,12 +128,30 @@ impl Stats {
         self.cuts += other.cuts;
         self.reconnects += other.reconnects;
         self.queue_full += other.queue_full;
+        self.refused_closing += other.refused_closing;
+        self.failed_opens += other.failed_opens;
+        self.hung_opens += other.hung_opens;
+        self.refused.0 += other.refused.0;
+        self.refused.1 += other.refused.1;
         self.misbehaving += other.misbehaving;
         misbehaviour::add_counts(&mut self.injected, &other.injected);
         self.violation_closes += other.violation_closes;
         self.ping_timeouts += other.ping_timeouts;
         self.relaxed += other.relaxed;
+        self.policy.add(&other.policy);
+        self.sessions_lost += other.sessions_lost;
+        self.resent += other.resent;
+        self.failed += other.failed;
+        self.resubscribed += other.resubscribed;
+        self.held_checks += other.held_checks;
+        self.desyncs += other.desyncs;
     }
+}
+
+/// Whether known core bugs fail a schedule (`SIM_STRICT` set) rather than
+/// being tolerated and counted.
+fn strict() -> bool {
+    std::env::var_os("SIM_STRICT").is_some()
 }
 
 /// One published message, as the schedule knows it.
@@ -95,9 +165,15 @@ struct Sent {
 pub fn run(seed: u64, faults: &Faults) -> Result<Stats, String> {
     let mut rng = Rng::new(seed.wrapping_mul(31));
     let publisher_clean = rng.chance(0.25);
-    let mut w = World::new(seed, faults.clone(), publisher_clean);
+    let mut w = World::new(
+        seed,
+        faults.clone(),
+        publisher_clean,
+        faults.fail_on_session_loss,
+    );
 
-    // Phase 1, no faults: the subscriber's persistent subscription is made.
+    // Phase 1, no faults: the clients start, and the subscriber's
+    // persistent subscription is made.
     w.subscribe(SUBSCRIBER)?;
     let deadline = Instant::from_millis(120_000);
     while !w.clients[SUBSCRIBER]
@@ -127,24 +203,16 @@ pub fn run(seed: u64, faults: &Faults) -> Result<Stats, String> {
         while w.now < at {
             w.step(at)?;
         }
-        let now = w.now;
-        let publisher = &mut w.clients[PUBLISHER];
+        // What the previous command caused, when no time passed since.
+        w.flush()?;
+        let qos_of = |r: u64| [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce][r as usize];
         match rng.below(20) {
             0..=13 => {
-                let qos =
-                    [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce][rng.below(3) as usize];
+                let qos = qos_of(rng.below(3));
                 let n = next_msg;
                 next_msg += 1;
-                let topic = format!("sim/{}", n % 5);
-                let message =
-                    Message::new(&topic, format!("m{n}"), qos).map_err(|e| e.to_string())?;
-                match publisher.conn.publish(message) {
-                    Ok(id) => {
-                        w.net.stats.published += 1;
-                        sent.insert(n, Sent { qos, id });
-                    }
-                    Err(mqtt_proto::PublishError::QueueFull) => w.net.stats.queue_full += 1,
-                    Err(e) => return Err(format!("publish refused: {e}")),
+                if let Some(id) = w.publish(n, qos)? {
+                    sent.insert(n, Sent { qos, id });
                 }
             }
             14 | 15 => {
@@ -158,17 +226,33 @@ pub fn run(seed: u64, faults: &Faults) -> Result<Stats, String> {
                         .map_err(|e| e.to_string())?;
                     filters.push((g, QoS::ExactlyOnce));
                 }
-                let _ = publisher.conn.subscribe(filters);
+                w.publisher_request(filters, false)?;
             }
             16 => {
                 let f = TopicFilter::try_from(format!("other/{}", rng.below(4)))
                     .map_err(|e| e.to_string())?;
-                let _ = publisher.conn.unsubscribe(vec![f]);
+                w.publisher_request(vec![(f, QoS::AtMostOnce)], true)?;
             }
-            17 => publisher.conn.disconnect(now, std::time::Duration::ZERO),
+            17 => {
+                // A graceful close, sometimes right after a last publish,
+                // with a drain time from none to longer than most flows.
+                if rng.chance(0.5) {
+                    let qos = qos_of(rng.below(3));
+                    let n = next_msg;
+                    next_msg += 1;
+                    if let Some(id) = w.publish(n, qos)? {
+                        sent.insert(n, Sent { qos, id });
+                    }
+                }
+                let drain = [0, 50, 500, 3_000][rng.below(4) as usize];
+                if !w.clients[PUBLISHER].gave_up {
+                    w.disconnect(PUBLISHER, Duration::from_millis(drain))?;
+                }
+            }
             _ => {
                 // Cut a random client's connection right now.
                 let i = rng.below(2) as usize;
+                let now = w.now;
                 if let Some(link) = w.clients[i].link.as_mut() {
                     if link.cut(now) {
                         w.net.stats.cuts += 1;
@@ -184,11 +268,11 @@ pub fn run(seed: u64, faults: &Faults) -> Result<Stats, String> {
     while !w.settled() {
         if w.now >= drain_deadline {
             return Err(format!(
-                "did not settle after the faults stopped: publisher connected={} queued={} inflight={}, subscriber connected={}, broker backlog={}",
-                w.clients[PUBLISHER].conn.is_connected(),
+                "did not settle after the faults stopped: publisher {:?} queued={} inflight={}, subscriber {:?}, broker backlog={}",
+                w.clients[PUBLISHER].conn.state(),
                 w.clients[PUBLISHER].conn.queued(),
                 w.clients[PUBLISHER].conn.inflight(),
-                w.clients[SUBSCRIBER].conn.is_connected(),
+                w.clients[SUBSCRIBER].conn.state(),
                 w.broker.backlog("subscriber"),
             ));
         }
@@ -200,5 +284,15 @@ pub fn run(seed: u64, faults: &Faults) -> Result<Stats, String> {
     stats.misbehaving = u64::from(faults.misbehave);
     stats.injected = w.broker.injected();
     stats.relaxed = w.broker.forgotten_qos2("publisher").count() as u64;
+    stats.refused = w.broker.refused();
+    for c in &w.clients {
+        stats.policy.add(&c.policy.stats);
+        stats.sessions_lost += c.publishes.losses;
+        stats.resent += c.publishes.resent;
+        stats.failed += c.publishes.failed.len() as u64;
+        stats.resubscribed += c.subs.resubscribed;
+        stats.held_checks += c.subs.compared;
+        stats.desyncs += c.subs.desyncs;
+    }
     Ok(stats)
 }

@@ -1,10 +1,10 @@
 //! What the simulation's checks ask of the model broker: what it still
 //! holds, what it lost and why, and what it still waits for.
 
-use super::ModelBroker;
+use super::{ConnId, ModelBroker};
 use crate::sim::misbehaviour::Counts;
 use bytes::Bytes;
-use mqtt_proto::QoS;
+use mqtt_proto::{QoS, TopicFilter};
 use std::collections::BTreeMap;
 
 impl ModelBroker {
@@ -61,6 +61,25 @@ impl ModelBroker {
             .get(client)
             .map(|s| s.inbound_qos2.keys().copied().collect())
             .unwrap_or_default()
+    }
+
+    /// The connection whose CONNECT created the session of `client`.
+    pub fn session_created_on(&self, client: &str) -> Option<ConnId> {
+        self.sessions.get(client).map(|s| s.created_on)
+    }
+
+    /// The SUBSCRIBE packets received on `id` since the last call:
+    /// (packet id, filters).
+    pub fn take_subscribes(&mut self, id: ConnId) -> Vec<(u16, Vec<TopicFilter>)> {
+        self.conns
+            .get_mut(&id)
+            .map(|c| std::mem::take(&mut c.subscribes))
+            .unwrap_or_default()
+    }
+
+    /// Connections refused: (server unavailable, not authorized).
+    pub fn refused(&self) -> (u64, u64) {
+        self.refusals.as_ref().map_or((0, 0), |r| r.refused)
     }
 
     /// Subscriptions the broker holds for `client`.
