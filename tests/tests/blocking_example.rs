@@ -1,12 +1,15 @@
 //! The blocking example's client (`mqtt-proto/examples/blocking.rs`), run
 //! against a real mosquitto: QoS 0/1/2 round trips, keep-alive on an idle
-//! connection, and a persistent session that collects messages while offline,
-//! across a clean reconnect, abrupt transport drops (with automatic and with
-//! manual acks) and a broker restart.
+//! connection, a persistent session that collects messages while offline,
+//! abrupt transport drops (with automatic and with manual acks) the core
+//! recovers from by itself, a broker restart in the middle of a QoS 1/2
+//! stream with and without broker persistence (the lost session is
+//! subscribed again by the core), and the graceful close.
 //!
 //! The example file is compiled here as a module, so this test drives the
-//! very loop the example ships, not a copy. Every wait is bounded: a bug
-//! fails a test, it never hangs one.
+//! very loop the example ships, not a copy. The loop has no reconnect or
+//! resubscribe logic of its own: whatever recovers here, the core did. Every
+//! wait is bounded: a bug fails a test, it never hangs one.
 
 // The example's `main` and any helper a test does not call are unused here.
 #[allow(dead_code)]
@@ -16,8 +19,8 @@ mod blocking;
 use blocking::{BlockingClient, Error};
 use mqtt_integration_tests::broker::Mosquitto;
 use mqtt_proto::{
-    AckToken, DisconnectReason, Event, MqttString, Options, PacketId, PublishId, QoS,
-    SubscribeOutcome,
+    AckToken, DisconnectReason, Event, MqttString, Options, PacketId, PublishError, PublishId, QoS,
+    SubscribeOutcome, TopicFilter,
 };
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -35,6 +38,8 @@ fn with_broker(config_extra: &str, test: impl FnOnce(&mut Mosquitto) -> Result<(
 const WAIT: Duration = Duration::from_secs(10);
 /// How long to keep listening for duplicates once everything has arrived.
 const SETTLE: Duration = Duration::from_millis(500);
+/// One client's turn when a test drives two clients from its thread.
+const TURN: Duration = Duration::from_millis(5);
 
 /// What a client's events said so far.
 #[derive(Debug, Default)]
@@ -45,10 +50,19 @@ struct Seen {
     /// first.
     unacked: Vec<(QoS, AckToken)>,
     published: HashSet<PublishId>,
+    /// Completions since the latest CONNACK.
+    published_since_connack: Vec<PublishId>,
     subscribed: HashMap<PacketId, Vec<SubscribeOutcome>>,
     /// `session_present` of each CONNACK, in order.
     connected: Vec<bool>,
     disconnected: Vec<DisconnectReason>,
+    /// The transport's life: "open" (`Event::OpenTransport`), "connected",
+    /// "disconnected", in order.
+    transport: Vec<&'static str>,
+    /// The core's own SUBACKs (`Event::Resubscribed`).
+    resubscribed: Vec<Vec<(TopicFilter, SubscribeOutcome)>>,
+    /// `Event::SessionLost`'s `resent` lists.
+    resent: Vec<Vec<PublishId>>,
 }
 
 impl Seen {
@@ -61,12 +75,23 @@ impl Seen {
             }
             Event::Published { id } => {
                 assert!(self.published.insert(id), "{id:?} completed twice");
+                self.published_since_connack.push(id);
             }
             Event::Subscribed { id, outcomes } => {
                 self.subscribed.insert(id, outcomes);
             }
-            Event::Connected { session_present } => self.connected.push(session_present),
-            Event::Disconnected { reason } => self.disconnected.push(reason),
+            Event::Connected { session_present } => {
+                self.connected.push(session_present);
+                self.published_since_connack.clear();
+                self.transport.push("connected");
+            }
+            Event::Disconnected { reason } => {
+                self.disconnected.push(reason);
+                self.transport.push("disconnected");
+            }
+            Event::OpenTransport { .. } => self.transport.push("open"),
+            Event::Resubscribed { filters } => self.resubscribed.push(filters),
+            Event::SessionLost { resent, .. } => self.resent.push(resent),
             _ => {}
         }
     }
@@ -89,6 +114,14 @@ impl Seen {
 
     fn has_all(&self, messages: &[(String, QoS)]) -> bool {
         messages.iter().all(|(p, _)| self.times(p) > 0)
+    }
+
+    /// The core opened a new transport by itself after one ended, and
+    /// CONNACK accepted it.
+    fn reconnected_by_itself(&self) -> bool {
+        let life = self.transport.join(" ");
+        life.find("disconnected")
+            .is_some_and(|lost| life[lost..].contains("open connected"))
     }
 }
 
@@ -124,18 +157,46 @@ fn idle(client: &mut BlockingClient, seen: &mut Seen, time: Duration) -> Result<
     Ok(())
 }
 
+/// Runs two clients in turns of [`TURN`] until `done` holds, for at most
+/// [`WAIT`].
+fn wait_both(
+    (a, seen_a): (&mut BlockingClient, &mut Seen),
+    (b, seen_b): (&mut BlockingClient, &mut Seen),
+    done: impl Fn(&Seen, &Seen) -> bool,
+) -> Result<(), Error> {
+    let give_up = std::time::Instant::now() + WAIT;
+    while !done(seen_a, seen_b) {
+        if std::time::Instant::now() > give_up {
+            return Err(format!("not done within {WAIT:?}: {seen_a:#?}\n{seen_b:#?}").into());
+        }
+        idle(a, seen_a, TURN)?;
+        idle(b, seen_b, TURN)?;
+    }
+    Ok(())
+}
+
 fn options(client_id: &str, clean_session: bool) -> Result<Options, Error> {
     Ok(Options::new(MqttString::try_from(client_id)?)
         .with_clean_session(clean_session)
         .with_keep_alive(Duration::from_secs(30)))
 }
 
-/// Connects and waits for CONNACK (recorded in the returned `Seen`).
+/// Starts a client and waits for CONNACK (recorded in the returned `Seen`).
 fn connect(broker: &Mosquitto, options: Options) -> Result<(BlockingClient, Seen), Error> {
-    let mut client = BlockingClient::connect(broker.addr(), options)?;
+    let mut client = BlockingClient::new(broker.addr(), options)?;
     let mut seen = Seen::default();
     wait(&mut client, &mut seen, |s| !s.connected.is_empty())?;
     Ok((client, seen))
+}
+
+/// Closes gracefully and checks the close ended as asked: DISCONNECT went
+/// out [MQTT-3.14.4-1].
+fn close(client: &mut BlockingClient, seen: &mut Seen) -> Result<(), Error> {
+    let before = seen.disconnected.len();
+    client.disconnect(WAIT);
+    wait(client, seen, |s| s.disconnected.len() > before)?;
+    assert_eq!(seen.disconnected[before..], [DisconnectReason::Requested]);
+    Ok(())
 }
 
 /// Subscribes and checks the broker granted each filter its requested QoS.
@@ -154,6 +215,18 @@ fn subscribe(
     Ok(())
 }
 
+/// Queues a publish of each `(payload, qos)` to `topic`.
+fn publish(
+    client: &mut BlockingClient,
+    topic: &str,
+    messages: &[(String, QoS)],
+) -> Result<Vec<PublishId>, Error> {
+    messages
+        .iter()
+        .map(|(payload, qos)| client.publish(topic, payload.as_bytes(), *qos))
+        .collect()
+}
+
 /// Publishes each `(payload, qos)` to `topic` and waits for every
 /// completion: QoS 1 PUBACK'd, QoS 2 PUBCOMP'd by the broker.
 fn publish_all(
@@ -162,10 +235,7 @@ fn publish_all(
     topic: &str,
     messages: &[(String, QoS)],
 ) -> Result<(), Error> {
-    let mut ids = Vec::new();
-    for (payload, qos) in messages {
-        ids.push(client.publish(topic, payload.as_bytes(), *qos)?);
-    }
+    let ids = publish(client, topic, messages)?;
     wait(client, seen, |s| {
         ids.iter().all(|id| s.published.contains(id))
     })
@@ -199,8 +269,8 @@ fn round_trips(broker: &mut Mosquitto) -> Result<(), Error> {
     // [MQTT-4.3.3-2]; QoS 0 and 1 arrive once here too.
     assert_eq!(seen.total(), messages.len(), "{seen:#?}");
 
-    client.disconnect(WAIT)?;
-    assert!(seen.disconnected.is_empty(), "{seen:#?}");
+    close(&mut client, &mut seen)?;
+    assert_eq!(seen.transport, ["open", "connected", "disconnected"]);
     Ok(())
 }
 
@@ -233,7 +303,7 @@ fn prepare_offline_session(
     assert_eq!(seen_a.connected, [false]);
     let filters = [(q1, QoS::AtLeastOnce), (q2, QoS::ExactlyOnce)];
     subscribe(&mut a, &mut seen_a, &filters)?;
-    a.disconnect(WAIT)?;
+    close(&mut a, &mut seen_a)?;
 
     // One message in flight from B: mosquitto's max_inflight_messages also
     // caps what it accepts, and beyond it drops an incoming QoS 2 message
@@ -243,11 +313,11 @@ fn prepare_offline_session(
     let (at_q1, at_q2) = offline_batch(n);
     publish_all(&mut b, &mut seen_b, q1, &at_q1)?;
     publish_all(&mut b, &mut seen_b, q2, &at_q2)?;
-    b.disconnect(WAIT)?;
+    close(&mut b, &mut seen_b)?;
     Ok((a, seen_a, at_q1.into_iter().chain(at_q2).collect()))
 }
 
-/// Checks every offline message reached A, and each QoS 2 one exactly once.
+/// Checks every message reached A, and each QoS 2 one exactly once.
 fn assert_all_received(seen: &Seen, messages: &[(String, QoS)]) {
     for (payload, qos) in messages {
         let times = seen.times(payload);
@@ -271,7 +341,8 @@ fn offline_delivery(broker: &mut Mosquitto) -> Result<(), Error> {
     let (mut a, mut seen, messages) =
         prepare_offline_session(broker, options("it-persist", false)?, 5)?;
 
-    a.reconnect()?;
+    // After a requested close the core stays down until asked again.
+    a.reconnect();
     wait(&mut a, &mut seen, |s| s.connected.len() == 2)?;
     // [MQTT-3.1.2-4] the session outlived the connection, and
     // [MQTT-3.2.2-2] CONNACK says so.
@@ -282,18 +353,19 @@ fn offline_delivery(broker: &mut Mosquitto) -> Result<(), Error> {
     settle(&mut a, &mut seen)?;
     assert_all_received(&seen, &messages);
 
-    a.disconnect(WAIT)?;
-    assert!(seen.disconnected.is_empty(), "{seen:#?}");
+    close(&mut a, &mut seen)?;
+    let requested = DisconnectReason::Requested;
+    assert_eq!(seen.disconnected, [requested.clone(), requested]);
     Ok(())
 }
 
 #[test]
 fn qos2_exactly_once_across_abrupt_transport_drops() {
-    // One message in flight at a time, so dropping the transport right after
-    // a delivery leaves that QoS 2 flow half done: on reconnect the broker
-    // resends the PUBREL [MQTT-4.4.0-1] (or, had it not read our PUBREC yet,
-    // the PUBLISH with DUP=1), and the client answers without a second
-    // delivery.
+    // One message in flight at a time, so cutting the transport right after
+    // a delivery leaves that QoS 2 flow half done: when the core reconnects
+    // the broker resends the PUBREL [MQTT-4.4.0-1] (or, had it not read our
+    // PUBREC yet, the PUBLISH with DUP=1), and the client answers without a
+    // second delivery.
     with_broker("max_inflight_messages 1", abrupt_drops);
 }
 
@@ -301,34 +373,39 @@ fn abrupt_drops(broker: &mut Mosquitto) -> Result<(), Error> {
     let (mut a, mut seen, messages) =
         prepare_offline_session(broker, options("it-abrupt", false)?, 5)?;
 
-    a.reconnect()?;
+    a.reconnect();
+    wait(&mut a, &mut seen, |s| s.connected.len() == 2)?;
     for drops in 1..=3 {
         // The loop reports a delivery after writing its PUBREC; then the TCP
-        // connection goes without DISCONNECT, before PUBREL is answered.
+        // connection goes without DISCONNECT, before PUBREL is answered, and
+        // the core reconnects by itself after its backoff.
         let delivered = seen.delivered_at(QoS::ExactlyOnce);
         wait(&mut a, &mut seen, |s| {
             s.delivered_at(QoS::ExactlyOnce) > delivered
         })?;
-        a.reconnect()?;
+        a.break_transport();
         wait(&mut a, &mut seen, |s| s.connected.len() == 2 + drops)?;
     }
     // [MQTT-3.1.2-4] every reconnect resumed the same session.
     assert_eq!(seen.connected, [false, true, true, true, true]);
+    let cut = DisconnectReason::TransportClosed;
+    assert_eq!(seen.disconnected[1..], [cut.clone(), cut.clone(), cut]);
+    assert!(seen.reconnected_by_itself(), "{seen:#?}");
     wait(&mut a, &mut seen, |s| s.has_all(&messages))?;
     settle(&mut a, &mut seen)?;
     assert_all_received(&seen, &messages);
 
-    a.disconnect(WAIT)?;
+    close(&mut a, &mut seen)?;
     Ok(())
 }
 
 #[test]
 fn qos2_redelivered_with_dup_after_a_drop_is_not_delivered_twice() {
-    // In manual-ack mode PUBREC waits for the application, so dropping the
+    // In manual-ack mode PUBREC waits for the application, so cutting the
     // transport while holding a QoS 2 message leaves the broker without it:
-    // on reconnect it resends the PUBLISH with its original id and DUP=1
-    // [MQTT-4.4.0-1], which the client must answer without delivering the
-    // message again [MQTT-4.3.3-2].
+    // when the core reconnects it resends the PUBLISH with its original id
+    // and DUP=1 [MQTT-4.4.0-1], which the client must answer without
+    // delivering the message again [MQTT-4.3.3-2].
     with_broker("max_inflight_messages 1", manual_ack_redelivery);
 }
 
@@ -336,7 +413,7 @@ fn manual_ack_redelivery(broker: &mut Mosquitto) -> Result<(), Error> {
     let a_options = options("it-manual-ack", false)?.with_manual_acks(true);
     let (mut a, mut seen, messages) = prepare_offline_session(broker, a_options, 3)?;
 
-    a.reconnect()?;
+    a.reconnect();
     let mut drops = 0;
     while !(seen.has_all(&messages) && seen.unacked.is_empty()) {
         wait(&mut a, &mut seen, |s| {
@@ -348,7 +425,7 @@ fn manual_ack_redelivery(broker: &mut Mosquitto) -> Result<(), Error> {
         seen.unacked.remove(0);
         if qos == QoS::ExactlyOnce && drops < 3 {
             drops += 1;
-            a.reconnect()?;
+            a.break_transport();
             wait(&mut a, &mut seen, |s| s.connected.len() == 2 + drops)?;
         }
         // The token outlives the transport: the session still holds the
@@ -357,11 +434,12 @@ fn manual_ack_redelivery(broker: &mut Mosquitto) -> Result<(), Error> {
     }
     assert_eq!(drops, 3);
     assert_eq!(seen.connected, [false, true, true, true, true]);
+    assert!(seen.reconnected_by_itself(), "{seen:#?}");
     settle(&mut a, &mut seen)?;
     assert_all_received(&seen, &messages);
     assert!(seen.unacked.is_empty(), "{seen:#?}");
 
-    a.disconnect(WAIT)?;
+    close(&mut a, &mut seen)?;
     Ok(())
 }
 
@@ -390,7 +468,7 @@ fn keep_alive(broker: &mut Mosquitto) -> Result<(), Error> {
     let message = [("still alive".to_string(), QoS::AtLeastOnce)];
     publish_all(&mut client, &mut seen, topic, &message)?;
     wait(&mut client, &mut seen, |s| s.has_all(&message))?;
-    client.disconnect(WAIT)?;
+    close(&mut client, &mut seen)?;
     Ok(())
 }
 
@@ -405,13 +483,222 @@ fn broker_restart(broker: &mut Mosquitto) -> Result<(), Error> {
 
     // SIGTERM: mosquitto saves the sessions and queued messages to disk.
     broker.restart();
-    a.reconnect()?;
+    a.reconnect();
     wait(&mut a, &mut seen, |s| s.connected.len() == 2)?;
     assert_eq!(seen.connected, [false, true]);
     wait(&mut a, &mut seen, |s| s.has_all(&messages))?;
     settle(&mut a, &mut seen)?;
     assert_all_received(&seen, &messages);
 
-    a.disconnect(WAIT)?;
+    close(&mut a, &mut seen)?;
     Ok(())
+}
+
+#[test]
+fn qos1_qos2_stream_survives_a_broker_restart_with_persistence() {
+    with_broker("persistence true", |broker| {
+        restart_mid_stream(broker, true)
+    });
+}
+
+#[test]
+fn lost_session_after_a_broker_restart_is_subscribed_again_by_the_core() {
+    with_broker("", |broker| restart_mid_stream(broker, false));
+}
+
+/// `n` messages, QoS 1 and 2 in turn, named after `phase`.
+fn stream_batch(phase: &str, n: usize) -> Batch {
+    let qos = |i| [QoS::AtLeastOnce, QoS::ExactlyOnce][i % 2];
+    (0..n).map(|i| (format!("{phase} #{i}"), qos(i))).collect()
+}
+
+/// A subscribes to a topic with a persistent session; B streams QoS 1 and 2
+/// messages to it a few in flight at a time, and the broker restarts in the
+/// middle of the stream. Neither the test nor the loop reconnects or
+/// subscribes again: the core does both. With `persistence` the broker keeps
+/// both sessions across the restart; without it, it loses them, and A must
+/// still get what B publishes afterwards.
+fn restart_mid_stream(broker: &mut Mosquitto, persistence: bool) -> Result<(), Error> {
+    let topic = "it/blocking/stream";
+    let id = if persistence { "it-kept" } else { "it-lost" };
+    let (mut a, mut seen_a) = connect(broker, options(&format!("{id}-a"), false)?)?;
+    subscribe(&mut a, &mut seen_a, &[(topic, QoS::ExactlyOnce)])?;
+    let b_options = options(&format!("{id}-b"), false)?.with_max_inflight(4);
+    let (mut b, mut seen_b) = connect(broker, b_options)?;
+
+    let before = stream_batch("before", 60);
+    let before_ids = publish(&mut b, topic, &before)?;
+    // B alone, so that it stops with messages in flight and queued.
+    wait(&mut b, &mut seen_b, |s| s.published.len() >= 20)?;
+    // Let A catch up with what B completed (so that, without persistence,
+    // nothing the broker completed dies with its memory), while B keeps its
+    // next messages in flight or queued.
+    let completed: Vec<String> = before_ids
+        .iter()
+        .zip(&before)
+        .filter(|(id, _)| seen_b.published.contains(id))
+        .map(|(_, (payload, _))| payload.clone())
+        .collect();
+    wait(&mut a, &mut seen_a, |s| {
+        completed.iter().all(|p| s.times(p) > 0)
+    })?;
+    assert!(completed.len() < before.len(), "the stream ended too soon");
+
+    // SIGTERM: with persistence mosquitto saves sessions and queues first.
+    broker.restart();
+    // A first: without persistence, its filters must be held again before
+    // B's resent messages reach the broker, or the broker drops them.
+    wait(&mut a, &mut seen_a, |s| {
+        s.connected.len() == 2 && (persistence || !s.resubscribed.is_empty())
+    })?;
+    // B alone up to its CONNACK: what completes with it (no packet in
+    // between) the core completed on a lost session.
+    wait(&mut b, &mut seen_b, |s| s.connected.len() == 2)?;
+    let on_loss: HashSet<PublishId> = seen_b.published_since_connack.iter().copied().collect();
+    // B completes the rest; A gets every one, except (without persistence)
+    // what the broker lost with the session.
+    let arrived = |a: &Seen, _: &Seen| {
+        let lost = |id| on_loss.contains(id);
+        let mut all = before.iter().zip(&before_ids);
+        all.all(|((payload, _), id)| lost(id) || a.times(payload) > 0)
+    };
+    wait_both((&mut a, &mut seen_a), (&mut b, &mut seen_b), |a, b| {
+        before_ids.iter().all(|id| b.published.contains(id)) && arrived(a, b)
+    })?;
+    // Published after the restart: A gets them with no new subscribe.
+    let after = stream_batch("after", 20);
+    let after_ids = publish(&mut b, topic, &after)?;
+    wait_both((&mut a, &mut seen_a), (&mut b, &mut seen_b), |a, b| {
+        after_ids.iter().all(|id| b.published.contains(id)) && a.has_all(&after)
+    })?;
+    let give_up = std::time::Instant::now() + SETTLE;
+    while std::time::Instant::now() < give_up {
+        idle(&mut a, &mut seen_a, TURN)?;
+        idle(&mut b, &mut seen_b, TURN)?;
+    }
+
+    // Both lost their transport at the restart and the core opened a new
+    // one by itself, after its backoff.
+    for seen in [&seen_a, &seen_b] {
+        assert_eq!(seen.disconnected[0], DisconnectReason::TransportClosed);
+        assert!(seen.reconnected_by_itself(), "{seen:#?}");
+    }
+    // The test subscribed once; the broker's answer to the core's own
+    // SUBSCRIBE is `Resubscribed`, never `Subscribed`.
+    assert_eq!(seen_a.subscribed.len(), 1);
+    let granted = SubscribeOutcome::Granted(QoS::ExactlyOnce);
+    if persistence {
+        // [MQTT-3.1.2-4] [MQTT-3.2.2-2] both sessions were resumed, the
+        // subscription with them: nothing to subscribe again.
+        assert_eq!(seen_a.connected, [false, true]);
+        assert_eq!(seen_b.connected, [false, true]);
+        assert!(seen_a.resubscribed.is_empty(), "{seen_a:#?}");
+        assert!(seen_b.resent.is_empty(), "{seen_b:#?}");
+        assert!(on_loss.is_empty(), "{on_loss:?}");
+        // Every completed message arrived, QoS 2 exactly once [MQTT-4.3.3-2]
+        // across the restart: B resent its unacknowledged ones with their
+        // ids [MQTT-4.4.0-1], which the broker had stored.
+        assert_all_received(&seen_a, &before);
+    } else {
+        // [MQTT-3.2.2-3] the broker had no session for either: Session
+        // Present 0, and the core subscribed A again by itself, once.
+        assert_eq!(seen_a.connected, [false, false]);
+        assert_eq!(seen_b.connected, [false, false]);
+        let topic = TopicFilter::try_from(topic)?;
+        assert_eq!(seen_a.resubscribed, [vec![(topic, granted)]]);
+        // B's messages in flight went out again as new ones: every one
+        // arrived, and only those may have arrived twice. A QoS 2 message
+        // the broker had PUBREC'd is complete for the core, which must not
+        // send its PUBLISH again [MQTT-4.3.3-1]; mosquitto forwards it only
+        // on PUBREL, so one whose PUBREL the broker never read died with it.
+        let resent: HashSet<&PublishId> = seen_b.resent.iter().flatten().collect();
+        for ((payload, qos), id) in before.iter().zip(&before_ids) {
+            let times = seen_a.times(payload);
+            if on_loss.contains(id) {
+                assert_eq!(*qos, QoS::ExactlyOnce, "{payload}: {on_loss:?}");
+                assert!(times <= 1, "{payload} twice: {seen_a:#?}");
+                continue;
+            }
+            assert!(times >= 1, "{payload} lost: {seen_a:#?}");
+            if *qos == QoS::ExactlyOnce && !resent.contains(id) {
+                assert_eq!(times, 1, "{payload} twice: {seen_a:#?}");
+            }
+        }
+    }
+    // After the restart, delivery is as before it.
+    assert_all_received(&seen_a, &after);
+
+    close(&mut a, &mut seen_a)?;
+    close(&mut b, &mut seen_b)?;
+    Ok(())
+}
+
+#[test]
+fn graceful_close_completes_every_publish_before_disconnect() {
+    with_broker("", graceful_close);
+}
+
+fn graceful_close(broker: &mut Mosquitto) -> Result<(), Error> {
+    let topic = "it/blocking/close";
+    let (mut a, mut seen_a) = connect(broker, options("it-close-sub", true)?)?;
+    subscribe(&mut a, &mut seen_a, &[(topic, QoS::AtLeastOnce)])?;
+    let b_options = options("it-close-pub", true)?.with_max_inflight(8);
+    let (mut b, mut seen_b) = connect(broker, b_options)?;
+
+    let messages: Batch = (0..50)
+        .map(|i| (format!("closing #{i}"), QoS::AtLeastOnce))
+        .collect();
+    let ids = publish(&mut b, topic, &messages)?;
+    // Nothing is sent yet: the close waits for every PUBACK, eight in
+    // flight at a time.
+    b.disconnect(WAIT);
+    match b.publish(topic, b"too late", QoS::AtLeastOnce) {
+        Err(e) => assert_eq!(e.downcast_ref(), Some(&PublishError::Closing)),
+        Ok(id) => panic!("publish {id:?} accepted while closing"),
+    }
+    let mut published_first = 0;
+    b.run_until(WAIT, |event| {
+        let ended = matches!(event, Event::Disconnected { .. });
+        if ended {
+            published_first = seen_b.published.len();
+        }
+        seen_b.record(event);
+        ended.then_some(())
+    })?;
+    // Every publish completed (PUBACK [MQTT-4.3.2-1]) before the close
+    // ended, and it ended as asked.
+    assert_eq!(published_first, ids.len(), "{seen_b:#?}");
+    assert!(ids.iter().all(|id| seen_b.published.contains(id)));
+    assert_eq!(seen_b.disconnected, [DisconnectReason::Requested]);
+    // The broker saw every PUBLISH, then DISCONNECT, and nothing after it
+    // [MQTT-3.14.4-2]; A got them all.
+    let log = log_with(broker, "Received DISCONNECT from it-close-pub");
+    let disconnect = log.find("Received DISCONNECT from it-close-pub");
+    let last_publish = log.rfind("Received PUBLISH from it-close-pub");
+    assert!(last_publish < disconnect && last_publish.is_some(), "{log}");
+    let after_disconnect = disconnect.map_or("", |at| &log[at..]);
+    assert!(!after_disconnect.contains("Received PUBLISH from it-close-pub"));
+    assert_eq!(
+        log.matches("Received PUBLISH from it-close-pub").count(),
+        50
+    );
+    wait(&mut a, &mut seen_a, |s| s.has_all(&messages))?;
+    // A close asked for when already closed ends at once.
+    b.disconnect(WAIT);
+    wait(&mut b, &mut seen_b, |s| s.disconnected.len() == 2)?;
+    close(&mut a, &mut seen_a)?;
+    Ok(())
+}
+
+/// The broker's log once it holds `line` (it writes asynchronously), or
+/// after [`WAIT`].
+fn log_with(broker: &Mosquitto, line: &str) -> String {
+    let give_up = std::time::Instant::now() + WAIT;
+    loop {
+        let log = broker.log();
+        if log.contains(line) || std::time::Instant::now() > give_up {
+            return log;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
