@@ -5,6 +5,7 @@ pub mod aedes;
 pub mod broker;
 pub mod broker_tls;
 mod harness;
+pub mod on_smol;
 pub mod pki;
 pub mod scripted;
 pub mod sim;

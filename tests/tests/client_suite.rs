@@ -11,7 +11,10 @@
 //!
 //! - `tokio`: `mqtt_tokio::Tokio` on a multi-thread tokio runtime;
 //! - `async_std`: `mqtt_async_std::AsyncStd` under `async_std::task::block_on`;
-//! - `smol`: `mqtt_async_std::AsyncStd` under `smol::block_on`.
+//! - `smol`: `mqtt_async_std`'s runtime under `smol::block_on`, the driver
+//!   spawned on smol through `Options::spawner`, never on async-std's
+//!   executor (`mqtt_integration_tests::on_smol::Smol`, whose own `spawn`
+//!   panics; [`smol_without_async_std`] checks the whole arrangement).
 //!
 //! Layout:
 //! - [`rt`] holds the runtime-neutral helpers: timeouts and sleeps on
@@ -69,8 +72,9 @@ mod rt {
         futures_lite::future::yield_now().await;
     }
 
-    /// Runs `f` as a task of runtime `R` (through the same
-    /// [`Runtime::spawn`] the client's driver uses); the returned future is
+    /// Runs `f` as a task of runtime `R` (through [`Runtime::spawn`], or
+    /// on smol's executor for the smol flavour: see
+    /// `mqtt_integration_tests::on_smol::spawn`); the returned future is
     /// its output (a panic in the task is re-raised).
     pub fn spawn<R, F>(f: F) -> impl Future<Output = F::Output>
     where
@@ -79,7 +83,7 @@ mod rt {
         F::Output: Send + 'static,
     {
         let (tx, rx) = async_channel::bounded(1);
-        R::spawn(Box::pin(async move {
+        mqtt_integration_tests::on_smol::spawn::<R>(Box::pin(async move {
             let out = AssertUnwindSafe(f).catch_unwind().await;
             let _ = tx.try_send(out);
         }));
@@ -333,7 +337,8 @@ mod scenarios {
     }
 
     async fn connect<R: Runtime>(options: Options) -> Client<R> {
-        match within(STEP, "Client::connect", Client::<R>::connect(options)).await {
+        let connecting = mqtt_integration_tests::on_smol::connect::<R>(options);
+        match within(STEP, "Client::connect", connecting).await {
             Ok(client) => client,
             Err(e) => panic!("Client::connect failed: {e}"),
         }
@@ -671,7 +676,7 @@ mod scenarios {
         let refused = within(
             STEP,
             "connect with a wrong password",
-            Client::<R>::connect(
+            mqtt_integration_tests::on_smol::connect::<R>(
                 options(broker.port())
                     .client_id("intruder")
                     .credentials(user, "wrong"),
@@ -1648,7 +1653,101 @@ suite!(
 );
 suite!(
     smol,
-    mqtt_async_std::AsyncStd,
+    mqtt_integration_tests::on_smol::Smol,
     ::smol::block_on,
     super::vanish::executor_dropped
 );
+
+/// Under smol, async-std's executor is never started: not by the client's
+/// driver, not by its IO, not by the suite's own tasks.
+mod smol_without_async_std {
+    use mqtt_async_std::AsyncStd;
+    use mqtt_client::{Client, Options, QoS};
+    use mqtt_integration_tests::broker::Mosquitto;
+    use mqtt_integration_tests::on_smol::{self, Smol};
+    use mqtt_integration_tests::wait::within;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::process::Command;
+    use std::time::Duration;
+
+    const STEP: Duration = Duration::from_secs(5);
+    /// Set in the child process that [`async_std_executor_never_starts`]
+    /// runs: a process of its own, so that no other test's async-std (the
+    /// `async_std` suite's, in a shared `cargo test` process) is counted.
+    const CHILD: &str = "MQTT_TEST_SMOL_CHILD";
+    const NAME: &str = "smol_without_async_std::async_std_executor_never_starts";
+
+    /// The smol suite's guard is real: a driver spawned through [`Smol`]'s
+    /// own `spawn` fails the test; with the suite's options it is spawned
+    /// through `Options::spawner` instead. Then a smol application's client,
+    /// `Client<AsyncStd>` with the spawner, in a process of its own (where
+    /// `AsyncStd`'s default spawner would be async-std's executor, this
+    /// crate building `mqtt-async-std` with its `async-std` feature): a QoS
+    /// 1 round trip through mosquitto, after which no thread of async-std's
+    /// executor exists and smol's executor thread does.
+    #[test]
+    fn async_std_executor_never_starts() {
+        if std::env::var_os(CHILD).is_some() {
+            return smol_application();
+        }
+        let refused = catch_unwind(|| Client::<Smol>::start(Options::new("127.0.0.1", 1)));
+        let message = refused
+            .err()
+            .and_then(|panic| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        assert!(
+            message.contains(on_smol::REFUSED),
+            "spawning the driver through Smol's own spawn must panic; got {message:?}"
+        );
+        let hooked = Client::<Smol>::start(on_smol::options::<Smol>(Options::new("127.0.0.1", 1)));
+        drop(hooked.expect("a client whose driver is spawned through Options::spawner"));
+
+        let exe = std::env::current_exe().expect("this test binary");
+        let child = Command::new(exe)
+            .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CHILD, "1")
+            .output()
+            .expect("run this test in a process of its own");
+        let stdout = String::from_utf8_lossy(&child.stdout);
+        let stderr = String::from_utf8_lossy(&child.stderr);
+        assert!(
+            child.status.success() && stdout.contains("1 passed"),
+            "the smol application failed ({}):\n{stdout}\n{stderr}",
+            child.status
+        );
+    }
+
+    fn smol_application() {
+        let broker = Mosquitto::start("");
+        let round_trip = async {
+            let options = Options::new("127.0.0.1", broker.port()).spawner(on_smol::spawner);
+            let client = within(STEP, "connect", Client::<AsyncStd>::connect(options))
+                .await
+                .expect("connect");
+            let subscribing = client.subscribe("smol", QoS::AtLeastOnce);
+            let mut sub = within(STEP, "subscribe", subscribing)
+                .await
+                .expect("subscribe");
+            let publishing = client.publish("smol", "x", QoS::AtLeastOnce);
+            within(STEP, "publish", publishing).await.expect("publish");
+            let m = within(STEP, "the message", sub.next()).await;
+            assert_eq!(m.map(|m| m.payload), Some("x".into()));
+            within(STEP, "disconnect", client.disconnect())
+                .await
+                .expect("disconnect");
+        };
+        let ran = catch_unwind(AssertUnwindSafe(|| ::smol::block_on(Box::pin(round_trip))));
+        let threads = on_smol::thread_names();
+        assert!(
+            on_smol::async_std_executor_threads().is_empty(),
+            "async-std's executor was started under smol: threads {threads:?}"
+        );
+        assert!(
+            threads.iter().any(|t| t.starts_with("smol-")),
+            "no thread of smol's executor: the driver was not spawned on smol; threads {threads:?}"
+        );
+        if let Err(panic) = ran {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}

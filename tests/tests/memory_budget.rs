@@ -14,6 +14,7 @@
 
 use mqtt_client::{Client, Options, QoS, Runtime};
 use mqtt_integration_tests::broker::Mosquitto;
+use mqtt_integration_tests::on_smol::Smol;
 use mqtt_integration_tests::wait;
 use mqtt_integration_tests::wait::block_on_tokio;
 use std::future::Future;
@@ -25,6 +26,14 @@ const STEP: Duration = Duration::from_secs(30);
 
 async fn within<F: Future>(what: &str, f: F) -> F::Output {
     wait::within(STEP, what, f).await
+}
+
+/// `Client::<R>::connect`; the smol flavour's driver is spawned on smol
+/// through `Options::spawner` (see `mqtt_integration_tests::on_smol`).
+fn connect<R: Runtime>(
+    options: Options,
+) -> impl Future<Output = Result<Client<R>, mqtt_client::Error>> {
+    mqtt_integration_tests::on_smol::connect::<R>(options)
 }
 
 /// This process's peak resident memory so far, in bytes.
@@ -68,7 +77,7 @@ async fn unmatched_flood<R: Runtime>(broker: &Mosquitto) {
             .clean_session(false)
     };
     // The session subscribes, then goes away while the flood is queued.
-    let first = within("connect", Client::<R>::connect(options()))
+    let first = within("connect", connect::<R>(options()))
         .await
         .expect("connect");
     let sub = within("subscribe", first.subscribe("flood/#", QoS::AtLeastOnce))
@@ -91,7 +100,7 @@ async fn unmatched_flood<R: Runtime>(broker: &Mosquitto) {
 
     let before = peak_rss();
     // The session resumes; only the last message has a subscription.
-    let client = within("reconnect", Client::<R>::connect(options()))
+    let client = within("reconnect", connect::<R>(options()))
         .await
         .expect("reconnect");
     let mut end = within("subscribe", client.subscribe("flood/end", QoS::AtLeastOnce))
@@ -125,7 +134,7 @@ async fn retained_burst<R: Runtime>(broker: &Mosquitto) {
     const COUNT: usize = 5_000;
     let publisher = within(
         "connect",
-        Client::<R>::connect(Options::new("127.0.0.1", broker.port())),
+        connect::<R>(Options::new("127.0.0.1", broker.port())),
     )
     .await
     .expect("connect");
@@ -147,7 +156,7 @@ async fn retained_burst<R: Runtime>(broker: &Mosquitto) {
     .expect("publish");
     let subscriber = within(
         "connect",
-        Client::<R>::connect(Options::new("127.0.0.1", broker.port())),
+        connect::<R>(Options::new("127.0.0.1", broker.port())),
     )
     .await
     .expect("connect");
@@ -178,7 +187,7 @@ async fn drops_are_counted<R: Runtime>(broker: &Mosquitto) {
     const COUNT: usize = 2_000;
     let subscriber = within(
         "connect",
-        Client::<R>::connect(
+        connect::<R>(
             Options::new("127.0.0.1", broker.port())
                 .max_held_bytes(16 * 1024)
                 .subscription_capacity(8),
@@ -196,7 +205,7 @@ async fn drops_are_counted<R: Runtime>(broker: &Mosquitto) {
     .expect("subscribe");
     let publisher = within(
         "connect",
-        Client::<R>::connect(Options::new("127.0.0.1", broker.port())),
+        connect::<R>(Options::new("127.0.0.1", broker.port())),
     )
     .await
     .expect("connect");
@@ -262,9 +271,7 @@ fn async_std_retained_burst_arrives_whole() {
 #[test]
 fn smol_retained_burst_arrives_whole() {
     let broker = Mosquitto::start("");
-    smol::block_on(Box::pin(retained_burst::<mqtt_async_std::AsyncStd>(
-        &broker,
-    )));
+    smol::block_on(Box::pin(retained_burst::<Smol>(&broker)));
 }
 
 #[test]
@@ -284,7 +291,5 @@ fn async_std_qos0_drops_are_counted() {
 #[test]
 fn smol_qos0_drops_are_counted() {
     let broker = Mosquitto::start("");
-    smol::block_on(Box::pin(drops_are_counted::<mqtt_async_std::AsyncStd>(
-        &broker,
-    )));
+    smol::block_on(Box::pin(drops_are_counted::<Smol>(&broker)));
 }

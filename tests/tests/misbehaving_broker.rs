@@ -30,6 +30,12 @@ fn options(broker: &ScriptedBroker) -> Options {
         .backoff(Duration::from_millis(100), Duration::from_secs(5))
 }
 
+/// `Client::<R>::connect`; the smol flavour's driver is spawned on smol
+/// through `Options::spawner` (see `mqtt_integration_tests::on_smol`).
+fn connect<R: Runtime>(options: Options) -> impl Future<Output = Result<Client<R>, Error>> {
+    mqtt_integration_tests::on_smol::connect::<R>(options)
+}
+
 /// A PUBLISH as bytes, however wrong its fields.
 fn publish(qos: u8, dup: bool, pid: u16, topic: &str, payload: &[u8]) -> Vec<u8> {
     let mut body = Vec::new();
@@ -95,12 +101,7 @@ async fn refused_at_connect<R: Runtime>(
 ) {
     let broker = ScriptedBroker::start(script);
     let started = Instant::now();
-    let result = within(
-        limit,
-        "Client::connect",
-        Client::<R>::connect(options(&broker)),
-    )
-    .await;
+    let result = within(limit, "Client::connect", connect::<R>(options(&broker))).await;
     let error = match result {
         Ok(_) => panic!("connected to a broker that must be refused"),
         Err(e) => e,
@@ -133,7 +134,7 @@ async fn closes_after<R: Runtime>(
     let client = within(
         Duration::from_secs(5),
         "connect",
-        Client::<R>::connect(options(&broker)),
+        connect::<R>(options(&broker)),
     )
     .await
     .expect("the CONNACK accepts the connection");
@@ -317,7 +318,7 @@ mod scenarios {
         let client = within(
             Duration::from_secs(3),
             "connect",
-            Client::<R>::connect(options(&broker).connect_timeout(Duration::from_secs(2))),
+            connect::<R>(options(&broker).connect_timeout(Duration::from_secs(2))),
         )
         .await
         .expect("a slow but whole CONNACK");
@@ -378,7 +379,7 @@ mod scenarios {
         let client = within(
             Duration::from_secs(3),
             "connect",
-            Client::<R>::connect(options(&broker).keep_alive(Duration::from_secs(1))),
+            connect::<R>(options(&broker).keep_alive(Duration::from_secs(1))),
         )
         .await
         .expect("connect");
@@ -416,7 +417,7 @@ mod scenarios {
         let client = within(
             Duration::from_secs(3),
             "connect",
-            Client::<R>::connect(options(&broker).keep_alive(Duration::from_secs(1))),
+            connect::<R>(options(&broker).keep_alive(Duration::from_secs(1))),
         )
         .await
         .expect("connect");
@@ -451,7 +452,7 @@ mod scenarios {
         let client = within(
             Duration::from_secs(3),
             "connect",
-            Client::<R>::connect(options(&broker).request_timeout(Duration::from_millis(1500))),
+            connect::<R>(options(&broker).request_timeout(Duration::from_millis(1500))),
         )
         .await
         .expect("connect");
@@ -485,7 +486,7 @@ mod scenarios {
         let client = within(
             Duration::from_secs(3),
             "connect",
-            Client::<R>::connect(options(&broker).request_timeout(Duration::from_millis(500))),
+            connect::<R>(options(&broker).request_timeout(Duration::from_millis(500))),
         )
         .await
         .expect("connect");
@@ -517,7 +518,7 @@ mod scenarios {
         let client = within(
             Duration::from_secs(3),
             "connect",
-            Client::<R>::connect(
+            connect::<R>(
                 options(&broker).backoff(Duration::from_millis(20), Duration::from_millis(20)),
             ),
         )
@@ -560,7 +561,7 @@ mod scenarios {
         let client = within(
             Duration::from_secs(3),
             "connect",
-            Client::<R>::connect(options(&broker)),
+            connect::<R>(options(&broker)),
         )
         .await
         .expect("connect");
@@ -620,7 +621,7 @@ mod scenarios {
         let client = within(
             Duration::from_secs(3),
             "connect",
-            Client::<R>::connect(
+            connect::<R>(
                 options(&broker)
                     .client_id("q2")
                     .clean_session(false)
@@ -686,7 +687,7 @@ mod scenarios {
         let client = within(
             Duration::from_secs(3),
             "connect",
-            Client::<R>::connect(options(&broker)),
+            connect::<R>(options(&broker)),
         )
         .await
         .expect("connect");
@@ -743,7 +744,7 @@ macro_rules! every_runtime {
     ($($name:ident)*) => {
         suite!(tokio, mqtt_tokio::Tokio, super::block_on_tokio; $($name)*);
         suite!(async_std, mqtt_async_std::AsyncStd, ::async_std::task::block_on; $($name)*);
-        suite!(smol, mqtt_async_std::AsyncStd, ::smol::block_on; $($name)*);
+        suite!(smol, mqtt_integration_tests::on_smol::Smol, ::smol::block_on; $($name)*);
     };
 }
 

@@ -44,7 +44,9 @@ const BOUND: Duration = Duration::from_secs(60);
 const REFUSAL_BOUND: Duration = Duration::from_secs(5);
 
 async fn connect<R: Runtime>(options: Options, what: &str) -> Client<R> {
-    within(STEP, what, Client::<R>::connect(options))
+    // The smol flavour's driver is spawned on smol (see on_smol).
+    let connecting = mqtt_integration_tests::on_smol::connect::<R>(options);
+    within(STEP, what, connecting)
         .await
         .unwrap_or_else(|e| panic!("{what}: {e}"))
 }
@@ -484,7 +486,7 @@ mod refusals {
         let started = Instant::now();
         let result = timeout(
             REFUSAL_BOUND,
-            Client::<R>::connect(options.connector(plug.connector())),
+            mqtt_integration_tests::on_smol::connect::<R>(options.connector(plug.connector())),
         )
         .await;
         let error = match result {
@@ -1029,4 +1031,8 @@ suite!(
     mqtt_async_std::AsyncStd,
     ::async_std::task::block_on
 );
-suite!(smol, mqtt_async_std::AsyncStd, ::smol::block_on);
+suite!(
+    smol,
+    mqtt_integration_tests::on_smol::Smol,
+    ::smol::block_on
+);

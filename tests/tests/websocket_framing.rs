@@ -121,6 +121,8 @@ async fn framing<R: Runtime>() {
     let options = Options::from_url(&format!("ws://127.0.0.1:{port}/mqtt"))
         .expect("url")
         .backoff(Duration::from_secs(5), Duration::from_secs(5));
+    // The smol flavour's driver is spawned on smol (see on_smol).
+    let options = mqtt_integration_tests::on_smol::options::<R>(options);
     let client = within("connect", Client::<R>::connect(options))
         .await
         .expect("connect over WebSocket");
@@ -164,5 +166,5 @@ fn async_std_framing() {
 
 #[test]
 fn smol_framing() {
-    smol::block_on(framing::<mqtt_async_std::AsyncStd>());
+    smol::block_on(framing::<mqtt_integration_tests::on_smol::Smol>());
 }
