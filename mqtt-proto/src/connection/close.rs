@@ -47,6 +47,10 @@ impl Connection {
     pub fn disconnect(&mut self, now: Instant, drain: Duration) {
         self.now = self.now.max(now);
         self.cancel_reconnect();
+        // A request for a transport not yet taken is withdrawn: a loop that
+        // handles events in order must not open one after the close.
+        self.events
+            .retain(|e| !matches!(e, super::Event::OpenTransport { .. }));
         match self.state {
             State::Connected if !self.closing => {
                 self.closing = true;
@@ -77,7 +81,9 @@ impl Connection {
     }
 
     fn drained(&self) -> bool {
-        self.outgoing.inflight.is_empty() && self.queued() == 0
+        // QoS 0 messages already encoded are not waited for: DISCONNECT
+        // goes out behind them, and they complete when handed out with it.
+        self.outgoing.inflight.is_empty() && self.outgoing.queue.is_empty()
     }
 
     /// While draining: DISCONNECT goes out once nothing is left in flight.
@@ -90,8 +96,7 @@ impl Connection {
     /// The drain deadline passed: DISCONNECT now, whatever is in flight
     /// (it stays in the session for a later connection).
     pub(super) fn on_close_deadline(&mut self, now: Instant) {
-        if self.closing && self.state == State::Connected && self.timers.is_due(Timer::Close, now)
-        {
+        if self.closing && self.state == State::Connected && self.timers.is_due(Timer::Close, now) {
             self.send_disconnect();
         }
     }

@@ -513,13 +513,15 @@ impl Connection {
     /// reconnect policy, if any, says what comes next.
     fn lose(&mut self, reason: DisconnectReason) {
         let closing = core::mem::take(&mut self.closing);
-        let final_refusal = matches!(reason, DisconnectReason::Refused(code) if is_final_refusal(code));
+        let final_refusal =
+            matches!(reason, DisconnectReason::Refused(code) if is_final_refusal(code));
         let requested = reason == DisconnectReason::Requested;
         self.end_transport(reason);
         let Some(reconnect) = &mut self.reconnect else {
             return;
         };
         if closing || requested {
+            reconnect.on_closed();
             return;
         }
         let next = if final_refusal {

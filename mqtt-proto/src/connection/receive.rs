@@ -235,12 +235,23 @@ impl Connection {
             })
             .collect();
         for ((filter, _), outcome) in request.filters.iter().zip(&outcomes) {
-            if *outcome == SubscribeOutcome::Refused {
+            // A later SUBSCRIBE for the filter, still pending, replaced this
+            // one [MQTT-3.8.4-3]: its SUBACK decides whether it is held.
+            let superseded = self.requests.iter().any(|r| match r {
+                Request::Subscribe(s) => s.filters.iter().any(|(f, _)| f == filter),
+                Request::Unsubscribe(_) => false,
+            });
+            if *outcome == SubscribeOutcome::Refused && !superseded {
                 self.subscriptions.on_refused(filter);
             }
         }
         if self.subscriptions.take_resubscribe(suback.pid) {
-            let filters = request.filters.into_iter().map(|(f, _)| f).zip(outcomes).collect();
+            let filters = request
+                .filters
+                .into_iter()
+                .map(|(f, _)| f)
+                .zip(outcomes)
+                .collect();
             self.events.push_back(Event::Resubscribed { filters });
             return;
         }

@@ -153,6 +153,14 @@ impl Reconnect {
         self.healthy = true;
     }
 
+    /// The connection or attempt ended on request: no reconnect follows,
+    /// and nothing of it counts for the next round (a later `start`).
+    pub(crate) fn on_closed(&mut self) {
+        self.connected_at = None;
+        self.healthy = false;
+        self.tried = 0;
+    }
+
     /// The connection ended, at `now`. `keep_alive` is the interval in
     /// force (`None`: off).
     pub(crate) fn on_ended(&mut self, now: Instant, keep_alive: Option<Duration>) -> Next {
@@ -174,9 +182,7 @@ impl Reconnect {
                     delay: Duration::ZERO,
                 }
             }
-            None if self.options.give_up_if_never_connected && !self.connected_once => {
-                Next::GiveUp
-            }
+            None if self.options.give_up_if_never_connected && !self.connected_once => Next::GiveUp,
             None => {
                 self.start_round();
                 self.backoff_then_first()
