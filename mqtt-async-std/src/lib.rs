@@ -87,8 +87,9 @@ use std::io;
 use std::time::{Duration, Instant};
 
 pub use mqtt_client::{
-    mqtt_proto, rustls, BoxedStream, ByteStream, ConnectionEvent, Connector, Error, Message,
-    Options, QoS, Scheme, Server, SubscribeOutcome, TlsError, TlsOptions, WebSocketError,
+    mqtt_proto, rustls, BoxedStream, ByteStream, ConnectionEvent, Connector, Delivery,
+    DisconnectReason, Error, Events, Message, Options, QoS, Scheme, Server, SubscribeOutcome,
+    TlsError, TlsOptions, WebSocketError,
 };
 
 /// async-std or smol, as the shared driver needs it: `async-net` TCP,
@@ -101,6 +102,8 @@ pub struct AsyncStd;
 pub type Client = mqtt_client::Client<AsyncStd>;
 /// A subscription's message stream on async-std or smol.
 pub type Subscription = mqtt_client::Subscription<AsyncStd>;
+/// A manual-ack subscription's stream of deliveries on async-std or smol.
+pub type ManualSubscription = mqtt_client::ManualSubscription<AsyncStd>;
 
 impl mqtt_client::Runtime for AsyncStd {
     type Stream = async_net::TcpStream;

@@ -128,7 +128,7 @@ async fn connection_lost(client: &Client) -> String {
     let events = client.events();
     while let Ok(event) = events.recv().await {
         if let ConnectionEvent::Disconnected { reason } = event {
-            return reason;
+            return reason.to_string();
         }
     }
     "the client closed".into()

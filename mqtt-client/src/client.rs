@@ -2,18 +2,16 @@
 //! and [`Subscription`] (a `Stream` of messages). Each call becomes a
 //! [`Command`] for the driver task; nothing here touches the network.
 
-use crate::driver::{Budget, Command, Driver, DropCount, SubscribeReply};
-use crate::events::{ConnectionEvent, Listeners};
+use crate::driver::{Command, Driver};
+use crate::events::{Events, Listeners};
 use crate::runtime::Runtime;
+use crate::subscription::{Handle, ManualSubscription, Subscription};
 use crate::{Error, Options};
 use bytes::Bytes;
 use futures_channel::oneshot;
-use futures_core::Stream;
-use mqtt_proto::{Message, QoS, SubscribeOutcome, TopicFilter};
+use mqtt_proto::{Message, QoS, TopicFilter};
 use std::marker::PhantomData;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 /// A handle to one MQTT client on runtime `R`. Clone it freely; the
 /// connection shuts down cleanly when the last handle (subscriptions
@@ -52,40 +50,70 @@ impl<R: Runtime> Client<R> {
     /// TLS or WebSocket failure (`Error::Tls`, `Error::WebSocket`), no
     /// answer in time (`Error::Timeout`). A local TLS configuration error
     /// fails before any connection is opened. Once connected, the client
-    /// reconnects by itself.
+    /// reconnects by itself; [`session_present`](Self::session_present)
+    /// says whether the broker resumed a session.
     pub async fn connect(options: Options) -> Result<Self, Error> {
-        let (commands, rx) = async_channel::bounded(options.command_capacity);
-        let (ready_tx, ready_rx) = oneshot::channel();
-        let listeners = Arc::new(Listeners::default());
-        let driver = Driver::<R>::new(options, rx, ready_tx, listeners.clone())?;
-        // Every event the driver logs carries the client id.
-        let client_id: Arc<str> = driver.client_id().into();
-        let span = tracing::info_span!("mqtt", client_id = %client_id);
-        R::spawn(Box::pin(tracing::Instrument::instrument(driver, span)));
-        match ready_rx.await {
-            Ok(Ok(())) => Ok(Client {
-                commands,
-                listeners,
-                client_id,
-                runtime: PhantomData,
-            }),
+        let (client, ready) = Self::spawn(options, true)?;
+        match ready.await {
+            Ok(Ok(())) => Ok(client),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(Error::Closed),
         }
     }
+
+    /// Starts the client offline and returns at once: it connects in the
+    /// background, with backoff, for as long as it takes (a device that
+    /// boots before its network). Publishes and subscribes made meanwhile
+    /// are queued within the usual limits and go out once connected;
+    /// [`events`](Self::events) reports the attempts. Only local errors
+    /// (invalid options, TLS files) fail here.
+    pub fn start(options: Options) -> Result<Self, Error> {
+        Self::spawn(options, false).map(|(client, _)| client)
+    }
+
+    fn spawn(
+        options: Options,
+        give_up_if_unreachable: bool,
+    ) -> Result<(Self, oneshot::Receiver<Result<(), Error>>), Error> {
+        let (commands, rx) = async_channel::bounded(options.command_capacity);
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let listeners = Arc::new(Listeners::default());
+        let spawner = options.spawner.0.clone();
+        let driver = Driver::<R>::new(
+            options,
+            rx,
+            ready_tx,
+            listeners.clone(),
+            give_up_if_unreachable,
+        )?;
+        // Every event the driver logs carries the client id.
+        let client_id: Arc<str> = driver.client_id().into();
+        let span = tracing::info_span!("mqtt", client_id = %client_id);
+        let task = Box::pin(tracing::Instrument::instrument(driver, span));
+        match spawner {
+            Some(spawn) => spawn(task),
+            None => R::spawn(task),
+        }
+        let client = Client {
+            commands,
+            listeners,
+            client_id,
+            runtime: PhantomData,
+        };
+        Ok((client, ready_rx))
+    }
 }
 
 impl<R> Client<R> {
-    async fn call<T>(
+    pub(crate) async fn call<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T, Error>>) -> Command,
     ) -> Result<T, Error> {
         let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(make(tx))
-            .await
-            .map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)?
+        if self.commands.send(make(tx)).await.is_err() {
+            return Err(self.listeners.stopped_because());
+        }
+        rx.await.map_err(|_| self.listeners.stopped_because())?
     }
 
     /// Publishes and waits until the message is complete for its QoS: QoS 0
@@ -137,12 +165,15 @@ impl<R> Client<R> {
             })
             .map_err(|e| match e {
                 async_channel::TrySendError::Full(_) => Error::Backpressure,
-                async_channel::TrySendError::Closed(_) => Error::Closed,
+                async_channel::TrySendError::Closed(_) => self.listeners.stopped_because(),
             })
     }
 
     /// Subscribes to one filter; the returned stream yields every message
-    /// that matches it, until it is dropped or unsubscribed.
+    /// that matches it, until it is dropped or unsubscribed. QoS 1 and 2
+    /// messages are acknowledged once the stream has them (see
+    /// [`subscribe_manual`](Self::subscribe_manual) to acknowledge after
+    /// processing).
     pub async fn subscribe(&self, filter: &str, qos: QoS) -> Result<Subscription<R>, Error> {
         self.subscribe_many(&[(filter, qos)]).await
     }
@@ -150,27 +181,64 @@ impl<R> Client<R> {
     /// Subscribes to several filters with one SUBSCRIBE; one stream gets the
     /// messages of all of them (each message once).
     pub async fn subscribe_many(&self, filters: &[(&str, QoS)]) -> Result<Subscription<R>, Error> {
+        self.subscribe_with(filters, false).await.map(Subscription)
+    }
+
+    /// Subscribes with acknowledgement by hand: each message comes as a
+    /// [`Delivery`](crate::Delivery), and a QoS 1 or 2 message is
+    /// acknowledged to the broker only when the application calls
+    /// [`Delivery::ack`](crate::Delivery::ack), after processing it. One
+    /// never acked (the application crashed first) is sent again by the
+    /// broker on the session's next connection: at least once, end to end.
+    ///
+    /// ```no_run
+    /// # async fn run<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::QoS;
+    ///
+    /// let mut jobs = client.subscribe_manual(&[("jobs/#", QoS::AtLeastOnce)]).await?;
+    /// while let Some(job) = jobs.next().await {
+    ///     println!("processing {:?}", job.payload); // the Delivery derefs to the Message
+    ///     job.ack(); // the PUBACK may go out now
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn subscribe_manual(
+        &self,
+        filters: &[(&str, QoS)],
+    ) -> Result<ManualSubscription<R>, Error> {
+        self.subscribe_with(filters, true)
+            .await
+            .map(ManualSubscription)
+    }
+
+    async fn subscribe_with(
+        &self,
+        filters: &[(&str, QoS)],
+        manual: bool,
+    ) -> Result<Handle<R>, Error> {
         let filters = filters
             .iter()
             .map(|(f, q)| Ok((TopicFilter::try_from(*f)?, *q)))
             .collect::<Result<Vec<_>, Error>>()?;
-        let SubscribeReply {
-            id,
-            messages,
-            outcomes,
-            dropped,
-            budget,
-        } = self
-            .call(|done| Command::Subscribe { filters, done })
+        let reply = self
+            .call(|done| Command::Subscribe {
+                filters,
+                manual,
+                done,
+            })
             .await?;
-        Ok(Subscription {
-            id,
-            messages,
-            outcomes,
-            dropped,
-            budget,
-            client: self.clone(),
-        })
+        Ok(Handle::new(reply, self.clone()))
+    }
+
+    /// The messages that match none of this client's subscriptions (a
+    /// resumed session's, or those of a subscription already dropped).
+    /// QoS 1 and 2 messages wait unacknowledged while the stream is full,
+    /// like any subscription's; without this stream they are held for
+    /// `Options::unmatched_grace` for a subscription to claim them, then
+    /// acknowledged and dropped. A second call replaces the stream.
+    pub async fn unmatched(&self) -> Result<Subscription<R>, Error> {
+        let reply = self.call(|done| Command::Unmatched { done }).await?;
+        Ok(Subscription(Handle::new(reply, self.clone())))
     }
 
     /// The client identifier in use: the one given in `Options`, or the
@@ -179,10 +247,18 @@ impl<R> Client<R> {
         &self.client_id
     }
 
+    /// Whether the broker resumed a stored session on the latest
+    /// connection (`None` before the first CONNACK). With `false` on a
+    /// persistent session the broker had lost it; the client subscribed
+    /// again by itself.
+    pub fn session_present(&self) -> Option<bool> {
+        self.listeners.session_present()
+    }
+
     /// The connection's events (connected, disconnected, reconnecting) from
     /// now on. A receiver that falls more than 64 events behind misses the
     /// newest ones until it catches up.
-    pub fn events(&self) -> async_channel::Receiver<ConnectionEvent> {
+    pub fn events(&self) -> Events {
         self.listeners.subscribe()
     }
 
@@ -190,78 +266,6 @@ impl<R> Client<R> {
     /// DISCONNECT and closes the connection. Every handle is closed after.
     pub async fn disconnect(&self) -> Result<(), Error> {
         self.call(|done| Command::Disconnect { done }).await
-    }
-}
-
-/// The messages of one `subscribe` call, as a [`Stream`].
-pub struct Subscription<R> {
-    id: u64,
-    // async-channel's receiver is not Unpin; boxing it keeps Subscription so.
-    messages: Pin<Box<async_channel::Receiver<Message>>>,
-    outcomes: Vec<SubscribeOutcome>,
-    dropped: DropCount,
-    /// The client's memory budget, given back as messages are taken.
-    budget: Budget,
-    client: Client<R>,
-}
-
-impl<R> std::fmt::Debug for Subscription<R> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Subscription")
-            .field("id", &self.id)
-            .field("outcomes", &self.outcomes)
-            .finish()
-    }
-}
-
-impl<R> Subscription<R> {
-    /// The next message, or `None` once unsubscribed or the client closed.
-    pub async fn next(&mut self) -> Option<Message> {
-        let message = self.messages.recv().await.ok()?;
-        self.budget.give_back(&message);
-        Some(message)
-    }
-
-    /// QoS 0 messages dropped for this subscription because the client's
-    /// memory budget was spent (`Options::max_held_bytes`): it was reading
-    /// too slowly. QoS 1 and 2 messages are never dropped.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.get()
-    }
-
-    /// What the broker granted, one outcome per filter.
-    pub fn outcomes(&self) -> &[SubscribeOutcome] {
-        &self.outcomes
-    }
-
-    /// Unsubscribes (UNSUBSCRIBE for the filters no other subscription of
-    /// this client uses) and waits for the broker's UNSUBACK.
-    pub async fn unsubscribe(self) -> Result<(), Error> {
-        let id = self.id;
-        self.client
-            .call(|done| Command::Unsubscribe { id, done })
-            .await
-    }
-}
-
-impl<R> Stream for Subscription<R> {
-    type Item = Message;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
-        let polled = self.messages.as_mut().poll_next(cx);
-        if let Poll::Ready(Some(message)) = &polled {
-            self.budget.give_back(message);
-        }
-        polled
-    }
-}
-
-impl<R> Drop for Subscription<R> {
-    fn drop(&mut self) {
-        // What nobody will read any more stops counting against the budget.
-        self.messages.close();
-        while let Ok(message) = self.messages.try_recv() {
-            self.budget.give_back(&message);
-        }
     }
 }
 
@@ -273,4 +277,5 @@ fn handles_are_send_sync<R: Runtime>() {
     fn moved<T: Send>() {}
     shared::<Client<R>>();
     moved::<Subscription<R>>();
+    moved::<ManualSubscription<R>>();
 }

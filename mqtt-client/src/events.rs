@@ -3,12 +3,15 @@
 //! so adding a receiver never waits on, or fails because of, the command
 //! queue.
 
-use crate::Server;
+use crate::{DisconnectReason, Error, Server};
+use futures_core::Stream;
+use std::pin::Pin;
 use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// What happens to the connection, as seen by [`Client::events`](crate::Client::events).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ConnectionEvent {
     /// The broker accepted a connection. With `session_present` false it
@@ -22,14 +25,51 @@ pub enum ConnectionEvent {
     },
     /// A connection ended or could not be made.
     Disconnected {
-        /// Why, in words (the typed reason is logged with `tracing`).
-        reason: String,
+        /// Why.
+        reason: DisconnectReason,
     },
     /// The next attempt starts after `delay`.
     Reconnecting {
         /// The backoff delay.
         delay: Duration,
     },
+}
+
+/// The connection's events for one receiver ([`Client::events`](crate::Client::events)),
+/// as a [`Stream`] or through [`recv`](Self::recv). It ends when the client
+/// stops.
+pub struct Events {
+    // async-channel's receiver is not Unpin; boxing it keeps Events so.
+    rx: Pin<Box<async_channel::Receiver<ConnectionEvent>>>,
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Events")
+            .field("waiting", &self.rx.len())
+            .finish()
+    }
+}
+
+impl Events {
+    /// The next event; `Err(Error::Closed)` once the client stopped and
+    /// every event was taken.
+    pub async fn recv(&self) -> Result<ConnectionEvent, Error> {
+        self.rx.recv().await.map_err(|_| Error::Closed)
+    }
+
+    /// The next event if one is waiting.
+    pub fn try_recv(&self) -> Option<ConnectionEvent> {
+        self.rx.try_recv().ok()
+    }
+}
+
+impl Stream for Events {
+    type Item = ConnectionEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx.as_mut().poll_next(cx)
+    }
 }
 
 /// How many events a receiver may fall behind before it misses new ones.
@@ -40,7 +80,11 @@ struct Inner {
     senders: Vec<async_channel::Sender<ConnectionEvent>>,
     /// The latest Connected/Disconnected, told to each new receiver first.
     last_state: Option<ConnectionEvent>,
+    /// Session Present of the latest CONNACK.
+    session_present: Option<bool>,
     closed: bool,
+    /// Why the client stopped, if it gave up (not on request).
+    terminal: Option<Error>,
 }
 
 #[derive(Debug, Default)]
@@ -57,7 +101,7 @@ impl Listeners {
     }
 
     /// A new receiver: the current state first, then every event after.
-    pub(crate) fn subscribe(&self) -> async_channel::Receiver<ConnectionEvent> {
+    pub(crate) fn subscribe(&self) -> Events {
         let (tx, rx) = async_channel::bounded(RECEIVER_CAPACITY);
         let mut inner = self.lock();
         if let Some(state) = &inner.last_state {
@@ -66,13 +110,19 @@ impl Listeners {
         if !inner.closed {
             inner.senders.push(tx);
         }
-        rx
+        Events { rx: Box::pin(rx) }
     }
 
     /// Tells every receiver; a full one misses this event, a dropped one is
     /// forgotten.
     pub(crate) fn emit(&self, event: ConnectionEvent) {
         let mut inner = self.lock();
+        if let ConnectionEvent::Connected {
+            session_present, ..
+        } = &event
+        {
+            inner.session_present = Some(*session_present);
+        }
         if !matches!(event, ConnectionEvent::Reconnecting { .. }) {
             inner.last_state = Some(event.clone());
         }
@@ -84,10 +134,22 @@ impl Listeners {
         });
     }
 
-    /// The client stopped: every receiver ends.
-    pub(crate) fn close(&self) {
+    /// Session Present of the latest CONNACK.
+    pub(crate) fn session_present(&self) -> Option<bool> {
+        self.lock().session_present
+    }
+
+    /// The client stopped (`terminal`: because it gave up): every
+    /// receiver ends.
+    pub(crate) fn close(&self, terminal: Option<Error>) {
         let mut inner = self.lock();
         inner.closed = true;
+        inner.terminal = terminal;
         inner.senders.clear();
+    }
+
+    /// Why a stopped client stopped: what it gave up with, or `Closed`.
+    pub(crate) fn stopped_because(&self) -> Error {
+        self.lock().terminal.clone().unwrap_or(Error::Closed)
     }
 }

@@ -67,16 +67,21 @@
 //! Connect, reconnect and errors are reported through `tracing`.
 
 mod client;
+mod delivery;
+mod disconnect_reason;
 mod driver;
 mod error;
 mod events;
 mod options;
 mod runtime;
+mod subscription;
 mod transport;
 
-pub use client::{Client, Subscription};
+pub use client::Client;
+pub use delivery::Delivery;
+pub use disconnect_reason::DisconnectReason;
 pub use error::{Error, TlsError, WebSocketError};
-pub use events::ConnectionEvent;
+pub use events::{ConnectionEvent, Events};
 pub use mqtt_proto;
 pub use mqtt_proto::{Message, QoS, SubscribeOutcome};
 pub use options::Options;
@@ -84,4 +89,5 @@ pub use runtime::{BoxFuture, Runtime};
 /// The rustls version this client is built with, for
 /// [`TlsOptions::rustls_config`].
 pub use rustls;
+pub use subscription::{ManualSubscription, Subscription};
 pub use transport::{BoxedStream, ByteStream, Connector, Scheme, Server, TlsOptions};

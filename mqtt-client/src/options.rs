@@ -2,6 +2,7 @@
 //! are, and every limit. The MQTT session settings are
 //! `mqtt_proto::Options`; this adds the transports and the reconnect policy.
 
+use crate::runtime::BoxFuture;
 use crate::transport::{Connector, Server, TlsOptions, UrlCredentials};
 use crate::Error;
 use bytes::Bytes;
@@ -16,6 +17,20 @@ use std::time::Duration;
 pub(crate) struct CustomConnector(pub(crate) Option<Arc<dyn Connector>>);
 
 impl fmt::Debug for CustomConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Custom"
+        } else {
+            "Runtime"
+        })
+    }
+}
+
+/// The user's spawner, if any.
+#[derive(Clone, Default)]
+pub(crate) struct Spawner(pub(crate) Option<Arc<dyn Fn(BoxFuture<()>) + Send + Sync>>);
+
+impl fmt::Debug for Spawner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(if self.0.is_some() {
             "Custom"
@@ -60,6 +75,7 @@ pub struct Options {
     pub(crate) command_capacity: usize,
     pub(crate) disconnect_timeout: Duration,
     pub(crate) unmatched_grace: Duration,
+    pub(crate) spawner: Spawner,
     pub(crate) invalid: Option<Error>,
 }
 
@@ -93,6 +109,7 @@ impl Options {
             command_capacity: 128,
             disconnect_timeout: Duration::from_secs(5),
             unmatched_grace: Duration::from_secs(10),
+            spawner: Spawner::default(),
             invalid: None,
         }
     }
@@ -217,8 +234,24 @@ impl Options {
         self
     }
 
-    /// Keep-alive interval (whole seconds; zero turns it off).
+    /// Keep-alive interval: whole seconds from 1 to 65,535, or zero to turn
+    /// it off (default 60 s). Any other value (a fraction of a second, more
+    /// than 65,535 s) is an error at connect, not rounded.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mqtt_client::{Error, Options};
+    ///
+    /// let options = Options::new("127.0.0.1", 1883).keep_alive(Duration::from_millis(500));
+    /// assert!(matches!(options.check(), Err(Error::InvalidOption { option: "keep_alive", .. })));
+    /// ```
     pub fn keep_alive(mut self, keep_alive: Duration) -> Self {
+        if keep_alive.subsec_nanos() != 0 || keep_alive.as_secs() > u64::from(u16::MAX) {
+            return self.invalid(Error::InvalidOption {
+                option: "keep_alive",
+                reason: format!("{keep_alive:?} is not a whole number of seconds from 0 to 65535"),
+            });
+        }
         self.session.keep_alive = keep_alive;
         self
     }
@@ -240,7 +273,10 @@ impl Options {
                 });
                 self
             }
-            Err(e) => self.invalid(Error::Topic(e.into())),
+            Err(e) => self.invalid(Error::InvalidOption {
+                option: "credentials",
+                reason: format!("user name: {e}"),
+            }),
         }
     }
 
@@ -254,7 +290,10 @@ impl Options {
                 });
                 self
             }
-            Err(e) => self.invalid(Error::Topic(e.into())),
+            Err(e) => self.invalid(Error::InvalidOption {
+                option: "username",
+                reason: e.to_string(),
+            }),
         }
     }
 
@@ -277,7 +316,10 @@ impl Options {
                 });
                 self
             }
-            Err(e) => self.invalid(Error::Topic(e)),
+            Err(e) => self.invalid(Error::InvalidOption {
+                option: "last_will",
+                reason: format!("topic: {e}"),
+            }),
         }
     }
 
@@ -373,6 +415,23 @@ impl Options {
         self
     }
 
+    /// Runs the client's driver task with `spawn` instead of the runtime's
+    /// own spawner: for an executor of the caller's (smol's, a local
+    /// executor's). The task must be polled until it ends.
+    ///
+    /// ```
+    /// use mqtt_client::Options;
+    ///
+    /// let options = Options::new("127.0.0.1", 1883).spawner(|task| {
+    ///     std::thread::spawn(move || futures_executor_stand_in(task));
+    /// });
+    /// # fn futures_executor_stand_in(_: mqtt_client::BoxFuture<()>) {}
+    /// ```
+    pub fn spawner(mut self, spawn: impl Fn(BoxFuture<()>) + Send + Sync + 'static) -> Self {
+        self.spawner = Spawner(Some(Arc::new(spawn)));
+        self
+    }
+
     /// What happens to a QoS 2 publish in flight when the broker lost the
     /// session (Session Present 0 on reconnect): sent again as a new
     /// message, so a subscriber may get it twice (the default), or failed
@@ -386,6 +445,14 @@ impl Options {
     pub fn mqtt_v31(mut self) -> Self {
         self.session.protocol = mqtt_proto::packet::Protocol::V31;
         self
+    }
+
+    /// Checks the options as `Client::connect` will: the first invalid
+    /// value given to a setter, or a combination that cannot work.
+    pub fn check(&self) -> Result<(), Error> {
+        let session = self.session(0)?;
+        mqtt_proto::Connection::new(session).map_err(Error::Options)?;
+        Ok(())
     }
 
     /// The session options for the core, with the client id filled in
@@ -407,7 +474,10 @@ impl Options {
             self.client_id.clone()
         };
         let mut session = self.session.clone();
-        session.client_id = MqttString::try_from(id).map_err(|e| Error::Topic(e.into()))?;
+        session.client_id = MqttString::try_from(id).map_err(|e| Error::InvalidOption {
+            option: "client_id",
+            reason: e.to_string(),
+        })?;
         Ok(session)
     }
 }
@@ -485,6 +555,62 @@ mod tests {
     #[test]
     fn bad_will_topic_is_reported_at_connect() {
         let o = Options::new("h", 1).last_will("a/+", "x", QoS::AtMostOnce, false);
-        assert!(matches!(o.session(0), Err(Error::Topic(_))));
+        assert!(matches!(
+            o.session(0),
+            Err(Error::InvalidOption {
+                option: "last_will",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn bad_names_name_their_option() {
+        let nul = "a\0b";
+        for (options, name) in [
+            (Options::new("h", 1).client_id(nul), "client_id"),
+            (Options::new("h", 1).credentials(nul, "pw"), "credentials"),
+            (Options::new("h", 1).username(nul), "username"),
+        ] {
+            match options.check() {
+                Err(Error::InvalidOption { option, .. }) => assert_eq!(option, name),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn keep_alive_is_whole_seconds_or_rejected() {
+        // The keep-alive is a 16-bit number of seconds (section 3.1.2.10),
+        // and the client keeps to it [MQTT-3.1.2-23]: anything else is
+        // refused rather than rounded (500 ms used to turn keep-alive off
+        // without a word).
+        for bad in [
+            Duration::from_millis(500),
+            Duration::from_millis(1500),
+            Duration::from_secs(65_536),
+        ] {
+            let o = Options::new("h", 1).keep_alive(bad);
+            assert!(
+                matches!(
+                    o.check(),
+                    Err(Error::InvalidOption {
+                        option: "keep_alive",
+                        ..
+                    })
+                ),
+                "{bad:?}"
+            );
+        }
+        for good in [
+            Duration::ZERO,
+            Duration::from_secs(1),
+            Duration::from_secs(65_535),
+        ] {
+            assert!(
+                Options::new("h", 1).keep_alive(good).check().is_ok(),
+                "{good:?}"
+            );
+        }
     }
 }

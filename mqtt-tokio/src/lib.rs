@@ -26,14 +26,17 @@
 //! slow-consumer, reconnect and shutdown behaviour.
 
 pub use mqtt_client::{
-    mqtt_proto, rustls, BoxedStream, ByteStream, ConnectionEvent, Connector, Error, Message,
-    Options, QoS, Scheme, Server, SubscribeOutcome, TlsError, TlsOptions, WebSocketError,
+    mqtt_proto, rustls, BoxedStream, ByteStream, ConnectionEvent, Connector, Delivery,
+    DisconnectReason, Error, Events, Message, Options, QoS, Scheme, Server, SubscribeOutcome,
+    TlsError, TlsOptions, WebSocketError,
 };
 
 /// A client on tokio.
 pub type Client = mqtt_client::Client<Tokio>;
 /// A subscription's message stream on tokio.
 pub type Subscription = mqtt_client::Subscription<Tokio>;
+/// A manual-ack subscription's stream of deliveries on tokio.
+pub type ManualSubscription = mqtt_client::ManualSubscription<Tokio>;
 
 use mqtt_client::{BoxFuture, Runtime};
 use std::io;

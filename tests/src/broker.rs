@@ -49,6 +49,36 @@ impl Mosquitto {
         Mosquitto::launch(config_extra, None)
     }
 
+    /// A free loopback port no broker listens on yet, for a client that
+    /// must start before its broker; [`start_on`](Self::start_on) then
+    /// starts one there.
+    pub fn reserve_port() -> u16 {
+        harness::free_ports(1)[0]
+    }
+
+    /// Starts a broker as [`start`](Self::start) does, on `port`.
+    pub fn start_on(port: u16, config_extra: &str) -> Mosquitto {
+        let binary = find_binary();
+        let dir = harness::temp_dir("mosquitto");
+        write_config(&dir, port, config_extra, "");
+        let mut child = spawn(&binary, &dir);
+        if let Err(why) = harness::wait_listening(&mut child, &[port], READY_TIMEOUT) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "mosquitto did not start on port {port}: {why}\n{}",
+                read_log(&dir)
+            );
+        }
+        Mosquitto {
+            child,
+            port,
+            tls: None,
+            dir,
+            binary,
+        }
+    }
+
     /// Starts the broker as [`start`](Self::start) does, with TLS listeners
     /// from `pki` when given (see [`start_tls`](Self::start_tls)).
     pub(crate) fn launch(config_extra: &str, pki: Option<&Pki>) -> Mosquitto {

@@ -178,6 +178,8 @@ fn mosquitto_client(name: &str, broker: &Mosquitto) -> Command {
 #[test]
 fn pub_at_each_qos_reaches_mosquitto_sub() {
     let broker = Mosquitto::start("");
+    // Build the binary first: mosquitto_sub below gives up after 10 s.
+    drop(mqtt());
     let mut sub = mosquitto_client("mosquitto_sub", &broker);
     sub.args([
         "-i", "ref-sub", "-t", "cli/pub", "-q", "2", "-C", "3", "-W", "10",

@@ -43,11 +43,10 @@ use std::time::Duration;
 
 /// Runtime-neutral helpers: nothing here names tokio, async-std or smol.
 mod rt {
-    pub use async_channel::Receiver;
     use futures_lite::FutureExt;
     pub use mqtt_client::mqtt_proto::packet::ConnectReturnCode;
     pub use mqtt_client::{
-        Client, ConnectionEvent, Error, Message, Options, QoS, Runtime, SubscribeOutcome,
+        Client, ConnectionEvent, Error, Events, Message, Options, QoS, Runtime, SubscribeOutcome,
         Subscription,
     };
     use std::future::Future;
@@ -393,7 +392,7 @@ mod scenarios {
     /// first, as it must: the latest Connected/Disconnected, here `state`.
     /// Awaiting it also means the receiver is registered with the driver
     /// before the caller goes on to break something.
-    async fn events<R>(client: &Client<R>, session_present: bool) -> Receiver<ConnectionEvent> {
+    async fn events<R>(client: &Client<R>, session_present: bool) -> Events {
         let events = client.events();
         let first = within(
             STEP,
@@ -411,7 +410,7 @@ mod scenarios {
 
     /// The first event matching `pred` within `limit` (skipping others).
     async fn wait_event(
-        events: &Receiver<ConnectionEvent>,
+        events: &Events,
         limit: Duration,
         what: &str,
         pred: impl Fn(&ConnectionEvent) -> bool,
@@ -423,7 +422,7 @@ mod scenarios {
             match rt::timeout(left, events.recv()).await {
                 Ok(Ok(event)) if pred(&event) => return event,
                 Ok(Ok(event)) => seen.push(event),
-                Ok(Err(async_channel::RecvError)) => {
+                Ok(Err(_)) => {
                     panic!("event stream closed while waiting for {what}; saw {seen:?}")
                 }
                 Err(()) => panic!("no {what} within {limit:?}; saw {seen:?}"),
@@ -440,9 +439,9 @@ mod scenarios {
     }
 
     /// Events already queued on `events`, without waiting.
-    fn drain_events(events: &Receiver<ConnectionEvent>) -> Vec<ConnectionEvent> {
+    fn drain_events(events: &Events) -> Vec<ConnectionEvent> {
         let mut out = Vec::new();
-        while let Ok(e) = events.try_recv() {
+        while let Some(e) = events.try_recv() {
             out.push(e);
         }
         out

@@ -8,13 +8,15 @@
 //! core's.
 
 use super::budget::{Budget, DropCount};
+use crate::delivery::Delivery;
 use crate::events::{ConnectionEvent, Listeners};
 use crate::runtime::BoxFuture;
+use crate::DisconnectReason;
 use crate::{Error, Options, Server};
 use futures_channel::oneshot;
 use mqtt_proto::{
-    AckToken, Connection, DisconnectReason, Event, Message, PacketId, PublishId, QoS, Router,
-    SubscribeOutcome, TopicFilter,
+    AckToken, Connection, Event, Message, PacketId, PublishId, QoS, Router, SubscribeOutcome,
+    TopicFilter,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -23,15 +25,17 @@ use std::time::{Duration, Instant};
 mod ack_timeout;
 mod closing;
 mod delivery;
+mod manual_acks;
 mod publishes;
 mod subscriptions;
 
 use ack_timeout::AckDeadlines;
+use manual_acks::ManualAcks;
 
 type Responder<T> = oneshot::Sender<Result<T, Error>>;
 /// A subscription's receiving end, boxed: async-channel's receiver is not
 /// `Unpin`, and the driver and the handles should be.
-type Receiver = std::pin::Pin<Box<async_channel::Receiver<Message>>>;
+type Receiver = std::pin::Pin<Box<async_channel::Receiver<Delivery>>>;
 
 /// What a handle asks the driver to do.
 #[derive(Debug)]
@@ -42,10 +46,21 @@ pub(crate) enum Command {
     },
     Subscribe {
         filters: Vec<(TopicFilter, QoS)>,
+        /// The application acknowledges each message itself.
+        manual: bool,
+        done: Responder<SubscribeReply>,
+    },
+    /// A stream of the messages no subscription matches.
+    Unmatched {
         done: Responder<SubscribeReply>,
     },
     Unsubscribe {
         id: u64,
+        done: Responder<()>,
+    },
+    UnsubscribeFilter {
+        id: u64,
+        filter: TopicFilter,
         done: Responder<()>,
     },
     Disconnect {
@@ -65,9 +80,11 @@ pub(crate) struct SubscribeReply {
 
 #[derive(Debug)]
 struct Sub {
-    tx: async_channel::Sender<Message>,
+    tx: async_channel::Sender<Delivery>,
     /// QoS 0 messages dropped for it over the memory budget.
     dropped: DropCount,
+    /// The application acknowledges each QoS 1/2 message itself.
+    manual: bool,
 }
 
 /// A caller's SUBSCRIBE awaiting its SUBACK.
@@ -85,6 +102,10 @@ struct Held {
     message: Message,
     ack: Option<AckToken>,
     targets: VecDeque<u64>,
+    /// Copies handed to manual-ack subscriptions, whose acks are awaited.
+    by_hand: usize,
+    /// The key their ack handles carry.
+    key: u64,
 }
 
 /// A close under way: the core drains and sends DISCONNECT; the driver
@@ -117,13 +138,16 @@ pub(crate) struct Dispatch {
     budget: Budget,
     held: VecDeque<Held>,
     /// A send waiting for room in the channel the front held message needs.
-    room: Option<BoxFuture<Result<(), async_channel::SendError<Message>>>>,
+    room: Option<BoxFuture<Result<(), async_channel::SendError<Delivery>>>>,
     matched: Vec<u64>,
     /// Messages that matched no subscription, waiting for one until their
     /// deadline (in arrival order, so deadlines ascend).
     unmatched: VecDeque<(Instant, Message, Option<AckToken>)>,
     unmatched_grace: Duration,
     closing: Option<Closing>,
+    manual_acks: ManualAcks,
+    /// The subscription that takes messages no other one matches.
+    unmatched_sub: Option<u64>,
     /// Whether CONNACK accepted the current connection.
     up: bool,
     terminal: Option<Error>,
@@ -161,6 +185,8 @@ impl Dispatch {
             unmatched: VecDeque::new(),
             unmatched_grace,
             closing: None,
+            manual_acks: ManualAcks::default(),
+            unmatched_sub: None,
             up: false,
             terminal: None,
             server,
@@ -227,23 +253,20 @@ impl Dispatch {
         }
     }
 
-    /// The core reports the connection over. Returns whether that ends a
+    /// The connection is over, for `reason`. Returns whether that ends a
     /// close.
-    pub(crate) fn on_disconnected(&mut self, reason: &DisconnectReason, now: Instant) -> bool {
+    pub(crate) fn on_disconnected(&mut self, reason: DisconnectReason, now: Instant) -> bool {
         self.up = false;
         let Some(closing) = &mut self.closing else {
             return false;
         };
-        if *reason == DisconnectReason::Requested {
-            // DISCONNECT is parked for writing: keep the transport until
-            // it is out, then the task ends and closes it [MQTT-3.14.4-1].
-            tracing::info!("disconnected on request");
-        }
+        // A DISCONNECT is parked for writing: the transport stays until it
+        // is out, then the task ends and closes it [MQTT-3.14.4-1].
+        tracing::info!(%reason, "disconnected while closing");
         closing.ended = true;
         closing.flush_by = Some(now + closing.linger);
-        self.listeners.emit(ConnectionEvent::Disconnected {
-            reason: reason.to_string(),
-        });
+        self.listeners
+            .emit(ConnectionEvent::Disconnected { reason });
         true
     }
 
@@ -263,8 +286,16 @@ impl Dispatch {
         }
         match cmd {
             Command::Publish { message, done } => self.publish(conn, message, done),
-            Command::Subscribe { filters, done } => self.subscribe(conn, filters, done, now),
+            Command::Subscribe {
+                filters,
+                manual,
+                done,
+            } => self.subscribe(conn, filters, manual, done, now),
+            Command::Unmatched { done } => self.take_unmatched(conn, done),
             Command::Unsubscribe { id, done } => self.unsubscribe(conn, id, done, now),
+            Command::UnsubscribeFilter { id, filter, done } => {
+                self.unsubscribe_filter(conn, id, filter, done, now)
+            }
             Command::Disconnect { done } => self.begin_close(conn, Some(done), core_now, options),
         }
     }
@@ -285,10 +316,12 @@ fn reply_err(cmd: Command, e: Error) {
                 let _ = done.send(Err(e));
             }
         }
-        Command::Subscribe { done, .. } => {
+        Command::Subscribe { done, .. } | Command::Unmatched { done } => {
             let _ = done.send(Err(e));
         }
-        Command::Unsubscribe { done, .. } | Command::Disconnect { done } => {
+        Command::Unsubscribe { done, .. }
+        | Command::UnsubscribeFilter { done, .. }
+        | Command::Disconnect { done } => {
             let _ = done.send(Err(e));
         }
     }

@@ -9,8 +9,8 @@ use super::Driver;
 use crate::events::ConnectionEvent;
 use crate::runtime::Runtime;
 use crate::transport::BoxedStream;
-use crate::Error;
-use mqtt_proto::{DisconnectReason, Event};
+use crate::{DisconnectReason, Error};
+use mqtt_proto::{DisconnectReason as CoreReason, Event};
 use std::io;
 
 impl<R: Runtime> Driver<R> {
@@ -65,15 +65,23 @@ impl<R: Runtime> Driver<R> {
         }
     }
 
-    fn on_disconnected(&mut self, reason: DisconnectReason) {
+    fn on_disconnected(&mut self, reason: CoreReason) {
         let cause = self.transport_error.take();
         // Whatever was being opened or used is abandoned.
         self.connecting = None;
-        let established = self.dispatch.is_up();
-        if self.dispatch.on_disconnected(&reason, R::now()) {
+        let server = self.dispatch.server.clone();
+        let told = if self.dispatch.is_up() {
+            lost_reason(&reason, cause)
+        } else {
+            match attempt_error(&reason, cause) {
+                Error::Refused(code) => DisconnectReason::Refused(code),
+                error => DisconnectReason::ConnectFailed { server, error },
+            }
+        };
+        if self.dispatch.on_disconnected(told.clone(), R::now()) {
             // The end of a close: the DISCONNECT (if any) is still to be
             // written, so the stream stays until then.
-            if reason != DisconnectReason::Requested {
+            if reason != CoreReason::Requested {
                 self.stream = None;
                 self.out.clear();
             }
@@ -81,34 +89,47 @@ impl<R: Runtime> Driver<R> {
         }
         self.stream = None;
         self.out.clear();
-        let server = self.dispatch.server.clone();
-        let error = if established {
-            None
-        } else {
-            Some(attempt_error(&reason, cause.clone()))
-        };
-        let words = match (&error, &cause) {
-            (Some(error), _) => format!("cannot connect to {server}: {error}"),
-            (None, Some(cause)) => format!("{reason}: {cause}"),
-            (None, None) => reason.to_string(),
-        };
-        tracing::warn!(%server, reason = %words, "disconnected");
-        self.dispatch
-            .emit(ConnectionEvent::Disconnected { reason: words });
-        self.last_error = Some(match (error, reason) {
-            (Some(error), _) => error,
-            (None, DisconnectReason::Refused(code)) => Error::Refused(code),
-            (None, DisconnectReason::ProtocolViolation(v)) => Error::Protocol(v),
-            (None, _) => cause.unwrap_or(Error::Closed),
+        tracing::warn!(server = %self.dispatch.server, reason = %told, "disconnected");
+        self.last_error = Some(match &told {
+            DisconnectReason::ConnectFailed { error, .. } => error.clone(),
+            DisconnectReason::Refused(code) => Error::Refused(*code),
+            DisconnectReason::ProtocolViolation(v) => Error::Protocol(*v),
+            DisconnectReason::Transport(e) => e.clone(),
+            _ => Error::Closed,
         });
+        self.dispatch
+            .emit(ConnectionEvent::Disconnected { reason: told });
+    }
+}
+
+/// What a connection CONNACK had accepted ended with, told to the user.
+fn lost_reason(reason: &CoreReason, cause: Option<Error>) -> DisconnectReason {
+    match (reason, cause) {
+        (CoreReason::Requested, _) => DisconnectReason::Requested,
+        (CoreReason::KeepAliveTimeout, _) => DisconnectReason::KeepAliveTimeout,
+        (CoreReason::ProtocolViolation(v), _) => DisconnectReason::ProtocolViolation(*v),
+        (CoreReason::Refused(code), _) => DisconnectReason::Refused(*code),
+        (_, Some(Error::Io(e)))
+            if matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::ConnectionAborted
+            ) =>
+        {
+            DisconnectReason::ClosedByBroker
+        }
+        (_, Some(cause)) => DisconnectReason::Transport(cause),
+        (_, None) => DisconnectReason::ClosedByBroker,
     }
 }
 
 /// What an attempt that ended before CONNACK accepted it is reported as.
-fn attempt_error(reason: &DisconnectReason, cause: Option<Error>) -> Error {
+fn attempt_error(reason: &CoreReason, cause: Option<Error>) -> Error {
     match (reason, cause) {
-        (DisconnectReason::Refused(code), _) => Error::Refused(*code),
-        (DisconnectReason::ConnAckTimeout, _) => Error::Timeout,
+        (CoreReason::Refused(code), _) => Error::Refused(*code),
+        (CoreReason::ConnAckTimeout, _) => Error::Timeout,
         // A reset or an end of stream before CONNACK: the broker would not
         // talk to us (a TLS port reached in plaintext resets; an unwelcome
         // client is dropped).
@@ -123,7 +144,7 @@ fn attempt_error(reason: &DisconnectReason, cause: Option<Error>) -> Error {
             Error::ClosedBeforeConnAck
         }
         (_, Some(cause)) => cause,
-        (DisconnectReason::ProtocolViolation(v), None) => Error::Protocol(*v),
+        (CoreReason::ProtocolViolation(v), None) => Error::Protocol(*v),
         (_, None) => Error::ClosedBeforeConnAck,
     }
 }

@@ -99,17 +99,19 @@ impl<R: Runtime> Driver<R> {
         commands: async_channel::Receiver<Command>,
         ready: oneshot::Sender<Result<(), Error>>,
         listeners: Arc<Listeners>,
+        give_up_if_unreachable: bool,
     ) -> Result<Self, Error> {
         let seed = options.client_seed();
         let mut session = options.session(seed)?;
         // The driver acks a message once every subscription has it.
         session.manual_acks = true;
-        // `Client::connect` reports a broker it cannot reach at all.
+        // `Client::connect` reports a broker it cannot reach at all;
+        // `Client::start` keeps trying.
         session.reconnect = Some(
             ReconnectOptions::new(options.servers.len())
                 .with_backoff(options.backoff_min, options.backoff_max)
                 .with_seed(seed)
-                .with_give_up_if_never_connected(true),
+                .with_give_up_if_never_connected(give_up_if_unreachable),
         );
         let conn = Connection::new(session).map_err(Error::Options)?;
         // Local transport settings (TLS files, headers) are checked here,
@@ -292,6 +294,12 @@ impl<R: Runtime> Driver<R> {
             self.timer = None;
         }
 
+        // Acks given by hand before a command (a disconnect, say) go out
+        // before it.
+        if self.dispatch.poll_manual_acks(&mut self.conn, cx) {
+            progressed = true;
+        }
+
         // Take a batch of commands before writing: their packets then leave
         // in one write instead of one each.
         for _ in 0..COMMANDS_PER_ROUND {
@@ -372,6 +380,7 @@ impl<R: Runtime> Driver<R> {
         if self.dispatch.poll_room(&mut self.conn, cx) {
             progressed = true;
         }
+
         progressed
     }
 }

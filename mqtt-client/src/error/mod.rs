@@ -56,6 +56,14 @@ pub enum Error {
     Timeout,
     /// No SUBACK or UNSUBACK within `Options::request_timeout`.
     RequestTimeout,
+    /// An option was given a value it cannot take; `option` names the
+    /// setter.
+    InvalidOption {
+        /// The option, as its `Options` setter is named.
+        option: &'static str,
+        /// What is wrong with the value.
+        reason: String,
+    },
     /// The broker lost the session while this QoS 2 publish was in flight,
     /// and `Options::session_lost` says to give such messages up: it may
     /// or may not have reached subscribers.
@@ -89,6 +97,9 @@ impl fmt::Display for Error {
             Error::Timeout => f.write_str("timed out connecting to the broker"),
             Error::RequestTimeout => {
                 f.write_str("the broker did not acknowledge the request in time")
+            }
+            Error::InvalidOption { option, reason } => {
+                write!(f, "invalid value for option `{option}`: {reason}")
             }
             Error::SessionLost => f.write_str(
                 "the broker lost the session while this QoS 2 message was in flight; \

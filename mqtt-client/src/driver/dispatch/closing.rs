@@ -25,6 +25,7 @@ impl Dispatch {
             return;
         }
         tracing::info!("disconnecting");
+        self.take_manual_acks(conn);
         self.closing = Some(Closing {
             done,
             ended: false,
@@ -75,7 +76,7 @@ impl Dispatch {
         while let Ok(cmd) = commands.try_recv() {
             reply_err(cmd, error.clone());
         }
-        self.listeners.close();
+        self.listeners.close(self.terminal.clone());
         if let Some(closing) = self.closing.take() {
             if let Some(done) = closing.done {
                 let _ = done.send(Ok(()));

@@ -5,6 +5,7 @@
 //! subscription yet are held for the grace period.
 
 use super::{Dispatch, Held};
+use crate::delivery::Delivery;
 use mqtt_proto::{AckToken, Connection, Message, QoS, TopicFilter};
 use std::collections::VecDeque;
 use std::task::Context;
@@ -28,13 +29,21 @@ impl Dispatch {
         }
         self.budget.take(&message);
         if self.matched.is_empty() {
-            self.hold_unmatched(conn, message, ack, now);
-            return;
+            match self.unmatched_sub.filter(|id| self.subs.contains_key(id)) {
+                Some(id) => self.matched.push(id),
+                None => {
+                    self.hold_unmatched(conn, message, ack, now);
+                    return;
+                }
+            }
         }
+        let key = self.manual_acks.next_key();
         self.held.push_back(Held {
             message,
             ack,
             targets: self.matched.iter().copied().collect(),
+            by_hand: 0,
+            key,
         });
         self.deliver_held(conn);
     }
@@ -48,12 +57,20 @@ impl Dispatch {
             return false;
         };
         self.room = None;
+        let Some(front) = self.held.front() else {
+            return true;
+        };
+        let target = front.targets.front().copied();
+        let by_hand = front.ack.is_some() && target.is_some_and(|t| self.is_manual(t));
         let Some(front) = self.held.front_mut() else {
             return true;
         };
-        let target = front.targets.pop_front();
+        front.targets.pop_front();
         match (result, target) {
-            (Ok(()), _) => self.budget.take(&front.message),
+            (Ok(()), _) => {
+                self.budget.take(&front.message);
+                front.by_hand += usize::from(by_hand);
+            }
             (Err(_), Some(target)) => self.drop_subscription(conn, target),
             (Err(_), None) => {}
         }
@@ -72,11 +89,17 @@ impl Dispatch {
                     front.targets.pop_front();
                     continue;
                 };
-                match sub.tx.try_send(front.message.clone()) {
+                let by_hand = sub.manual && front.ack.is_some();
+                let handle = by_hand.then(|| self.manual_acks.handle(front.key));
+                match sub
+                    .tx
+                    .try_send(Delivery::new(front.message.clone(), handle))
+                {
                     Ok(()) => {
                         // The copy in the channel counts until received.
                         self.budget.take(&front.message);
                         front.targets.pop_front();
+                        front.by_hand += usize::from(by_hand);
                     }
                     Err(async_channel::TrySendError::Full(_))
                         if front.message.qos == QoS::AtMostOnce && self.budget.exhausted() =>
@@ -88,10 +111,10 @@ impl Dispatch {
                         sub.dropped.add();
                         front.targets.pop_front();
                     }
-                    Err(async_channel::TrySendError::Full(message)) => {
+                    Err(async_channel::TrySendError::Full(delivery)) => {
                         // Wait for room; the send itself delivers it.
                         let tx = sub.tx.clone();
-                        self.room = Some(Box::pin(async move { tx.send(message).await }));
+                        self.room = Some(Box::pin(async move { tx.send(delivery).await }));
                         return;
                     }
                     Err(async_channel::TrySendError::Closed(_)) => {
@@ -105,7 +128,7 @@ impl Dispatch {
                 if let Some(done) = self.held.pop_front() {
                     self.budget.give_back(&done.message);
                     if let Some(token) = done.ack {
-                        let _ = conn.ack(token);
+                        self.settle(conn, token, done.key, done.by_hand);
                     }
                 }
             }
@@ -165,19 +188,28 @@ impl Dispatch {
         }
     }
 
-    /// A new subscription takes the held messages that match it.
-    pub(super) fn adopt_unmatched(&mut self, id: u64, filters: &[(TopicFilter, QoS)]) -> bool {
+    /// A new subscription takes the held messages that match its filters
+    /// (all of them with `None`: the stream of unmatched messages).
+    pub(super) fn adopt_unmatched(
+        &mut self,
+        id: u64,
+        filters: Option<&[(TopicFilter, QoS)]>,
+    ) -> bool {
         if self.unmatched.is_empty() {
             return false;
         }
         let before = self.held.len();
         let mut keep = VecDeque::with_capacity(self.unmatched.len());
         for (deadline, message, ack) in self.unmatched.drain(..) {
-            if filters.iter().any(|(f, _)| f.matches(&message.topic)) {
+            if filters.is_none_or(|filters| filters.iter().any(|(f, _)| f.matches(&message.topic)))
+            {
+                let key = self.manual_acks.next_key();
                 self.held.push_back(Held {
                     message,
                     ack,
                     targets: VecDeque::from([id]),
+                    by_hand: 0,
+                    key,
                 });
             } else {
                 keep.push_back((deadline, message, ack));
@@ -207,6 +239,10 @@ impl Dispatch {
                 }
             }
         }
+    }
+
+    fn is_manual(&self, id: u64) -> bool {
+        self.subs.get(&id).is_some_and(|s| s.manual)
     }
 
     /// Forgets a subscription whose stream was dropped, unsubscribing from

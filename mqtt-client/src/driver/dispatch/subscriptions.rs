@@ -16,6 +16,7 @@ impl Dispatch {
         &mut self,
         conn: &mut Connection,
         filters: Vec<(TopicFilter, QoS)>,
+        manual: bool,
         done: Responder<SubscribeReply>,
         now: Instant,
     ) {
@@ -32,15 +33,16 @@ impl Dispatch {
         for (f, _) in &filters {
             self.router.insert(f, id);
         }
-        let adopted = self.adopt_unmatched(id, &filters);
         let dropped = DropCount::default();
         self.subs.insert(
             id,
             Sub {
                 tx,
                 dropped: dropped.clone(),
+                manual,
             },
         );
+        let adopted = self.adopt_unmatched(id, Some(&filters));
         if adopted {
             self.deliver_held(conn);
         }
@@ -69,6 +71,71 @@ impl Dispatch {
             return;
         }
         match conn.unsubscribe(unused) {
+            Ok(pid) => {
+                let serial = self.ack_deadlines.start(pid, now + self.request_timeout);
+                self.unsubscribes.insert(pid, (done, serial));
+            }
+            Err(e) => {
+                let _ = done.send(Err(Error::Subscribe(e)));
+            }
+        }
+    }
+
+    /// The stream of messages no subscription matches: it replaces an
+    /// earlier one, and takes what waits unmatched at once.
+    pub(super) fn take_unmatched(
+        &mut self,
+        conn: &mut Connection,
+        done: Responder<SubscribeReply>,
+    ) {
+        if let Some(old) = self.unmatched_sub.take() {
+            self.subs.remove(&old);
+        }
+        let id = self.next_sub;
+        self.next_sub += 1;
+        let (tx, messages) = async_channel::bounded(self.capacity);
+        let dropped = DropCount::default();
+        self.subs.insert(
+            id,
+            Sub {
+                tx,
+                dropped: dropped.clone(),
+                manual: false,
+            },
+        );
+        self.unmatched_sub = Some(id);
+        let reply = SubscribeReply {
+            id,
+            messages: Box::pin(messages),
+            outcomes: Vec::new(),
+            dropped,
+            budget: self.budget.clone(),
+        };
+        if done.send(Ok(reply)).is_err() {
+            self.subs.remove(&id);
+            self.unmatched_sub = None;
+            return;
+        }
+        if self.adopt_unmatched(id, None) {
+            self.deliver_held(conn);
+        }
+    }
+
+    /// Stops one filter of a subscription; UNSUBSCRIBE if no other
+    /// subscription of this client uses it.
+    pub(super) fn unsubscribe_filter(
+        &mut self,
+        conn: &mut Connection,
+        id: u64,
+        filter: TopicFilter,
+        done: Responder<()>,
+        now: Instant,
+    ) {
+        if !self.router.remove(&filter, id) || self.router.has_filter(&filter) {
+            let _ = done.send(Ok(()));
+            return;
+        }
+        match conn.unsubscribe(vec![filter]) {
             Ok(pid) => {
                 let serial = self.ack_deadlines.start(pid, now + self.request_timeout);
                 self.unsubscribes.insert(pid, (done, serial));

@@ -1,0 +1,102 @@
+//! Acks the application gives by hand: a QoS 1/2 message that went to a
+//! manual-ack subscription is acknowledged to the broker only once every
+//! such copy was acked (`Delivery::ack`) and every automatic subscription
+//! took its copy. The core sends the acks in arrival order
+//! [MQTT-4.6.0-2], [MQTT-4.6.0-3], holding a later one back until the
+//! earlier ones are given.
+
+use super::Dispatch;
+use crate::delivery::AckHandle;
+use futures_core::Stream;
+use mqtt_proto::{AckToken, Connection};
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+#[derive(Debug)]
+pub(super) struct ManualAcks {
+    /// Handles send their key here; unbounded, as each key is sent once
+    /// and the keys outstanding are bounded by the broker's window.
+    to_driver: async_channel::Sender<u64>,
+    from_handles: Pin<Box<async_channel::Receiver<u64>>>,
+    /// Messages every subscription took, waiting for acks by hand: the
+    /// core's token and how many acks are still to come.
+    waiting: HashMap<u64, (AckToken, usize)>,
+    next_key: u64,
+}
+
+impl Default for ManualAcks {
+    fn default() -> Self {
+        let (to_driver, from_handles) = async_channel::unbounded();
+        ManualAcks {
+            to_driver,
+            from_handles: Box::pin(from_handles),
+            waiting: HashMap::new(),
+            next_key: 0,
+        }
+    }
+}
+
+impl ManualAcks {
+    pub(super) fn next_key(&mut self) -> u64 {
+        self.next_key += 1;
+        self.next_key
+    }
+
+    pub(super) fn handle(&self, key: u64) -> AckHandle {
+        AckHandle {
+            key,
+            to_driver: self.to_driver.clone(),
+        }
+    }
+}
+
+impl Dispatch {
+    /// A held message reached every subscription: acknowledge it now, or
+    /// once the copies handed out by hand are acked.
+    pub(super) fn settle(
+        &mut self,
+        conn: &mut Connection,
+        ack: AckToken,
+        key: u64,
+        by_hand: usize,
+    ) {
+        if by_hand == 0 {
+            let _ = conn.ack(ack);
+        } else {
+            self.manual_acks.waiting.insert(key, (ack, by_hand));
+        }
+    }
+
+    /// Takes the acks the application gave; returns whether there were any.
+    pub(crate) fn poll_manual_acks(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> bool {
+        let mut any = false;
+        while let Poll::Ready(Some(key)) = self.manual_acks.from_handles.as_mut().poll_next(cx) {
+            any = true;
+            self.acked_by_hand(conn, key);
+        }
+        any
+    }
+
+    /// Takes the acks already given, without waiting: before a close, so
+    /// that they leave ahead of DISCONNECT.
+    pub(super) fn take_manual_acks(&mut self, conn: &mut Connection) {
+        while let Ok(key) = self.manual_acks.from_handles.try_recv() {
+            self.acked_by_hand(conn, key);
+        }
+    }
+
+    fn acked_by_hand(&mut self, conn: &mut Connection, key: u64) {
+        let Some((_, left)) = self.manual_acks.waiting.get_mut(&key) else {
+            return;
+        };
+        *left -= 1;
+        if *left == 0 {
+            if let Some((token, _)) = self.manual_acks.waiting.remove(&key) {
+                // A token of a session the broker no longer holds is
+                // refused; the broker sends that message again anyway.
+                let _ = conn.ack(token);
+            }
+        }
+    }
+}
