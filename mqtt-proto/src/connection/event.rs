@@ -80,6 +80,23 @@ pub enum SubscribeOutcome {
     Refused,
 }
 
+impl fmt::Display for SubscribeOutcome {
+    /// In words: "granted at QoS 2", "refused by the broker".
+    ///
+    /// ```
+    /// use mqtt_proto::{QoS, SubscribeOutcome};
+    ///
+    /// assert_eq!(SubscribeOutcome::Granted(QoS::ExactlyOnce).to_string(), "granted at QoS 2");
+    /// assert_eq!(SubscribeOutcome::Refused.to_string(), "refused by the broker");
+    /// ```
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SubscribeOutcome::Granted(qos) => write!(f, "granted at QoS {}", *qos as u8),
+            SubscribeOutcome::Refused => f.write_str("refused by the broker"),
+        }
+    }
+}
+
 /// What happened, pulled with [`Connection::poll_event`](super::Connection::poll_event).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -76,6 +76,24 @@ pub enum SubscribeReturnCode {
     Failure,
 }
 
+impl core::fmt::Display for SubscribeReturnCode {
+    /// In words: "granted at QoS 1", "refused (0x80)".
+    ///
+    /// ```
+    /// use mqtt_proto::packet::SubscribeReturnCode;
+    /// use mqtt_proto::QoS;
+    ///
+    /// assert_eq!(SubscribeReturnCode::Success(QoS::AtLeastOnce).to_string(), "granted at QoS 1");
+    /// assert_eq!(SubscribeReturnCode::Failure.to_string(), "refused (0x80)");
+    /// ```
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            SubscribeReturnCode::Success(qos) => write!(f, "granted at QoS {}", *qos as u8),
+            SubscribeReturnCode::Failure => f.write_str("refused (0x80)"),
+        }
+    }
+}
+
 impl SubscribeReturnCode {
     const fn to_u8(self) -> u8 {
         match self {
