@@ -4,6 +4,7 @@
 
 use crate::driver::{Command, Driver};
 use crate::events::{Events, Listeners};
+use crate::pending_publish::PendingPublish;
 use crate::runtime::Runtime;
 use crate::subscription::{Handle, ManualSubscription, Subscription};
 use crate::{Error, Options};
@@ -75,7 +76,11 @@ impl<R: Runtime> Client<R> {
         options: Options,
         give_up_if_unreachable: bool,
     ) -> Result<(Self, oneshot::Receiver<Result<(), Error>>), Error> {
-        let (commands, rx) = async_channel::bounded(options.command_capacity);
+        // The hand-over holds as many commands as the session queue, so
+        // that `try_publish` fails when the session is backed up, not when
+        // the driver has not run for a moment.
+        let capacity = options.command_capacity.max(options.session.max_queued);
+        let (commands, rx) = async_channel::bounded(capacity);
         let (ready_tx, ready_rx) = oneshot::channel();
         let listeners = Arc::new(Listeners::default());
         let spawner = options.spawner.0.clone();
@@ -145,12 +150,64 @@ impl<R> Client<R> {
         self.call(|done| Command::Publish {
             message,
             done: Some(done),
+            queued: None,
         })
         .await
     }
 
+    /// Publishes without waiting for the broker: waits only until the
+    /// session queue took the message (for room, when `max_queued`
+    /// messages already wait), then returns a [`PendingPublish`] that
+    /// completes on PUBACK (QoS 1) or PUBCOMP (QoS 2). One task can so keep
+    /// thousands of messages in flight, and still learn each outcome.
+    /// Messages leave in the order of the calls.
+    ///
+    /// ```no_run
+    /// # async fn run<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::QoS;
+    ///
+    /// let mut pending = Vec::new();
+    /// for n in 0..10_000 {
+    ///     pending.push(client.publish_pipelined("readings", n.to_string(), QoS::AtLeastOnce).await?);
+    /// }
+    /// for done in pending {
+    ///     done.await?; // acknowledged
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn publish_pipelined(
+        &self,
+        topic: &str,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+    ) -> Result<PendingPublish, Error> {
+        let message = Message::new(topic, payload, qos)?;
+        let (done, done_rx) = oneshot::channel();
+        let (queued, queued_rx) = oneshot::channel();
+        let command = Command::Publish {
+            message,
+            done: Some(done),
+            queued: Some(queued),
+        };
+        if self.commands.send(command).await.is_err() {
+            return Err(self.listeners.stopped_because());
+        }
+        let pending = PendingPublish {
+            done: done_rx,
+            listeners: self.listeners.clone(),
+        };
+        match queued_rx.await {
+            Ok(()) => Ok(pending),
+            // Refused before it was queued: the reason is the outcome.
+            Err(_) => Err(pending.await.err().unwrap_or(Error::Closed)),
+        }
+    }
+
     /// Hands the message to the client without waiting: fire and forget.
-    /// Fails with [`Error::Backpressure`] when the command queue is full.
+    /// Fails with [`Error::Backpressure`] when the client already holds as
+    /// many messages not yet in the session queue as that queue takes
+    /// (`Options::max_queued`): the session is backed up, not a momentary
+    /// state of the hand-over.
     pub fn try_publish(
         &self,
         topic: &str,
@@ -162,6 +219,7 @@ impl<R> Client<R> {
             .try_send(Command::Publish {
                 message,
                 done: None,
+                queued: None,
             })
             .map_err(|e| match e {
                 async_channel::TrySendError::Full(_) => Error::Backpressure,

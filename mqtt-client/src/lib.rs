@@ -73,6 +73,7 @@ mod driver;
 mod error;
 mod events;
 mod options;
+mod pending_publish;
 mod runtime;
 mod subscription;
 mod transport;
@@ -85,6 +86,7 @@ pub use events::{ConnectionEvent, Events};
 pub use mqtt_proto;
 pub use mqtt_proto::{Message, QoS, SubscribeOutcome};
 pub use options::Options;
+pub use pending_publish::PendingPublish;
 pub use runtime::{BoxFuture, Runtime};
 /// The rustls version this client is built with, for
 /// [`TlsOptions::rustls_config`].

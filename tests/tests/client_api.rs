@@ -424,6 +424,96 @@ mod scenarios {
     }
 }
 
+mod pipelining {
+    use mqtt_client::{Client, Options, QoS, Runtime};
+    use mqtt_integration_tests::broker::Mosquitto;
+    use mqtt_integration_tests::wait::within;
+    use std::time::Duration;
+
+    const N: usize = 2_000;
+
+    /// One task keeps thousands of QoS 1 and 2 messages in flight with
+    /// `publish_pipelined`, learns each outcome, and the subscriber gets
+    /// them all, in order [MQTT-4.6.0-6]. `try_publish` fails only when
+    /// the session is backed up: 500 at once, below `max_queued`, are all
+    /// taken.
+    pub async fn many_in_flight_from_one_task<R: Runtime>(
+        broker: &Mosquitto,
+        adjust: super::scenarios::Adjust,
+    ) {
+        let options = |id: &str| adjust(Options::new("127.0.0.1", broker.port()).client_id(id));
+        let subscriber = within(
+            Duration::from_secs(5),
+            "connect",
+            Client::<R>::connect(options("pipe-sub")),
+        )
+        .await
+        .expect("connect");
+        let mut sub = within(
+            Duration::from_secs(5),
+            "subscribe",
+            subscriber.subscribe("pipe/#", QoS::ExactlyOnce),
+        )
+        .await
+        .expect("subscribe");
+        let publisher = within(
+            Duration::from_secs(5),
+            "connect",
+            Client::<R>::connect(options("pipe-pub")),
+        )
+        .await
+        .expect("connect");
+        for qos in [QoS::AtLeastOnce, QoS::ExactlyOnce] {
+            let topic = format!("pipe/{}", qos as u8);
+            let mut pending = Vec::with_capacity(N);
+            for n in 0..N {
+                pending.push(
+                    publisher
+                        .publish_pipelined(&topic, n.to_string(), qos)
+                        .await
+                        .expect("queued"),
+                );
+            }
+            within(Duration::from_secs(30), "every completion", async {
+                for done in pending {
+                    done.await.expect("acknowledged");
+                }
+            })
+            .await;
+            for n in 0..N {
+                let m = within(Duration::from_secs(10), "a pipelined message", sub.next())
+                    .await
+                    .expect("the subscription ended");
+                assert_eq!(
+                    (m.topic.as_ref(), &m.payload[..]),
+                    (topic.as_str(), n.to_string().as_bytes())
+                );
+            }
+        }
+        for n in 0..500 {
+            publisher
+                .try_publish("pipe/try", n.to_string(), QoS::AtLeastOnce)
+                .unwrap_or_else(|e| panic!("try_publish {n} with room in the session: {e}"));
+        }
+        for n in 0..500 {
+            let m = within(Duration::from_secs(10), "a try_publish message", sub.next())
+                .await
+                .expect("the subscription ended");
+            assert_eq!(&m.payload[..], n.to_string().as_bytes());
+        }
+        within(Duration::from_secs(5), "disconnect", publisher.disconnect())
+            .await
+            .expect("disconnect");
+        within(
+            Duration::from_secs(5),
+            "disconnect",
+            subscriber.disconnect(),
+        )
+        .await
+        .expect("disconnect");
+    }
+}
+
 /// `Some` if `f` finished within `wait`, `None` if it stayed quiet.
 async fn quiet<F: std::future::Future>(wait: Duration, f: F) -> Option<F::Output> {
     futures_lite::future::or(async { Some(f.await) }, async {
@@ -498,6 +588,15 @@ macro_rules! suite {
             fn unsubscribe_one_filter() {
                 let broker = Mosquitto::start("");
                 run(scenarios::unsubscribe_one_filter::<R>(&broker, $adjust));
+            }
+
+            #[test]
+            fn many_in_flight_from_one_task() {
+                // A stock broker config: Nagle on at the broker.
+                let broker = Mosquitto::start("");
+                run(super::pipelining::many_in_flight_from_one_task::<R>(
+                    &broker, $adjust,
+                ));
             }
 
             #[test]

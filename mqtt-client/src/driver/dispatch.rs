@@ -43,6 +43,8 @@ pub(crate) enum Command {
     Publish {
         message: Message,
         done: Option<Responder<()>>,
+        /// Told once the session queue took the message.
+        queued: Option<oneshot::Sender<()>>,
     },
     Subscribe {
         filters: Vec<(TopicFilter, QoS)>,
@@ -87,6 +89,9 @@ struct Sub {
     manual: bool,
 }
 
+/// A publish waiting for room in the session queue, with its callers.
+type Stalled = (Message, Option<Responder<()>>, Option<oneshot::Sender<()>>);
+
 /// A caller's SUBSCRIBE awaiting its SUBACK.
 #[derive(Debug)]
 struct PendingSubscribe {
@@ -125,7 +130,7 @@ pub(crate) struct Dispatch {
     ready: Option<oneshot::Sender<Result<(), Error>>>,
     listeners: Arc<Listeners>,
     publishes: HashMap<PublishId, Responder<()>>,
-    stalled: Option<(Message, Option<Responder<()>>)>,
+    stalled: Option<Stalled>,
     subscribes: HashMap<PacketId, PendingSubscribe>,
     unsubscribes: HashMap<PacketId, (Responder<()>, u64)>,
     ack_deadlines: AckDeadlines,
@@ -285,7 +290,11 @@ impl Dispatch {
             return;
         }
         match cmd {
-            Command::Publish { message, done } => self.publish(conn, message, done),
+            Command::Publish {
+                message,
+                done,
+                queued,
+            } => self.publish(conn, message, done, queued),
             Command::Subscribe {
                 filters,
                 manual,

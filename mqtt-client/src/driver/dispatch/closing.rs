@@ -58,7 +58,7 @@ impl Dispatch {
         for (_, done) in self.publishes.drain() {
             let _ = done.send(Err(error.clone()));
         }
-        if let Some((_, Some(done))) = self.stalled.take() {
+        if let Some((_, Some(done), _)) = self.stalled.take() {
             let _ = done.send(Err(error.clone()));
         }
         for (_, pending) in self.subscribes.drain() {

@@ -1,0 +1,38 @@
+//! A publish handed to the session and not yet complete: what
+//! `Client::publish_pipelined` returns, so one task can keep many messages
+//! in flight without spawning a task per message.
+
+use crate::events::Listeners;
+use crate::Error;
+use futures_channel::oneshot;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// Completes when the message is complete for its QoS: QoS 0 written, QoS
+/// 1 acknowledged (PUBACK), QoS 2 finished (PUBCOMP); or fails with why it
+/// could not be. Dropping it does not cancel the publish.
+#[must_use = "the publish goes on without it; await it to learn the outcome"]
+pub struct PendingPublish {
+    pub(crate) done: oneshot::Receiver<Result<(), Error>>,
+    pub(crate) listeners: Arc<Listeners>,
+}
+
+impl std::fmt::Debug for PendingPublish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingPublish").finish_non_exhaustive()
+    }
+}
+
+impl Future for PendingPublish {
+    type Output = Result<(), Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match Pin::new(&mut self.done).poll(cx) {
+            Poll::Ready(Ok(outcome)) => Poll::Ready(outcome),
+            Poll::Ready(Err(_)) => Poll::Ready(Err(self.listeners.stopped_because())),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
