@@ -155,11 +155,13 @@ impl Outgoing {
         }
     }
 
-    /// The broker lost the session: every message it had not taken
-    /// ownership of goes back to the front of the queue, in its original
-    /// order, to be sent as a new message, except, with `fail_qos2`, QoS 2
-    /// messages that may have reached it, which are given up. Messages
-    /// already PUBREC'd were owned by the broker and are complete.
+    /// The broker lost the session: every message in flight goes back to
+    /// the front of the queue, in its original order, to be sent as a new
+    /// message, except, with `fail_qos2`, QoS 2 messages that may have
+    /// reached it, which are given up. That includes QoS 2 messages already
+    /// PUBREC'd: the broker took ownership of them, but a broker that lost
+    /// the session may have lost them with it (one that passes a QoS 2
+    /// message on only at PUBREL does).
     pub(crate) fn requeue_after_session_loss(&mut self, fail_qos2: bool) -> SessionLoss {
         let mut loss = SessionLoss::default();
         let epoch = self.epoch;
@@ -167,8 +169,15 @@ impl Outgoing {
             loss.freed.push(m.pid);
             let sent = m.transmitted || (m.encoded_in != DISCARDED && m.encoded_in < epoch);
             match m.stage {
-                Stage::Released => loss.completed.push(m.id),
-                Stage::SentQos2 if sent && fail_qos2 => loss.failed.push(m.id),
+                Stage::SentQos2 | Stage::Released if sent && fail_qos2 => loss.failed.push(m.id),
+                Stage::Released => {
+                    // Its PUBREC came back, so its PUBLISH left.
+                    loss.resent.push(m.id);
+                    self.queue.push_front(Queued {
+                        id: m.id,
+                        message: m.message,
+                    });
+                }
                 Stage::SentQos1 | Stage::SentQos2 => {
                     if sent {
                         loss.resent.push(m.id);
@@ -180,7 +189,6 @@ impl Outgoing {
                 }
             }
         }
-        loss.completed.reverse();
         loss.resent.reverse();
         loss.failed.reverse();
         loss
@@ -192,8 +200,6 @@ impl Outgoing {
 pub(crate) struct SessionLoss {
     /// Packet ids free again.
     pub(crate) freed: Vec<PacketId>,
-    /// PUBREC'd before the loss: the broker owned them.
-    pub(crate) completed: Vec<PublishId>,
     /// Sent before and queued to be sent again as new messages.
     pub(crate) resent: Vec<PublishId>,
     /// QoS 2 messages given up.

@@ -9,13 +9,36 @@
 //! what the connection does with those messages; `Event::SessionLost`
 //! names the affected messages either way.
 //!
-//! QoS 1 messages are always sent again (at least once allows a copy), and
-//! messages already PUBREC'd are complete: the broker owned them.
+//! QoS 1 messages are always sent again (at least once allows a copy). A
+//! QoS 2 message already PUBREC'd is treated like one still awaiting its
+//! PUBREC: the broker had taken ownership, but may have lost it with the
+//! session (a broker that passes QoS 2 messages on only at PUBREL does).
 
 use super::{Connection, Event};
 
 /// What to do with QoS 2 messages in flight when the broker lost the
 /// session ([`Options::session_lost`](super::Options::session_lost)).
+///
+/// ```
+/// use mqtt_proto::{Connection, Event, Instant, Message, MqttString, Options, QoS, SessionLostPolicy};
+///
+/// let options = Options::new(MqttString::try_from("doc").unwrap())
+///     .with_clean_session(false)
+///     .with_session_lost(SessionLostPolicy::Fail);
+/// let mut conn = Connection::new(options).unwrap();
+/// let now = Instant::ZERO;
+/// conn.connect(now);
+/// conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+/// let id = conn.publish(Message::new("t", "once", QoS::ExactlyOnce).unwrap()).unwrap();
+/// while conn.poll_transmit(now).is_some() {} // PUBLISH sent, no PUBREC yet
+/// conn.handle_closed(now);
+///
+/// conn.connect(now);
+/// conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK: the session is gone
+/// let lost = std::iter::from_fn(|| conn.poll_event())
+///     .find(|e| matches!(e, Event::SessionLost { .. }));
+/// assert_eq!(lost, Some(Event::SessionLost { resent: vec![], failed: vec![id] }));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SessionLostPolicy {
@@ -46,9 +69,6 @@ impl Connection {
                 resent: loss.resent,
                 failed: loss.failed,
             });
-        }
-        for id in loss.completed {
-            self.events.push_back(Event::Published { id });
         }
     }
 }

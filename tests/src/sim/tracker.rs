@@ -101,6 +101,9 @@ pub struct PublishTracker {
     pub failed: BTreeSet<PublishId>,
     /// Ids reported in `resent`, over the run.
     pub resent: u64,
+    /// Every publish a `SessionLost` named as sent again: a copy of it may
+    /// arrive, as `SessionLostPolicy::ResendAsNew` says.
+    pub resent_ids: BTreeSet<PublishId>,
     fail_policy: bool,
     clean: bool,
     connected_before: bool,
@@ -184,15 +187,13 @@ impl PublishTracker {
                 }
             }
             Packet::ConnAck(c) if c.code == ConnectReturnCode::Accepted && !c.session_present => {
-                // The session is gone: what was handed out and not owned by
-                // the broker yet is resent as new, or failed.
+                // The session is gone: what was handed out and not complete
+                // (PUBREC'd included: the broker may have lost it with the
+                // session) is resent as new, or failed.
                 let mut resent = BTreeSet::new();
                 let mut failed = BTreeSet::new();
-                for (&n, &recd) in &self.unacked {
+                for &n in self.unacked.keys() {
                     let qos = self.numbers.get(&n).map(|(_, q)| *q);
-                    if recd {
-                        continue;
-                    }
                     if self.fail_policy && qos == Some(QoS::ExactlyOnce) {
                         failed.insert(n);
                     } else {
@@ -250,6 +251,7 @@ impl PublishTracker {
             }
             self.losses += 1;
             self.resent += got_resent.len() as u64;
+            self.resent_ids.extend(got_resent.iter().copied());
             self.failed.extend(got_failed.iter().copied());
             return Ok(());
         }
