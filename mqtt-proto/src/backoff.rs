@@ -33,6 +33,15 @@ pub struct Backoff {
 impl Backoff {
     /// A policy from `min` to `max` (`max` is raised to `min` if lower), with
     /// jitter from `seed`.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mqtt_proto::Backoff;
+    ///
+    /// let mut a = Backoff::new(Duration::from_secs(1), Duration::from_secs(60), 7);
+    /// let mut b = Backoff::new(Duration::from_secs(1), Duration::from_secs(60), 7);
+    /// assert_eq!(a.next_delay(), b.next_delay()); // the same seed replays the same delays
+    /// ```
     pub fn new(min: Duration, max: Duration, seed: u64) -> Backoff {
         Backoff {
             min,
@@ -43,6 +52,18 @@ impl Backoff {
     }
 
     /// The delay before the next attempt; each call doubles the ceiling.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mqtt_proto::Backoff;
+    ///
+    /// let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60), 1);
+    /// let ceilings = [1, 2, 4, 8, 16, 32, 60, 60];
+    /// for ceiling in ceilings.map(Duration::from_secs) {
+    ///     let delay = backoff.next_delay();
+    ///     assert!(delay >= ceiling / 2 && delay <= ceiling);
+    /// }
+    /// ```
     pub fn next_delay(&mut self) -> Duration {
         let ceiling = self
             .min
@@ -61,11 +82,33 @@ impl Backoff {
     }
 
     /// Starts over from the minimum, after a connection succeeded.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mqtt_proto::Backoff;
+    ///
+    /// let mut backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(60), 1);
+    /// for _ in 0..5 {
+    ///     backoff.next_delay();
+    /// }
+    /// backoff.reset();
+    /// assert!(backoff.next_delay() <= Duration::from_secs(1));
+    /// ```
     pub fn reset(&mut self) {
         self.attempt = 0;
     }
 
     /// How many delays were handed out since the last reset.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mqtt_proto::Backoff;
+    ///
+    /// let mut backoff = Backoff::new(Duration::from_millis(10), Duration::from_secs(1), 0);
+    /// backoff.next_delay();
+    /// backoff.next_delay();
+    /// assert_eq!(backoff.attempts(), 2);
+    /// ```
     pub fn attempts(&self) -> u32 {
         self.attempt
     }

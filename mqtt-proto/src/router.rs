@@ -222,6 +222,13 @@ impl<K: Copy + Ord> Default for Router<K> {
 
 impl<K: Copy + Ord> Router<K> {
     /// An empty router.
+    ///
+    /// ```
+    /// use mqtt_proto::Router;
+    ///
+    /// let router: Router<u64> = Router::new();
+    /// assert!(router.is_empty());
+    /// ```
     pub fn new() -> Self {
         Router {
             root: Node::default(),
@@ -232,6 +239,16 @@ impl<K: Copy + Ord> Router<K> {
 
     /// Subscribes `key` to `filter`. Returns false if the pair was already
     /// there (and changes nothing then).
+    ///
+    /// ```
+    /// use mqtt_proto::{Router, TopicFilter};
+    ///
+    /// let mut router = Router::new();
+    /// let filter = TopicFilter::try_from("a/#").unwrap();
+    /// assert!(router.insert(&filter, 1u32));
+    /// assert!(!router.insert(&filter, 1)); // already there
+    /// assert_eq!(router.len(), 1);
+    /// ```
     pub fn insert(&mut self, filter: &TopicFilter, key: K) -> bool {
         let (path, end) = parse(filter);
         let mut node = &mut self.root;
@@ -254,6 +271,18 @@ impl<K: Copy + Ord> Router<K> {
     /// Trie nodes left without keys or children are pruned.
     ///
     /// Whether another key still holds `filter` is [`has_filter`](Self::has_filter).
+    ///
+    /// ```
+    /// use mqtt_proto::{Router, TopicFilter};
+    ///
+    /// let mut router = Router::new();
+    /// let filter = TopicFilter::try_from("a/#").unwrap();
+    /// router.insert(&filter, 1u32);
+    /// router.insert(&filter, 2);
+    /// assert!(router.remove(&filter, 1));
+    /// assert!(!router.remove(&filter, 1));
+    /// assert!(router.has_filter(&filter)); // key 2 still holds it
+    /// ```
     pub fn remove(&mut self, filter: &TopicFilter, key: K) -> bool {
         let Some(filters) = self.by_key.get_mut(&key) else {
             return false;
@@ -271,6 +300,17 @@ impl<K: Copy + Ord> Router<K> {
 
     /// Unsubscribes `key` from every filter it holds. Returns, sorted, the
     /// filters that no other key holds any more: what to UNSUBSCRIBE from.
+    ///
+    /// ```
+    /// use mqtt_proto::{Router, TopicFilter};
+    ///
+    /// let (a, b) = (TopicFilter::try_from("a").unwrap(), TopicFilter::try_from("b").unwrap());
+    /// let mut router = Router::new();
+    /// router.insert(&a, 1u32);
+    /// router.insert(&b, 1);
+    /// router.insert(&b, 2);
+    /// assert_eq!(router.remove_key(1), [a]); // "b" is still wanted by key 2
+    /// ```
     pub fn remove_key(&mut self, key: K) -> Vec<TopicFilter> {
         let Some(filters) = self.by_key.remove(&key) else {
             return Vec::new();
@@ -287,6 +327,15 @@ impl<K: Copy + Ord> Router<K> {
     }
 
     /// Whether any key holds exactly `filter`.
+    ///
+    /// ```
+    /// use mqtt_proto::{Router, TopicFilter};
+    ///
+    /// let mut router = Router::new();
+    /// router.insert(&TopicFilter::try_from("a/+").unwrap(), 1u32);
+    /// assert!(router.has_filter(&TopicFilter::try_from("a/+").unwrap()));
+    /// assert!(!router.has_filter(&TopicFilter::try_from("a/#").unwrap())); // exact filters only
+    /// ```
     pub fn has_filter(&self, filter: &TopicFilter) -> bool {
         let (path, end) = parse(filter);
         let mut node = &self.root;
@@ -300,6 +349,16 @@ impl<K: Copy + Ord> Router<K> {
     }
 
     /// Whether `key` holds `filter`.
+    ///
+    /// ```
+    /// use mqtt_proto::{Router, TopicFilter};
+    ///
+    /// let filter = TopicFilter::try_from("a/+").unwrap();
+    /// let mut router = Router::new();
+    /// router.insert(&filter, 1u32);
+    /// assert!(router.contains(&filter, 1));
+    /// assert!(!router.contains(&filter, 2));
+    /// ```
     pub fn contains(&self, filter: &TopicFilter, key: K) -> bool {
         self.by_key
             .get(&key)
@@ -310,6 +369,17 @@ impl<K: Copy + Ord> Router<K> {
     /// a filter that matches `name` (section 4.7). A key matched through
     /// several filters is appended once; what `out` already held is left
     /// as it is.
+    ///
+    /// ```
+    /// use mqtt_proto::{Router, TopicFilter, TopicName};
+    ///
+    /// let mut router = Router::new();
+    /// router.insert(&TopicFilter::try_from("#").unwrap(), 1u32);
+    /// router.insert(&TopicFilter::try_from("$SYS/#").unwrap(), 2);
+    /// let mut keys = Vec::new();
+    /// router.matches(&TopicName::try_from("$SYS/uptime").unwrap(), &mut keys);
+    /// assert_eq!(keys, [2]); // "#" does not match "$" topics
+    /// ```
     pub fn matches(&self, name: &TopicName, out: &mut Vec<K>) {
         let start = out.len();
         // A name starting with `$` is not matched by a filter starting with
@@ -333,17 +403,47 @@ impl<K: Copy + Ord> Router<K> {
     }
 
     /// The number of (filter, key) pairs.
+    ///
+    /// ```
+    /// use mqtt_proto::{Router, TopicFilter};
+    ///
+    /// let filter = TopicFilter::try_from("a").unwrap();
+    /// let mut router = Router::new();
+    /// router.insert(&filter, 1u32);
+    /// router.insert(&filter, 2);
+    /// assert_eq!(router.len(), 2); // two (filter, key) pairs
+    /// ```
     pub fn len(&self) -> usize {
         self.len
     }
 
     /// Whether no key holds any filter.
+    ///
+    /// ```
+    /// use mqtt_proto::{Router, TopicFilter};
+    ///
+    /// let mut router = Router::new();
+    /// router.insert(&TopicFilter::try_from("a").unwrap(), 1u32);
+    /// router.remove_key(1);
+    /// assert!(router.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Every filter held by at least one key, sorted, each once: what to
     /// SUBSCRIBE to again after a session was lost.
+    ///
+    /// ```
+    /// use mqtt_proto::{Router, TopicFilter};
+    ///
+    /// let (a, b) = (TopicFilter::try_from("a").unwrap(), TopicFilter::try_from("b").unwrap());
+    /// let mut router = Router::new();
+    /// router.insert(&b, 1u32);
+    /// router.insert(&a, 2);
+    /// router.insert(&b, 2);
+    /// assert_eq!(router.distinct_filters(), [a, b]);
+    /// ```
     pub fn distinct_filters(&self) -> Vec<TopicFilter> {
         let mut filters: Vec<TopicFilter> = self.by_key.values().flatten().cloned().collect();
         filters.sort_unstable();

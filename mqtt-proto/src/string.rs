@@ -12,6 +12,14 @@ use core::fmt;
 use core::ops::Deref;
 
 /// Why some bytes are not an MQTT UTF-8 string.
+///
+/// ```
+/// use mqtt_proto::{MqttString, StringError};
+///
+/// assert_eq!(MqttString::try_from("a\0b").unwrap_err(), StringError::NullCharacter);
+/// let long = "x".repeat(70_000);
+/// assert_eq!(MqttString::try_from(long.as_str()).unwrap_err(), StringError::TooLong { len: 70_000 });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum StringError {
@@ -76,12 +84,28 @@ pub struct MqttString(Bytes);
 
 impl MqttString {
     /// Validates `bytes` as an MQTT string without copying them.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mqtt_proto::{MqttString, StringError};
+    ///
+    /// let s = MqttString::from_bytes(Bytes::from_static("grüße".as_bytes())).unwrap();
+    /// assert_eq!(s, "grüße");
+    /// assert_eq!(MqttString::from_bytes(Bytes::from_static(b"\xC3")), Err(StringError::InvalidUtf8));
+    /// ```
     pub fn from_bytes(bytes: Bytes) -> Result<Self, StringError> {
         validate(&bytes)?;
         Ok(MqttString(bytes))
     }
 
     /// A string from a `'static` str, validated, without copying.
+    ///
+    /// ```
+    /// use mqtt_proto::MqttString;
+    ///
+    /// let id = MqttString::from_static("sensor-7").unwrap();
+    /// assert_eq!(id.as_str(), "sensor-7");
+    /// ```
     pub fn from_static(s: &'static str) -> Result<Self, StringError> {
         Self::from_bytes(Bytes::from_static(s.as_bytes()))
     }
@@ -94,11 +118,26 @@ impl MqttString {
     }
 
     /// The empty string.
+    ///
+    /// ```
+    /// use mqtt_proto::MqttString;
+    ///
+    /// let empty = MqttString::new();
+    /// assert!(empty.is_empty());
+    /// assert_eq!(empty, MqttString::default());
+    /// ```
     pub const fn new() -> Self {
         MqttString(Bytes::new())
     }
 
     /// The string as `&str`.
+    ///
+    /// ```
+    /// use mqtt_proto::MqttString;
+    ///
+    /// let s = MqttString::try_from("hello").unwrap();
+    /// assert_eq!(s.as_str().to_uppercase(), "HELLO");
+    /// ```
     pub fn as_str(&self) -> &str {
         // SAFETY: every constructor ran `validate`, which checked that these
         // exact bytes are UTF-8, and `Bytes` is immutable.
@@ -106,11 +145,26 @@ impl MqttString {
     }
 
     /// The underlying bytes (shared, not copied).
+    ///
+    /// ```
+    /// use mqtt_proto::MqttString;
+    ///
+    /// let s = MqttString::try_from("hi").unwrap();
+    /// assert_eq!(&s.as_bytes()[..], b"hi");
+    /// ```
     pub fn as_bytes(&self) -> &Bytes {
         &self.0
     }
 
     /// Gives back the underlying bytes.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mqtt_proto::MqttString;
+    ///
+    /// let bytes: Bytes = MqttString::try_from("hi").unwrap().into_bytes();
+    /// assert_eq!(bytes, "hi");
+    /// ```
     pub fn into_bytes(self) -> Bytes {
         self.0
     }

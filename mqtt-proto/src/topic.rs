@@ -12,6 +12,16 @@ use core::fmt;
 use core::ops::Deref;
 
 /// Why a string is not a valid topic name or topic filter.
+///
+/// ```
+/// use mqtt_proto::topic::TopicError;
+/// use mqtt_proto::{TopicFilter, TopicName};
+///
+/// assert_eq!(TopicName::try_from("a/+").unwrap_err(), TopicError::WildcardInName);
+/// assert_eq!(TopicFilter::try_from("a/#/b").unwrap_err(), TopicError::MisplacedMultiLevelWildcard);
+/// assert_eq!(TopicFilter::try_from("a/b+").unwrap_err(), TopicError::MisplacedSingleLevelWildcard);
+/// assert_eq!(TopicName::try_from("").unwrap_err(), TopicError::Empty);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TopicError {
@@ -154,32 +164,80 @@ macro_rules! topic_type {
 
         impl $name {
             /// Validates an MQTT string as this kind of topic.
+            ///
+            /// ```
+            /// use mqtt_proto::MqttString;
+            #[doc = concat!(" use mqtt_proto::", stringify!($name), ";")]
+            ///
+            #[doc = concat!(" let topic = ", stringify!($name), "::from_mqtt_string(MqttString::try_from(\"a/b\").unwrap()).unwrap();")]
+            /// assert_eq!(topic, "a/b");
+            #[doc = concat!(" assert!(", stringify!($name), "::from_mqtt_string(MqttString::new()).is_err()); // empty")]
+            /// ```
             pub fn from_mqtt_string(s: MqttString) -> Result<Self, TopicError> {
                 $check(&s)?;
                 Ok($name(s))
             }
 
             /// Validates bytes as this kind of topic, without copying them.
+            ///
+            /// ```
+            /// use bytes::Bytes;
+            #[doc = concat!(" use mqtt_proto::", stringify!($name), ";")]
+            ///
+            #[doc = concat!(" let topic = ", stringify!($name), "::from_bytes(Bytes::from_static(b\"a/b\")).unwrap();")]
+            /// assert_eq!(topic.as_str(), "a/b");
+            #[doc = concat!(" assert!(", stringify!($name), "::from_bytes(Bytes::from_static(b\"\\xFF\")).is_err()); // not UTF-8")]
+            /// ```
             pub fn from_bytes(bytes: Bytes) -> Result<Self, TopicError> {
                 Self::from_mqtt_string(MqttString::from_bytes(bytes)?)
             }
 
             /// Validates a `'static` str, without copying it.
+            ///
+            /// ```
+            #[doc = concat!(" use mqtt_proto::", stringify!($name), ";")]
+            ///
+            #[doc = concat!(" let topic = ", stringify!($name), "::from_static(\"a/b\").unwrap();")]
+            /// assert_eq!(topic, "a/b");
+            /// ```
             pub fn from_static(s: &'static str) -> Result<Self, TopicError> {
                 Self::from_bytes(Bytes::from_static(s.as_bytes()))
             }
 
             /// The topic as `&str`.
+            ///
+            /// ```
+            #[doc = concat!(" use mqtt_proto::", stringify!($name), ";")]
+            ///
+            #[doc = concat!(" let topic = ", stringify!($name), "::try_from(\"a/b\").unwrap();")]
+            /// assert_eq!(topic.as_str().split('/').count(), 2);
+            /// ```
             pub fn as_str(&self) -> &str {
                 self.0.as_str()
             }
 
             /// The topic as an MQTT string.
+            ///
+            /// ```
+            #[doc = concat!(" use mqtt_proto::", stringify!($name), ";")]
+            ///
+            #[doc = concat!(" let topic = ", stringify!($name), "::try_from(\"a/b\").unwrap();")]
+            /// assert_eq!(topic.as_mqtt_string().len(), 3);
+            /// ```
             pub fn as_mqtt_string(&self) -> &MqttString {
                 &self.0
             }
 
             /// Gives back the underlying MQTT string.
+            ///
+            /// ```
+            /// use mqtt_proto::MqttString;
+            #[doc = concat!(" use mqtt_proto::", stringify!($name), ";")]
+            ///
+            #[doc = concat!(" let topic = ", stringify!($name), "::try_from(\"a/b\").unwrap();")]
+            /// let string: MqttString = topic.into_mqtt_string();
+            /// assert_eq!(string, "a/b");
+            /// ```
             pub fn into_mqtt_string(self) -> MqttString {
                 self.0
             }
@@ -285,11 +343,26 @@ impl TopicName {
 
 impl TopicFilter {
     /// Whether `name` matches this filter; see [`matches`](fn@matches).
+    ///
+    /// ```
+    /// use mqtt_proto::{TopicFilter, TopicName};
+    ///
+    /// let filter = TopicFilter::try_from("home/+/temp").unwrap();
+    /// assert!(filter.matches(&TopicName::try_from("home/kitchen/temp").unwrap()));
+    /// assert!(!filter.matches(&TopicName::try_from("home/kitchen/humidity").unwrap()));
+    /// ```
     pub fn matches(&self, name: &TopicName) -> bool {
         matches(self.as_str(), name.as_str())
     }
 
     /// Whether the filter holds a wildcard.
+    ///
+    /// ```
+    /// use mqtt_proto::TopicFilter;
+    ///
+    /// assert!(TopicFilter::try_from("home/#").unwrap().has_wildcards());
+    /// assert!(!TopicFilter::try_from("home/kitchen").unwrap().has_wildcards());
+    /// ```
     pub fn has_wildcards(&self) -> bool {
         self.as_str().bytes().any(|b| b == b'+' || b == b'#')
     }

@@ -76,6 +76,24 @@ impl Connection {
 
     /// Whether a close is under way: `disconnect` was called and its
     /// `Event::Disconnected` has not come out yet.
+    ///
+    /// ```
+    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
+    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// # let now = Instant::ZERO;
+    /// # conn.connect(now);
+    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// # while conn.poll_transmit(now).is_some() {}
+    /// # while conn.poll_event().is_some() {}
+    /// use core::time::Duration;
+    /// use mqtt_proto::{Message, PublishError, QoS};
+    ///
+    /// conn.publish(Message::new("t", "x", QoS::AtLeastOnce).unwrap()).unwrap();
+    /// conn.disconnect(now, Duration::from_secs(5)); // drains the PUBACK first
+    /// assert!(conn.is_closing());
+    /// let late = Message::new("t", "late", QoS::AtMostOnce).unwrap();
+    /// assert_eq!(conn.publish(late), Err(PublishError::Closing));
+    /// ```
     pub fn is_closing(&self) -> bool {
         self.closing
     }

@@ -9,6 +9,23 @@ impl Connection {
     /// Publishes `message`: sent at once if connected and the inflight window
     /// has room, queued otherwise. Completion is reported as
     /// [`Event::Published`] with the returned id.
+    ///
+    /// ```
+    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
+    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// # let now = Instant::ZERO;
+    /// # conn.connect(now);
+    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// # while conn.poll_transmit(now).is_some() {}
+    /// # while conn.poll_event().is_some() {}
+    /// use mqtt_proto::{Event, Message, QoS};
+    ///
+    /// let id = conn.publish(Message::new("sensors/kitchen", "21.5", QoS::AtLeastOnce).unwrap()).unwrap();
+    /// let publish = conn.poll_transmit(now).unwrap();
+    /// assert_eq!(publish[0], 0x32); // PUBLISH, QoS 1
+    /// conn.handle_read(now, &[0x40, 0x02, 0x00, 0x01]); // PUBACK 1
+    /// assert_eq!(conn.poll_event(), Some(Event::Published { id }));
+    /// ```
     pub fn publish(&mut self, message: Message) -> Result<PublishId, PublishError> {
         if self.closing {
             return Err(PublishError::Closing);
@@ -36,6 +53,16 @@ impl Connection {
     /// Whether [`publish`](Self::publish) would accept a message of `qos`
     /// right now instead of failing with `QueueFull`: lets a driver hold a
     /// message back rather than hand it over and lose it.
+    ///
+    /// ```
+    /// use mqtt_proto::{Connection, Message, MqttString, Options, QoS};
+    ///
+    /// let options = Options::new(MqttString::try_from("doc").unwrap()).with_max_queued(1);
+    /// let mut conn = Connection::new(options).unwrap();
+    /// assert!(conn.can_publish(QoS::AtLeastOnce));
+    /// conn.publish(Message::new("t", "x", QoS::AtLeastOnce).unwrap()).unwrap(); // queued offline
+    /// assert!(!conn.can_publish(QoS::AtLeastOnce)); // the queue is full
+    /// ```
     pub fn can_publish(&self, qos: QoS) -> bool {
         if self.closing {
             // `publish` answers at once, with an error.
@@ -61,6 +88,27 @@ impl Connection {
     /// the session holds these filters: when a broker reports it lost the
     /// session, the connection subscribes to them again by itself (see
     /// [`Options::resubscribe`]).
+    ///
+    /// ```
+    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
+    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// # let now = Instant::ZERO;
+    /// # conn.connect(now);
+    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// # while conn.poll_transmit(now).is_some() {}
+    /// # while conn.poll_event().is_some() {}
+    /// use mqtt_proto::{Event, QoS, SubscribeOutcome, TopicFilter};
+    ///
+    /// let id = conn
+    ///     .subscribe(vec![(TopicFilter::try_from("sensors/+/temp").unwrap(), QoS::AtLeastOnce)])
+    ///     .unwrap();
+    /// assert_eq!(conn.poll_transmit(now).unwrap()[0], 0x82); // SUBSCRIBE
+    /// conn.handle_read(now, &[0x90, 0x03, 0x00, id.get() as u8, 0x01]); // SUBACK: QoS 1
+    /// assert_eq!(
+    ///     conn.poll_event(),
+    ///     Some(Event::Subscribed { id, outcomes: vec![SubscribeOutcome::Granted(QoS::AtLeastOnce)] })
+    /// );
+    /// ```
     pub fn subscribe(
         &mut self,
         filters: Vec<(TopicFilter, QoS)>,
@@ -77,6 +125,24 @@ impl Connection {
     /// Unsubscribes from `filters`. The UNSUBACK is reported as
     /// [`Event::Unsubscribed`] with the returned id; the session no longer
     /// holds them.
+    ///
+    /// ```
+    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
+    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// # let now = Instant::ZERO;
+    /// # conn.connect(now);
+    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// # while conn.poll_transmit(now).is_some() {}
+    /// # while conn.poll_event().is_some() {}
+    /// use mqtt_proto::{Event, QoS, TopicFilter};
+    ///
+    /// let filter = TopicFilter::try_from("a/#").unwrap();
+    /// conn.subscribe(vec![(filter.clone(), QoS::AtMostOnce)]).unwrap();
+    /// let id = conn.unsubscribe(vec![filter]).unwrap();
+    /// assert_eq!(conn.subscriptions().count(), 0);
+    /// conn.handle_read(now, &[0xB0, 0x02, 0x00, id.get() as u8]); // UNSUBACK
+    /// assert_eq!(std::iter::from_fn(|| conn.poll_event()).last(), Some(Event::Unsubscribed { id }));
+    /// ```
     pub fn unsubscribe(&mut self, filters: Vec<TopicFilter>) -> Result<PacketId, SubscribeError> {
         let size = 2 + filters.iter().map(|f| 2 + f.len()).sum::<usize>();
         let gone = filters.clone();
@@ -89,6 +155,18 @@ impl Connection {
 
     /// The filters the session holds: every one subscribed to and not
     /// unsubscribed from or refused, with the QoS asked for last.
+    ///
+    /// ```
+    /// use mqtt_proto::{Connection, MqttString, Options, QoS, TopicFilter};
+    ///
+    /// let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// let a = TopicFilter::try_from("a/#").unwrap();
+    /// let b = TopicFilter::try_from("b").unwrap();
+    /// conn.subscribe(vec![(a.clone(), QoS::AtLeastOnce), (b.clone(), QoS::AtMostOnce)]).unwrap();
+    /// conn.unsubscribe(vec![b]).unwrap();
+    /// let held: Vec<_> = conn.subscriptions().collect();
+    /// assert_eq!(held, [(&a, QoS::AtLeastOnce)]);
+    /// ```
     pub fn subscriptions(&self) -> impl Iterator<Item = (&TopicFilter, QoS)> {
         self.subscriptions.live()
     }
@@ -127,6 +205,29 @@ impl Connection {
     /// Acknowledges an incoming message in manual-ack mode. Acks go out in
     /// the order the messages arrived [MQTT-4.6.0-2], [MQTT-4.6.0-3], so one
     /// may wait for an earlier message's ack.
+    ///
+    /// ```
+    /// use mqtt_proto::{Connection, Event, Instant, MqttString, Options};
+    ///
+    /// let options = Options::new(MqttString::try_from("doc").unwrap()).with_manual_acks(true);
+    /// let mut conn = Connection::new(options).unwrap();
+    /// let now = Instant::ZERO;
+    /// conn.connect(now);
+    /// conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// while conn.poll_transmit(now).is_some() {}
+    /// conn.handle_read(now, &[0x32, 6, 0, 1, b'a', 0, 1, b'x']); // QoS 1 PUBLISH, id 1
+    /// conn.handle_read(now, &[0x32, 6, 0, 1, b'a', 0, 2, b'y']); // QoS 1 PUBLISH, id 2
+    /// let tokens: Vec<_> = std::iter::from_fn(|| conn.poll_event())
+    ///     .filter_map(|e| match e {
+    ///         Event::Message { ack, .. } => ack,
+    ///         _ => None,
+    ///     })
+    ///     .collect();
+    /// conn.ack(tokens[1]).unwrap(); // waits for the earlier message's ack
+    /// assert_eq!(conn.poll_transmit(now), None);
+    /// conn.ack(tokens[0]).unwrap(); // both PUBACKs, in arrival order
+    /// assert_eq!(&conn.poll_transmit(now).unwrap()[..], &[0x40, 2, 0, 1, 0x40, 2, 0, 2]);
+    /// ```
     pub fn ack(&mut self, token: AckToken) -> Result<(), AckError> {
         if !self.incoming.ack(token) {
             return Err(AckError::UnknownToken);

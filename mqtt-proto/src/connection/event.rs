@@ -11,6 +11,21 @@ use core::fmt;
 use core::time::Duration;
 
 /// An application message: what is published and what is received.
+///
+/// ```
+/// use bytes::Bytes;
+/// use mqtt_proto::{Message, QoS, TopicName};
+///
+/// // Built field by field (the fields are public) or with `Message::new`.
+/// let m = Message {
+///     topic: TopicName::try_from("sensors/kitchen").unwrap(),
+///     payload: Bytes::from_static(b"21.5"),
+///     qos: QoS::AtLeastOnce,
+///     retain: true,
+///     dup: false,
+/// };
+/// assert_eq!(m, Message::new("sensors/kitchen", "21.5", QoS::AtLeastOnce).unwrap().retained(true));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Message {
     /// The topic name.
@@ -49,6 +64,13 @@ impl Message {
     }
 
     /// The same message with the RETAIN flag set as given.
+    ///
+    /// ```
+    /// use mqtt_proto::{Message, QoS};
+    ///
+    /// let m = Message::new("status", "online", QoS::AtLeastOnce).unwrap().retained(true);
+    /// assert!(m.retain);
+    /// ```
     pub fn retained(mut self, retain: bool) -> Message {
         self.retain = retain;
         self
@@ -56,11 +78,39 @@ impl Message {
 }
 
 /// Names one `publish` call; its completion is reported with this id.
+///
+/// ```
+/// use mqtt_proto::{Connection, Event, Instant, Message, MqttString, Options, QoS};
+///
+/// let mut conn = Connection::new(Options::new(MqttString::try_from("ids").unwrap())).unwrap();
+/// let first = conn.publish(Message::new("t", "1", QoS::AtMostOnce).unwrap()).unwrap();
+/// let second = conn.publish(Message::new("t", "2", QoS::AtMostOnce).unwrap()).unwrap();
+/// assert_ne!(first, second);
+///
+/// let now = Instant::ZERO;
+/// conn.connect(now);
+/// conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+/// while conn.poll_transmit(now).is_some() {} // QoS 0 is done once handed out
+/// let events: Vec<Event> = std::iter::from_fn(|| conn.poll_event()).collect();
+/// assert_eq!(
+///     events[1..],
+///     [Event::Published { id: first }, Event::Published { id: second }]
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PublishId(pub(crate) u64);
 
 impl PublishId {
     /// The id as a number, unique for the life of the `Connection`.
+    ///
+    /// ```
+    /// use mqtt_proto::{Connection, Message, MqttString, Options, QoS};
+    ///
+    /// let mut conn = Connection::new(Options::new(MqttString::try_from("ids").unwrap())).unwrap();
+    /// let a = conn.publish(Message::new("t", "a", QoS::AtLeastOnce).unwrap()).unwrap();
+    /// let b = conn.publish(Message::new("t", "b", QoS::AtLeastOnce).unwrap()).unwrap();
+    /// assert_eq!(b.get(), a.get() + 1);
+    /// ```
     pub fn get(self) -> u64 {
         self.0
     }
@@ -68,10 +118,58 @@ impl PublishId {
 
 /// Lets the application acknowledge one incoming QoS 1 or 2 message in
 /// manual-ack mode, with [`Connection::ack`](super::Connection::ack).
+///
+/// ```
+/// use mqtt_proto::{Connection, Event, Instant, MqttString, Options};
+///
+/// let options = Options::new(MqttString::try_from("worker").unwrap()).with_manual_acks(true);
+/// let mut conn = Connection::new(options).unwrap();
+/// let now = Instant::ZERO;
+/// conn.connect(now);
+/// conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+/// while conn.poll_transmit(now).is_some() {}
+///
+/// // A QoS 1 PUBLISH, packet id 1, on "a": no PUBACK until the application acks.
+/// conn.handle_read(now, &[0x32, 7, 0, 1, b'a', 0, 1, b'h', b'i']);
+/// assert!(conn.poll_transmit(now).is_none());
+/// let token = std::iter::from_fn(|| conn.poll_event())
+///     .find_map(|e| match e {
+///         Event::Message { ack, .. } => ack,
+///         _ => None,
+///     })
+///     .unwrap();
+/// conn.ack(token).unwrap();
+/// assert_eq!(&conn.poll_transmit(now).unwrap()[..], &[0x40, 0x02, 0x00, 0x01]); // PUBACK 1
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AckToken(pub(crate) u64);
 
 /// The outcome for one filter of a SUBSCRIBE.
+///
+/// ```
+/// use mqtt_proto::{Connection, Event, Instant, MqttString, Options, QoS, SubscribeOutcome, TopicFilter};
+///
+/// let mut conn = Connection::new(Options::new(MqttString::try_from("subs").unwrap())).unwrap();
+/// let now = Instant::ZERO;
+/// conn.connect(now);
+/// conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+/// let id = conn
+///     .subscribe(vec![
+///         (TopicFilter::try_from("a/#").unwrap(), QoS::ExactlyOnce),
+///         (TopicFilter::try_from("b").unwrap(), QoS::AtMostOnce),
+///     ])
+///     .unwrap();
+/// // SUBACK: "a/#" granted at QoS 1 (lower than asked), "b" refused.
+/// conn.handle_read(now, &[0x90, 0x04, 0x00, id.get() as u8, 0x01, 0x80]);
+/// let subscribed = std::iter::from_fn(|| conn.poll_event()).last();
+/// assert_eq!(
+///     subscribed,
+///     Some(Event::Subscribed {
+///         id,
+///         outcomes: vec![SubscribeOutcome::Granted(QoS::AtLeastOnce), SubscribeOutcome::Refused],
+///     })
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SubscribeOutcome {
     /// Subscribed with this maximum QoS (possibly lower than asked).
@@ -98,6 +196,26 @@ impl fmt::Display for SubscribeOutcome {
 }
 
 /// What happened, pulled with [`Connection::poll_event`](super::Connection::poll_event).
+///
+/// ```
+/// use mqtt_proto::{Connection, Event, Instant, Message, MqttString, Options, QoS};
+///
+/// let mut conn = Connection::new(Options::new(MqttString::try_from("events").unwrap())).unwrap();
+/// let now = Instant::ZERO;
+/// conn.connect(now);
+/// conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+/// conn.handle_read(now, &[0x30, 0x04, 0x00, 0x01, b't', b'x']); // a QoS 0 PUBLISH
+/// for event in std::iter::from_fn(|| conn.poll_event()) {
+///     match event {
+///         Event::Connected { session_present } => assert!(!session_present),
+///         Event::Message { message, ack } => {
+///             assert_eq!(message, Message::new("t", "x", QoS::AtMostOnce).unwrap());
+///             assert_eq!(ack, None);
+///         }
+///         other => panic!("unexpected {other:?}"),
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
@@ -186,6 +304,19 @@ pub enum Event {
 }
 
 /// Why a connection ended.
+///
+/// ```
+/// use mqtt_proto::packet::ConnectReturnCode;
+/// use mqtt_proto::{Connection, DisconnectReason, Event, Instant, MqttString, Options};
+///
+/// let mut conn = Connection::new(Options::new(MqttString::try_from("refused").unwrap())).unwrap();
+/// let now = Instant::ZERO;
+/// conn.connect(now);
+/// conn.handle_read(now, &[0x20, 0x02, 0x00, 0x05]); // CONNACK: not authorized
+/// let reason = DisconnectReason::Refused(ConnectReturnCode::NotAuthorized);
+/// assert_eq!(conn.poll_event(), Some(Event::Disconnected { reason: reason.clone() }));
+/// assert_eq!(reason.to_string(), "connection refused: not authorized to connect (code 5)");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DisconnectReason {
@@ -223,6 +354,24 @@ impl fmt::Display for DisconnectReason {
 }
 
 /// How the broker broke the protocol.
+///
+/// ```
+/// use mqtt_proto::packet::PacketType;
+/// use mqtt_proto::{Connection, DisconnectReason, Event, Instant, MqttString, Options, ProtocolViolation};
+///
+/// let mut conn = Connection::new(Options::new(MqttString::try_from("strict").unwrap())).unwrap();
+/// let now = Instant::ZERO;
+/// conn.connect(now);
+/// conn.handle_read(now, &[0xD0, 0x00]); // PINGRESP before CONNACK
+/// assert_eq!(
+///     conn.poll_event(),
+///     Some(Event::Disconnected {
+///         reason: DisconnectReason::ProtocolViolation(ProtocolViolation::UnexpectedPacket(
+///             PacketType::PingResp
+///         )),
+///     })
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ProtocolViolation {
@@ -282,6 +431,21 @@ impl fmt::Display for ProtocolViolation {
 }
 
 /// Why `publish` refused a message. The connection is unaffected.
+///
+/// ```
+/// use mqtt_proto::{Connection, Message, MqttString, Options, PublishError, QoS};
+///
+/// let options = Options::new(MqttString::try_from("small").unwrap())
+///     .with_max_queued(1)
+///     .with_max_packet_size(64);
+/// let mut conn = Connection::new(options).unwrap();
+/// let message = Message::new("t", "x", QoS::AtLeastOnce).unwrap();
+/// conn.publish(message.clone()).unwrap(); // offline: queued
+/// assert_eq!(conn.publish(message), Err(PublishError::QueueFull));
+///
+/// let big = Message::new("t", vec![0u8; 100], QoS::AtMostOnce).unwrap();
+/// assert_eq!(conn.publish(big), Err(PublishError::TooLarge { size: 105, max: 64 }));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PublishError {
@@ -315,6 +479,14 @@ impl core::error::Error for PublishError {}
 
 /// Why `subscribe` or `unsubscribe` refused a request. The connection is
 /// unaffected.
+///
+/// ```
+/// use mqtt_proto::{Connection, MqttString, Options, SubscribeError};
+///
+/// let mut conn = Connection::new(Options::new(MqttString::try_from("subs").unwrap())).unwrap();
+/// assert_eq!(conn.subscribe(Vec::new()), Err(SubscribeError::NoFilters));
+/// assert_eq!(conn.unsubscribe(Vec::new()), Err(SubscribeError::NoFilters));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SubscribeError {
@@ -352,6 +524,25 @@ impl fmt::Display for SubscribeError {
 impl core::error::Error for SubscribeError {}
 
 /// Why `ack` did nothing.
+///
+/// ```
+/// use mqtt_proto::{AckError, Connection, Event, Instant, MqttString, Options};
+///
+/// let options = Options::new(MqttString::try_from("worker").unwrap()).with_manual_acks(true);
+/// let mut conn = Connection::new(options).unwrap();
+/// let now = Instant::ZERO;
+/// conn.connect(now);
+/// conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+/// conn.handle_read(now, &[0x32, 6, 0, 1, b'a', 0, 1, b'x']); // QoS 1 PUBLISH
+/// let token = std::iter::from_fn(|| conn.poll_event())
+///     .find_map(|e| match e {
+///         Event::Message { ack, .. } => ack,
+///         _ => None,
+///     })
+///     .unwrap();
+/// assert_eq!(conn.ack(token), Ok(()));
+/// assert_eq!(conn.ack(token), Err(AckError::UnknownToken)); // once only
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AckError {

@@ -64,6 +64,19 @@ use subscriptions::Subscriptions;
 use timer::{Timer, TimerTable};
 
 /// Where the connection stands.
+///
+/// ```
+/// use mqtt_proto::{Connection, Instant, MqttString, Options, State};
+///
+/// let mut conn = Connection::new(Options::new(MqttString::try_from("states").unwrap())).unwrap();
+/// assert_eq!(conn.state(), State::Disconnected);
+/// conn.start(Instant::ZERO); // asks for a transport
+/// assert_eq!(conn.state(), State::Opening);
+/// conn.connect(Instant::ZERO); // the transport is open: CONNECT
+/// assert_eq!(conn.state(), State::Connecting);
+/// conn.handle_read(Instant::ZERO, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+/// assert_eq!(conn.state(), State::Connected);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum State {
@@ -183,6 +196,17 @@ impl Connection {
 
     /// A connection in the [`State::Disconnected`] state, with its options
     /// checked.
+    ///
+    /// ```
+    /// use mqtt_proto::{Connection, MqttString, Options, OptionsError, State};
+    ///
+    /// let conn = Connection::new(Options::new(MqttString::try_from("sensor-7").unwrap())).unwrap();
+    /// assert_eq!(conn.state(), State::Disconnected);
+    ///
+    /// // Options are checked: an empty client id needs a clean session.
+    /// let options = Options::new(MqttString::try_from("").unwrap()).with_clean_session(false);
+    /// assert_eq!(Connection::new(options).unwrap_err(), OptionsError::EmptyClientIdNeedsCleanSession);
+    /// ```
     pub fn new(mut options: Options) -> Result<Connection, OptionsError> {
         options.validate()?;
         options.max_packet_size = options.max_packet_size.min(packet::MAX_PACKET_SIZE);
@@ -216,42 +240,151 @@ impl Connection {
     }
 
     /// The options in force.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mqtt_proto::{Connection, MqttString, Options};
+    ///
+    /// let options = Options::new(MqttString::try_from("doc").unwrap())
+    ///     .with_keep_alive(Duration::from_secs(30));
+    /// let conn = Connection::new(options).unwrap();
+    /// assert_eq!(conn.options().keep_alive, Duration::from_secs(30));
+    /// assert_eq!(conn.options().client_id, "doc");
+    /// ```
     pub fn options(&self) -> &Options {
         &self.options
     }
 
     /// The current state.
+    ///
+    /// ```
+    /// use mqtt_proto::{Connection, DisconnectReason, Event, Instant, MqttString, Options, State};
+    ///
+    /// let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// let now = Instant::ZERO;
+    /// conn.connect(now);
+    /// assert_eq!(conn.state(), State::Connecting);
+    /// conn.handle_closed(now); // the transport died before CONNACK
+    /// assert_eq!(conn.state(), State::Disconnected);
+    /// assert_eq!(
+    ///     conn.poll_event(),
+    ///     Some(Event::Disconnected { reason: DisconnectReason::TransportClosed })
+    /// );
+    /// ```
     pub fn state(&self) -> State {
         self.state
     }
 
     /// Whether CONNACK accepted the current transport.
+    ///
+    /// ```
+    /// use mqtt_proto::{Connection, Instant, MqttString, Options};
+    ///
+    /// let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// conn.connect(Instant::ZERO);
+    /// assert!(!conn.is_connected()); // CONNECT sent, no CONNACK yet
+    /// conn.handle_read(Instant::ZERO, &[0x20, 0x02, 0x00, 0x00]);
+    /// assert!(conn.is_connected());
+    /// ```
     pub fn is_connected(&self) -> bool {
         self.state == State::Connected
     }
 
     /// QoS 1 and 2 publishes sent and not yet acknowledged.
+    ///
+    /// ```
+    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
+    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// # let now = Instant::ZERO;
+    /// # conn.connect(now);
+    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// # while conn.poll_transmit(now).is_some() {}
+    /// # while conn.poll_event().is_some() {}
+    /// use mqtt_proto::{Message, QoS};
+    ///
+    /// conn.publish(Message::new("t", "x", QoS::AtLeastOnce).unwrap()).unwrap();
+    /// assert_eq!(conn.inflight(), 1); // sent, awaiting PUBACK
+    /// conn.handle_read(now, &[0x40, 0x02, 0x00, 0x01]); // PUBACK 1
+    /// assert_eq!(conn.inflight(), 0);
+    /// ```
     pub fn inflight(&self) -> usize {
         self.outgoing.inflight.len()
     }
 
     /// Publishes waiting to be sent.
+    ///
+    /// ```
+    /// use mqtt_proto::{Connection, Instant, Message, MqttString, Options, QoS};
+    ///
+    /// let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// conn.publish(Message::new("t", "x", QoS::AtLeastOnce).unwrap()).unwrap();
+    /// assert_eq!(conn.queued(), 1); // offline: it waits
+    /// conn.connect(Instant::ZERO);
+    /// conn.handle_read(Instant::ZERO, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// assert_eq!((conn.queued(), conn.inflight()), (0, 1)); // sent
+    /// ```
     pub fn queued(&self) -> usize {
         self.outgoing.queue.len() + self.qos0_in_tx.len()
     }
 
     /// Subscribe and unsubscribe requests awaiting their ack.
+    ///
+    /// ```
+    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
+    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// # let now = Instant::ZERO;
+    /// # conn.connect(now);
+    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// # while conn.poll_transmit(now).is_some() {}
+    /// # while conn.poll_event().is_some() {}
+    /// use mqtt_proto::{QoS, TopicFilter};
+    ///
+    /// let id = conn.subscribe(vec![(TopicFilter::try_from("a/#").unwrap(), QoS::AtLeastOnce)]).unwrap();
+    /// assert_eq!(conn.pending_requests(), 1);
+    /// conn.handle_read(now, &[0x90, 0x03, 0x00, id.get() as u8, 0x01]); // SUBACK
+    /// assert_eq!(conn.pending_requests(), 0);
+    /// ```
     pub fn pending_requests(&self) -> usize {
         self.requests.len()
     }
 
     /// Packet identifiers in use by outgoing exchanges.
+    ///
+    /// ```
+    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
+    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// # let now = Instant::ZERO;
+    /// # conn.connect(now);
+    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// # while conn.poll_transmit(now).is_some() {}
+    /// # while conn.poll_event().is_some() {}
+    /// use mqtt_proto::{Message, QoS, TopicFilter};
+    ///
+    /// conn.publish(Message::new("t", "x", QoS::ExactlyOnce).unwrap()).unwrap();
+    /// conn.subscribe(vec![(TopicFilter::try_from("a").unwrap(), QoS::AtMostOnce)]).unwrap();
+    /// assert_eq!(conn.packet_ids_in_use(), 2);
+    /// ```
     pub fn packet_ids_in_use(&self) -> usize {
         self.ids.in_use()
     }
 
     /// Incoming QoS 2 messages delivered whose PUBREL has not arrived, and
     /// acks owed to the broker in manual-ack mode.
+    ///
+    /// ```
+    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
+    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// # let now = Instant::ZERO;
+    /// # conn.connect(now);
+    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// # while conn.poll_transmit(now).is_some() {}
+    /// # while conn.poll_event().is_some() {}
+    /// // A QoS 2 PUBLISH, packet id 1: delivered now, PUBREC owed, PUBREL awaited.
+    /// conn.handle_read(now, &[0x34, 6, 0, 1, b'a', 0, 1, b'x']);
+    /// assert_eq!(conn.incoming_state(), (1, 0));
+    /// conn.handle_read(now, &[0x62, 0x02, 0x00, 0x01]); // PUBREL 1
+    /// assert_eq!(conn.incoming_state(), (0, 0));
+    /// ```
     pub fn incoming_state(&self) -> (usize, usize) {
         (self.incoming.qos2_len(), self.incoming.pending_len())
     }
@@ -262,6 +395,17 @@ impl Connection {
     /// for the first server comes out, and the attempt's deadline is armed.
     /// Without a policy it asks for server 0 all the same, once. A
     /// scheduled reconnect is replaced; an open connection is left alone.
+    ///
+    /// ```
+    /// use mqtt_proto::{Connection, Event, Instant, MqttString, Options, ReconnectOptions};
+    ///
+    /// let options = Options::new(MqttString::try_from("doc").unwrap())
+    ///     .with_reconnect(ReconnectOptions::new(2));
+    /// let mut conn = Connection::new(options).unwrap();
+    /// conn.start(Instant::ZERO);
+    /// assert_eq!(conn.poll_event(), Some(Event::OpenTransport { server: 0 }));
+    /// // The loop opens a transport to server 0, then calls `connect`.
+    /// ```
     pub fn start(&mut self, now: Instant) {
         self.now = self.now.max(now);
         if !matches!(self.state, State::Disconnected) {
@@ -288,6 +432,15 @@ impl Connection {
     /// transport was still considered open, it is treated as closed first
     /// (with no reconnect: this one replaces it). After
     /// [`Event::OpenTransport`] the attempt keeps the deadline armed then.
+    ///
+    /// ```
+    /// use mqtt_proto::{Connection, Instant, MqttString, Options};
+    ///
+    /// let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// conn.connect(Instant::ZERO); // a transport is open
+    /// let connect = conn.poll_transmit(Instant::ZERO).unwrap();
+    /// assert_eq!(connect[0], 0x10); // CONNECT
+    /// ```
     pub fn connect(&mut self, now: Instant) {
         self.now = self.now.max(now);
         let attempt_deadline = match self.state {
@@ -328,6 +481,27 @@ impl Connection {
     }
 
     /// Bytes arrived from the transport, split at any point.
+    ///
+    /// ```
+    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
+    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// # let now = Instant::ZERO;
+    /// # conn.connect(now);
+    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// # while conn.poll_transmit(now).is_some() {}
+    /// # while conn.poll_event().is_some() {}
+    /// use mqtt_proto::{Event, Message, QoS};
+    ///
+    /// // One QoS 0 PUBLISH, split anywhere.
+    /// let publish = [0x30, 0x05, 0x00, 0x01, b't', b'h', b'i'];
+    /// conn.handle_read(now, &publish[..3]);
+    /// assert_eq!(conn.poll_event(), None);
+    /// conn.handle_read(now, &publish[3..]);
+    /// assert_eq!(
+    ///     conn.poll_event(),
+    ///     Some(Event::Message { message: Message::new("t", "hi", QoS::AtMostOnce).unwrap(), ack: None })
+    /// );
+    /// ```
     pub fn handle_read(&mut self, now: Instant, data: &[u8]) {
         self.now = self.now.max(now);
         if !matches!(self.state, State::Connecting | State::Connected) {
@@ -347,6 +521,23 @@ impl Connection {
     }
 
     /// A deadline passed. Calling it early, late or twice is harmless.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mqtt_proto::{Connection, DisconnectReason, Event, Instant, MqttString, Options};
+    ///
+    /// let options = Options::new(MqttString::try_from("doc").unwrap())
+    ///     .with_connect_timeout(Duration::from_secs(5));
+    /// let mut conn = Connection::new(options).unwrap();
+    /// conn.connect(Instant::ZERO);
+    /// let deadline = conn.poll_timeout().unwrap();
+    /// assert_eq!(deadline, Instant::from_millis(5_000));
+    /// conn.handle_timeout(deadline); // no CONNACK came
+    /// assert_eq!(
+    ///     conn.poll_event(),
+    ///     Some(Event::Disconnected { reason: DisconnectReason::ConnAckTimeout })
+    /// );
+    /// ```
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
         match self.state {
@@ -380,6 +571,24 @@ impl Connection {
 
     /// The transport ended (EOF or an error), or, after
     /// [`Event::OpenTransport`], could not be opened.
+    ///
+    /// ```
+    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
+    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// # let now = Instant::ZERO;
+    /// # conn.connect(now);
+    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// # while conn.poll_transmit(now).is_some() {}
+    /// # while conn.poll_event().is_some() {}
+    /// use mqtt_proto::{DisconnectReason, Event};
+    ///
+    /// conn.handle_closed(now); // EOF from the broker
+    /// assert_eq!(
+    ///     conn.poll_event(),
+    ///     Some(Event::Disconnected { reason: DisconnectReason::TransportClosed })
+    /// );
+    /// assert!(!conn.is_connected());
+    /// ```
     pub fn handle_closed(&mut self, now: Instant) {
         self.now = self.now.max(now);
         match self.state {
@@ -396,6 +605,23 @@ impl Connection {
     /// The bytes to write next: every packet queued since the last call, in
     /// one chunk. `now` is when they are handed to the transport (it drives
     /// keep-alive).
+    ///
+    /// ```
+    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
+    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
+    /// # let now = Instant::ZERO;
+    /// # conn.connect(now);
+    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// # while conn.poll_transmit(now).is_some() {}
+    /// # while conn.poll_event().is_some() {}
+    /// use mqtt_proto::{Message, QoS};
+    ///
+    /// conn.publish(Message::new("a", "1", QoS::AtMostOnce).unwrap()).unwrap();
+    /// conn.publish(Message::new("b", "2", QoS::AtMostOnce).unwrap()).unwrap();
+    /// let chunk = conn.poll_transmit(now).unwrap(); // both PUBLISH packets
+    /// assert_eq!(&chunk[..], &[0x30, 4, 0, 1, b'a', b'1', 0x30, 4, 0, 1, b'b', b'2']);
+    /// assert_eq!(conn.poll_transmit(now), None);
+    /// ```
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
         self.now = self.now.max(now);
@@ -417,6 +643,17 @@ impl Connection {
     }
 
     /// The next event, oldest first.
+    ///
+    /// ```
+    /// use mqtt_proto::{Connection, Event, Instant, MqttString, Options};
+    ///
+    /// let options = Options::new(MqttString::try_from("doc").unwrap()).with_clean_session(false);
+    /// let mut conn = Connection::new(options).unwrap();
+    /// conn.connect(Instant::ZERO);
+    /// conn.handle_read(Instant::ZERO, &[0x20, 0x02, 0x01, 0x00]); // CONNACK, session present
+    /// assert_eq!(conn.poll_event(), Some(Event::Connected { session_present: true }));
+    /// assert_eq!(conn.poll_event(), None);
+    /// ```
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
@@ -426,6 +663,21 @@ impl Connection {
     /// ever: the earliest of the attempt's deadline, the keep-alive and
     /// ping-response deadlines, the end of a backoff delay and a graceful
     /// close's drain deadline.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mqtt_proto::{Connection, Instant, MqttString, Options};
+    ///
+    /// let options = Options::new(MqttString::try_from("doc").unwrap())
+    ///     .with_keep_alive(Duration::from_secs(60));
+    /// let mut conn = Connection::new(options).unwrap();
+    /// assert_eq!(conn.poll_timeout(), None); // idle: nothing to wake up for
+    /// conn.connect(Instant::ZERO);
+    /// conn.handle_read(Instant::ZERO, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// while conn.poll_transmit(Instant::ZERO).is_some() {}
+    /// // Nothing else to send: wake up for a PINGREQ a keep-alive period later.
+    /// assert_eq!(conn.poll_timeout(), Some(Instant::from_millis(60_000)));
+    /// ```
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {

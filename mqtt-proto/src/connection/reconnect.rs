@@ -56,6 +56,16 @@ pub struct ReconnectOptions {
 
 impl ReconnectOptions {
     /// Defaults for `servers` servers (raised to 1 if 0).
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mqtt_proto::ReconnectOptions;
+    ///
+    /// let policy = ReconnectOptions::new(3);
+    /// assert_eq!(policy.servers, 3);
+    /// assert_eq!(policy.backoff_min, Duration::from_millis(100));
+    /// assert_eq!(ReconnectOptions::new(0).servers, 1);
+    /// ```
     pub fn new(servers: usize) -> ReconnectOptions {
         ReconnectOptions {
             servers: servers.max(1),
@@ -67,6 +77,26 @@ impl ReconnectOptions {
     }
 
     /// Sets the backoff bounds.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mqtt_proto::{Connection, Event, Instant, MqttString, Options, ReconnectOptions};
+    ///
+    /// let policy = ReconnectOptions::new(1).with_backoff(Duration::from_secs(1), Duration::from_secs(60));
+    /// let options = Options::new(MqttString::try_from("doc").unwrap()).with_reconnect(policy);
+    /// let mut conn = Connection::new(options).unwrap();
+    /// conn.start(Instant::ZERO);
+    /// conn.connect(Instant::ZERO);
+    /// conn.handle_read(Instant::ZERO, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// conn.handle_closed(Instant::ZERO); // lost: the next attempt waits a backoff delay
+    /// let delay = std::iter::from_fn(|| conn.poll_event())
+    ///     .find_map(|e| match e {
+    ///         Event::ReconnectScheduled { delay, .. } => Some(delay),
+    ///         _ => None,
+    ///     })
+    ///     .unwrap();
+    /// assert!(delay <= Duration::from_secs(60));
+    /// ```
     pub fn with_backoff(mut self, min: Duration, max: Duration) -> Self {
         self.backoff_min = min;
         self.backoff_max = max;
@@ -74,12 +104,32 @@ impl ReconnectOptions {
     }
 
     /// Sets the jitter seed.
+    ///
+    /// ```
+    /// use mqtt_proto::ReconnectOptions;
+    ///
+    /// // The same seed gives the same jitter, so a test run can be replayed.
+    /// assert_eq!(ReconnectOptions::new(1).with_seed(42).seed, 42);
+    /// ```
     pub fn with_seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
     }
 
     /// Sets `give_up_if_never_connected`.
+    ///
+    /// ```
+    /// use mqtt_proto::{Connection, Event, Instant, MqttString, Options, ReconnectOptions};
+    ///
+    /// let policy = ReconnectOptions::new(1).with_give_up_if_never_connected(true);
+    /// let options = Options::new(MqttString::try_from("doc").unwrap()).with_reconnect(policy);
+    /// let mut conn = Connection::new(options).unwrap();
+    /// conn.start(Instant::ZERO);
+    /// assert_eq!(conn.poll_event(), Some(Event::OpenTransport { server: 0 }));
+    /// conn.handle_closed(Instant::ZERO); // it could not be opened
+    /// let events: Vec<_> = std::iter::from_fn(|| conn.poll_event()).collect();
+    /// assert_eq!(events.last(), Some(&Event::GaveUp));
+    /// ```
     pub fn with_give_up_if_never_connected(mut self, give_up: bool) -> Self {
         self.give_up_if_never_connected = give_up;
         self

@@ -7,6 +7,14 @@ use super::PacketType;
 use bytes::{BufMut, BytesMut};
 
 /// The CONNACK return code (section 3.2.2.3).
+///
+/// ```
+/// use mqtt_proto::packet::ConnectReturnCode;
+///
+/// let code = ConnectReturnCode::BadUsernameOrPassword;
+/// assert_eq!(code as u8, 4);
+/// assert_eq!(code.to_string(), "bad user name or password");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum ConnectReturnCode {
@@ -42,6 +50,13 @@ impl core::fmt::Display for ConnectReturnCode {
 
 impl ConnectReturnCode {
     /// The code for its wire value, or `None` for the reserved 6..=255.
+    ///
+    /// ```
+    /// use mqtt_proto::packet::ConnectReturnCode;
+    ///
+    /// assert_eq!(ConnectReturnCode::from_u8(5), Some(ConnectReturnCode::NotAuthorized));
+    /// assert_eq!(ConnectReturnCode::from_u8(6), None);
+    /// ```
     pub const fn from_u8(v: u8) -> Option<Self> {
         Some(match v {
             0 => ConnectReturnCode::Accepted,
@@ -56,6 +71,15 @@ impl ConnectReturnCode {
 }
 
 /// CONNACK.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::{decode, ConnAck, ConnectReturnCode, Packet};
+///
+/// let mut wire = BytesMut::from(&[0x20, 0x02, 0x01, 0x00][..]);
+/// let expected = ConnAck { session_present: true, code: ConnectReturnCode::Accepted };
+/// assert_eq!(decode(&mut wire, 16), Ok(Some(Packet::ConnAck(expected))));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConnAck {
     /// Whether the server resumed a stored session (section 3.2.2.2).
@@ -66,6 +90,16 @@ pub struct ConnAck {
 
 impl ConnAck {
     /// Appends the encoded packet to `buf`.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use mqtt_proto::packet::{ConnAck, ConnectReturnCode};
+    ///
+    /// let mut buf = BytesMut::new();
+    /// let refusal = ConnAck { session_present: false, code: ConnectReturnCode::NotAuthorized };
+    /// refusal.encode(&mut buf).unwrap();
+    /// assert_eq!(&buf[..], &[0x20, 0x02, 0x00, 0x05]);
+    /// ```
     pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
         write_fixed_header(buf, (PacketType::ConnAck as u8) << 4, 2)?;
         buf.put_u8(u8::from(self.session_present));

@@ -11,6 +11,16 @@ use crate::topic::TopicName;
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// The protocol revision a CONNECT asks for.
+///
+/// ```
+/// use mqtt_proto::packet::Protocol;
+/// use mqtt_proto::{Connection, MqttString, Options};
+///
+/// assert_eq!(Protocol::default(), Protocol::V311);
+/// // An older broker: MQTT 3.1 ("MQIsdp", level 3).
+/// let options = Options::new(MqttString::try_from("legacy").unwrap()).with_protocol(Protocol::V31);
+/// assert!(Connection::new(options).is_ok());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Protocol {
     /// MQTT 3.1.1: protocol name "MQTT", level 4.
@@ -38,6 +48,20 @@ impl Protocol {
 
 /// The will message the server publishes if the connection ends without
 /// DISCONNECT (section 3.1.2.5).
+///
+/// ```
+/// use mqtt_proto::packet::LastWill;
+/// use mqtt_proto::{Connection, MqttString, Options, QoS, TopicName};
+///
+/// let will = LastWill {
+///     topic: TopicName::try_from("devices/7/status").unwrap(),
+///     message: "offline".into(),
+///     qos: QoS::AtLeastOnce,
+///     retain: true,
+/// };
+/// let options = Options::new(MqttString::try_from("device-7").unwrap()).with_last_will(will);
+/// assert!(Connection::new(options).is_ok());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct LastWill {
     /// Where the will is published; a topic name, so no wildcards.
@@ -52,6 +76,19 @@ pub struct LastWill {
 
 /// A user name and an optional password. A password without a user name
 /// cannot be expressed [MQTT-3.1.2-22].
+///
+/// ```
+/// use mqtt_proto::packet::Login;
+/// use mqtt_proto::{MqttString, Options};
+///
+/// let login = Login {
+///     username: MqttString::try_from("alice").unwrap(),
+///     password: Some("secret".into()),
+/// };
+/// assert!(!format!("{login:?}").contains("secret")); // never printed
+/// let options = Options::new(MqttString::try_from("c").unwrap()).with_login(login);
+/// assert_eq!(options.login.unwrap().username, "alice");
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Login {
     /// The user name [MQTT-3.1.3-11].
@@ -71,6 +108,24 @@ impl core::fmt::Debug for Login {
 }
 
 /// CONNECT: the first packet a client sends on a connection [MQTT-3.1.0-1].
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::{decode, Connect, Packet, Protocol};
+/// use mqtt_proto::MqttString;
+///
+/// let connect = Connect {
+///     protocol: Protocol::V311,
+///     clean_session: true,
+///     keep_alive: 60,
+///     client_id: MqttString::try_from("c").unwrap(),
+///     last_will: None,
+///     login: None,
+/// };
+/// let mut wire = BytesMut::new();
+/// connect.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::Connect(Box::new(connect)))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Connect {
     /// Protocol revision.
@@ -138,6 +193,27 @@ impl Connect {
     /// [MQTT-3.1.3-7]): a server must answer that one with CONNACK 0x02
     /// [MQTT-3.1.3-8], so it is well-formed and decodes too. The
     /// [`Connection`](crate::Connection) refuses such options up front.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use mqtt_proto::packet::{Connect, Protocol};
+    /// use mqtt_proto::MqttString;
+    ///
+    /// let connect = Connect {
+    ///     protocol: Protocol::V311,
+    ///     clean_session: true,
+    ///     keep_alive: 60,
+    ///     client_id: MqttString::try_from("c").unwrap(),
+    ///     last_will: None,
+    ///     login: None,
+    /// };
+    /// let mut buf = BytesMut::new();
+    /// connect.encode(&mut buf).unwrap();
+    /// assert_eq!(
+    ///     &buf[..],
+    ///     &[0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 1, b'c'][..]
+    /// );
+    /// ```
     pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
         if let Some(will) = &self.last_will {
             check_binary_len(&will.message)?;

@@ -11,6 +11,17 @@ use core::fmt;
 ///
 /// Any of these is a protocol violation by the peer: the receiver closes the
 /// connection [MQTT-4.8.0-1].
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::{decode, DecodeError};
+///
+/// // A QoS 1 PUBLISH whose packet identifier is 0.
+/// let mut wire = BytesMut::from(&[0x32, 0x05, 0x00, 0x01, b't', 0x00, 0x00][..]);
+/// let error = decode(&mut wire, 1024).unwrap_err();
+/// assert_eq!(error, DecodeError::ZeroPacketId);
+/// assert_eq!(error.rule(), "MQTT-2.3.1-1");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum DecodeError {
@@ -102,6 +113,14 @@ pub enum DecodeError {
 
 impl DecodeError {
     /// The statement or section of MQTT 3.1.1 the input breaks.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use mqtt_proto::packet::decode;
+    ///
+    /// let mut wire = BytesMut::from(&[0x36, 0x05, 0x00, 0x01, b't', 0x00, 0x01][..]); // QoS 3
+    /// assert_eq!(decode(&mut wire, 1024).unwrap_err().rule(), "MQTT-3.3.1-4");
+    /// ```
     pub fn rule(&self) -> &'static str {
         match self {
             DecodeError::ReservedPacketType(_) => "section 2.2.1",
@@ -220,6 +239,16 @@ impl fmt::Display for DecodeError {
 impl core::error::Error for DecodeError {}
 
 /// Why a packet value cannot be encoded.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::{EncodeError, PacketId, Subscribe};
+///
+/// let empty = Subscribe { pid: PacketId::new(1).unwrap(), filters: Vec::new() };
+/// let mut buf = BytesMut::new();
+/// assert_eq!(empty.encode(&mut buf), Err(EncodeError::EmptySubscribe));
+/// assert!(buf.is_empty()); // nothing was appended
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum EncodeError {

@@ -10,9 +10,24 @@ use super::QoS;
 use bytes::{BufMut, BytesMut};
 
 /// The largest remaining length four bytes can encode (section 2.2.3).
+///
+/// ```
+/// use mqtt_proto::packet::{FixedHeader, MAX_REMAINING_LENGTH};
+///
+/// // 0xFF 0xFF 0xFF 0x7F: the largest four-byte remaining length.
+/// let header = FixedHeader::parse(&[0x30, 0xFF, 0xFF, 0xFF, 0x7F], usize::MAX).unwrap().unwrap();
+/// assert_eq!(header.remaining_len, MAX_REMAINING_LENGTH);
+/// ```
 pub const MAX_REMAINING_LENGTH: usize = 268_435_455;
 
 /// The type of a control packet: the high nibble of the first byte.
+///
+/// ```
+/// use mqtt_proto::packet::{Packet, PacketType};
+///
+/// assert_eq!(Packet::PingReq.packet_type(), PacketType::PingReq);
+/// assert_eq!(PacketType::PingReq as u8, 12); // the high nibble of 0xC0
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum PacketType {
@@ -69,6 +84,14 @@ impl PacketType {
 
     /// The flags this type must carry, or `None` for PUBLISH whose flags are
     /// DUP, QoS and RETAIN (the table of section 2.2.2) [MQTT-2.2.2-1].
+    ///
+    /// ```
+    /// use mqtt_proto::packet::PacketType;
+    ///
+    /// assert_eq!(PacketType::Subscribe.required_flags(), Some(0b0010));
+    /// assert_eq!(PacketType::PubAck.required_flags(), Some(0));
+    /// assert_eq!(PacketType::Publish.required_flags(), None); // DUP, QoS, RETAIN
+    /// ```
     pub const fn required_flags(self) -> Option<u8> {
         match self {
             PacketType::Publish => None,
@@ -93,6 +116,17 @@ impl PacketType {
 }
 
 /// A parsed fixed header.
+///
+/// ```
+/// use mqtt_proto::packet::{FixedHeader, PacketType};
+///
+/// // A QoS 1 PUBLISH (flags 0b0010) with 200 bytes after its header.
+/// let header = FixedHeader::parse(&[0x32, 0xC8, 0x01], 1024).unwrap().unwrap();
+/// assert_eq!(
+///     header,
+///     FixedHeader { packet_type: PacketType::Publish, flags: 0b0010, header_len: 3, remaining_len: 200 }
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FixedHeader {
     /// The packet type.
@@ -107,6 +141,13 @@ pub struct FixedHeader {
 
 impl FixedHeader {
     /// The whole packet's length: fixed header plus remaining length.
+    ///
+    /// ```
+    /// use mqtt_proto::packet::FixedHeader;
+    ///
+    /// let header = FixedHeader::parse(&[0x30, 0x0A], 1024).unwrap().unwrap();
+    /// assert_eq!(header.packet_len(), 12); // 2 header bytes, 10 more
+    /// ```
     pub const fn packet_len(&self) -> usize {
         self.header_len + self.remaining_len
     }
@@ -116,6 +157,16 @@ impl FixedHeader {
     /// Returns `Ok(None)` when more bytes are needed to know the header. A
     /// packet larger than `max_packet_size` is an error at this point, so a
     /// caller never needs to buffer it.
+    ///
+    /// ```
+    /// use mqtt_proto::packet::{DecodeError, FixedHeader};
+    ///
+    /// assert_eq!(FixedHeader::parse(&[0x30, 0x80], 1024), Ok(None)); // length continues
+    /// assert_eq!(
+    ///     FixedHeader::parse(&[0x30, 0x80, 0x08], 1024), // 1024 bytes follow
+    ///     Err(DecodeError::PacketTooLarge { size: 1027, max: 1024 })
+    /// );
+    /// ```
     pub fn parse(bytes: &[u8], max_packet_size: usize) -> Result<Option<FixedHeader>, DecodeError> {
         let Some(&first) = bytes.first() else {
             return Ok(None);

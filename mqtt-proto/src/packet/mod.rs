@@ -48,9 +48,37 @@ use wire::Body;
 
 /// The largest packet the protocol allows: a four-byte remaining length of
 /// 268,435,455 plus its five-byte fixed header.
+///
+/// ```
+/// use mqtt_proto::packet::MAX_PACKET_SIZE;
+/// use mqtt_proto::{Connection, MqttString, Options};
+///
+/// // A larger limit in the options is capped at the protocol's.
+/// let options = Options::new(MqttString::try_from("c").unwrap()).with_max_packet_size(usize::MAX);
+/// let conn = Connection::new(options).unwrap();
+/// assert_eq!(conn.options().max_packet_size, MAX_PACKET_SIZE);
+/// ```
 pub const MAX_PACKET_SIZE: usize = MAX_REMAINING_LENGTH + 5;
 
 /// Any MQTT 3.1.1 control packet.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::{decode, Packet, PacketId, PubAck};
+///
+/// let mut wire = BytesMut::new();
+/// for packet in [Packet::PingReq, Packet::PubAck(PubAck::new(PacketId::new(1).unwrap()))] {
+///     packet.encode(&mut wire).unwrap();
+/// }
+/// assert_eq!(&wire[..], &[0xC0, 0x00, 0x40, 0x02, 0x00, 0x01]);
+/// while let Some(packet) = decode(&mut wire, 1024).unwrap() {
+///     match packet {
+///         Packet::PingReq => {}
+///         Packet::PubAck(ack) => assert_eq!(ack.pid.get(), 1),
+///         other => panic!("unexpected {other:?}"),
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Packet {
     /// CONNECT, boxed: it is by far the largest packet and the rarest, and
@@ -86,6 +114,12 @@ pub enum Packet {
 
 impl Packet {
     /// The packet's type.
+    ///
+    /// ```
+    /// use mqtt_proto::packet::{Packet, PacketType};
+    ///
+    /// assert_eq!(Packet::Disconnect.packet_type(), PacketType::Disconnect);
+    /// ```
     pub fn packet_type(&self) -> PacketType {
         match self {
             Packet::Connect(_) => PacketType::Connect,
@@ -107,6 +141,15 @@ impl Packet {
 
     /// Appends the encoded packet to `buf`, with the minimal remaining-length
     /// encoding. On error nothing was appended.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use mqtt_proto::packet::Packet;
+    ///
+    /// let mut buf = BytesMut::new();
+    /// Packet::Disconnect.encode(&mut buf).unwrap();
+    /// assert_eq!(&buf[..], &[0xE0, 0x00]);
+    /// ```
     pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
         match self {
             Packet::Connect(p) => p.encode(buf),

@@ -10,6 +10,23 @@ use crate::topic::TopicName;
 use bytes::{BufMut, Bytes, BytesMut};
 
 /// PUBLISH.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::{decode, Packet, Publish, QosPid};
+/// use mqtt_proto::{PacketId, TopicName};
+///
+/// let publish = Publish {
+///     dup: false,
+///     qos_pid: QosPid::ExactlyOnce(PacketId::new(3).unwrap()),
+///     retain: true,
+///     topic: TopicName::try_from("a/b").unwrap(),
+///     payload: "hi".into(),
+/// };
+/// let mut wire = BytesMut::new();
+/// publish.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::Publish(publish))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Publish {
     /// Set on a redelivery [MQTT-3.3.1-1]. Only meaningful for QoS 1 and 2:
@@ -27,16 +44,57 @@ pub struct Publish {
 
 impl Publish {
     /// The QoS level.
+    ///
+    /// ```
+    /// # use mqtt_proto::packet::{Publish, QosPid};
+    /// # use mqtt_proto::{PacketId, TopicName};
+    /// let publish = Publish {
+    ///     dup: false,
+    ///     qos_pid: QosPid::AtLeastOnce(PacketId::new(9).unwrap()),
+    ///     retain: false,
+    ///     topic: TopicName::try_from("a/b").unwrap(),
+    ///     payload: "hi".into(),
+    /// };
+    /// use mqtt_proto::QoS;
+    /// assert_eq!(publish.qos(), QoS::AtLeastOnce);
+    /// ```
     pub fn qos(&self) -> QoS {
         self.qos_pid.qos()
     }
 
     /// The packet identifier (QoS 1 and 2 only).
+    ///
+    /// ```
+    /// # use mqtt_proto::packet::{Publish, QosPid};
+    /// # use mqtt_proto::{PacketId, TopicName};
+    /// let publish = Publish {
+    ///     dup: false,
+    ///     qos_pid: QosPid::AtLeastOnce(PacketId::new(9).unwrap()),
+    ///     retain: false,
+    ///     topic: TopicName::try_from("a/b").unwrap(),
+    ///     payload: "hi".into(),
+    /// };
+    /// assert_eq!(publish.pid(), PacketId::new(9));
+    /// ```
     pub fn pid(&self) -> Option<PacketId> {
         self.qos_pid.pid()
     }
 
     /// The remaining length this packet encodes to.
+    ///
+    /// ```
+    /// # use mqtt_proto::packet::{Publish, QosPid};
+    /// # use mqtt_proto::{PacketId, TopicName};
+    /// let publish = Publish {
+    ///     dup: false,
+    ///     qos_pid: QosPid::AtLeastOnce(PacketId::new(9).unwrap()),
+    ///     retain: false,
+    ///     topic: TopicName::try_from("a/b").unwrap(),
+    ///     payload: "hi".into(),
+    /// };
+    /// // Topic (2 + 3 bytes), packet id (2), payload (2).
+    /// assert_eq!(publish.remaining_len(), 9);
+    /// ```
     pub fn remaining_len(&self) -> usize {
         self.as_parts().remaining_len()
     }
@@ -52,6 +110,21 @@ impl Publish {
     }
 
     /// Appends the encoded packet to `buf`.
+    ///
+    /// ```
+    /// # use mqtt_proto::packet::{Publish, QosPid};
+    /// # use mqtt_proto::{PacketId, TopicName};
+    /// let publish = Publish {
+    ///     dup: false,
+    ///     qos_pid: QosPid::AtLeastOnce(PacketId::new(9).unwrap()),
+    ///     retain: false,
+    ///     topic: TopicName::try_from("a/b").unwrap(),
+    ///     payload: "hi".into(),
+    /// };
+    /// let mut buf = bytes::BytesMut::new();
+    /// publish.encode(&mut buf).unwrap();
+    /// assert_eq!(&buf[..], &[0x32, 9, 0, 3, b'a', b'/', b'b', 0, 9, b'h', b'i']);
+    /// ```
     #[inline]
     pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
         self.as_parts().encode(buf)

@@ -7,6 +7,15 @@ use core::fmt;
 use core::num::NonZeroU16;
 
 /// A quality of service level (section 4.3).
+///
+/// ```
+/// use mqtt_proto::QoS;
+///
+/// assert!(QoS::AtMostOnce < QoS::ExactlyOnce);
+/// assert_eq!(QoS::AtLeastOnce as u8, 1);
+/// // The QoS a subscriber gets is the lower of the published and the granted.
+/// assert_eq!(QoS::ExactlyOnce.min(QoS::AtLeastOnce), QoS::AtLeastOnce);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub enum QoS {
@@ -21,6 +30,13 @@ pub enum QoS {
 impl QoS {
     /// The QoS for its two-bit wire value; `None` for 3, which no packet may
     /// carry [MQTT-3.3.1-4].
+    ///
+    /// ```
+    /// use mqtt_proto::QoS;
+    ///
+    /// assert_eq!(QoS::from_u8(2), Some(QoS::ExactlyOnce));
+    /// assert_eq!(QoS::from_u8(3), None);
+    /// ```
     pub const fn from_u8(v: u8) -> Option<QoS> {
         match v {
             0 => Some(QoS::AtMostOnce),
@@ -32,11 +48,27 @@ impl QoS {
 }
 
 /// A packet identifier: 1..=65535, never 0 [MQTT-2.3.1-1].
+///
+/// ```
+/// use mqtt_proto::PacketId;
+///
+/// let id = PacketId::new(42).unwrap();
+/// assert_eq!(id.get(), 42);
+/// assert_eq!(id.to_string(), "42");
+/// assert_eq!(PacketId::new(0), None); // 0 is never a packet identifier
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PacketId(NonZeroU16);
 
 impl PacketId {
     /// The identifier `id`, or `None` for 0.
+    ///
+    /// ```
+    /// use mqtt_proto::PacketId;
+    ///
+    /// assert!(PacketId::new(1).is_some());
+    /// assert!(PacketId::new(0).is_none());
+    /// ```
     pub const fn new(id: u16) -> Option<PacketId> {
         match NonZeroU16::new(id) {
             Some(v) => Some(PacketId(v)),
@@ -45,6 +77,12 @@ impl PacketId {
     }
 
     /// The numeric value, 1..=65535.
+    ///
+    /// ```
+    /// use mqtt_proto::PacketId;
+    ///
+    /// assert_eq!(PacketId::new(65535).unwrap().get(), 65535);
+    /// ```
     pub const fn get(self) -> u16 {
         self.0.get()
     }
@@ -70,6 +108,15 @@ impl fmt::Display for PacketId {
 
 /// The QoS of a PUBLISH together with its packet identifier, which exists
 /// exactly when the QoS is above 0.
+///
+/// ```
+/// use mqtt_proto::packet::QosPid;
+/// use mqtt_proto::{PacketId, QoS};
+///
+/// let qos_pid = QosPid::AtLeastOnce(PacketId::new(5).unwrap());
+/// assert_eq!((qos_pid.qos(), qos_pid.pid()), (QoS::AtLeastOnce, PacketId::new(5)));
+/// assert_eq!(QosPid::AtMostOnce.pid(), None); // QoS 0 has no identifier
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QosPid {
     /// QoS 0: no packet identifier field at all [MQTT-2.3.1-5].
@@ -82,6 +129,13 @@ pub enum QosPid {
 
 impl QosPid {
     /// The QoS level.
+    ///
+    /// ```
+    /// use mqtt_proto::packet::QosPid;
+    /// use mqtt_proto::{PacketId, QoS};
+    ///
+    /// assert_eq!(QosPid::ExactlyOnce(PacketId::new(1).unwrap()).qos(), QoS::ExactlyOnce);
+    /// ```
     pub const fn qos(self) -> QoS {
         match self {
             QosPid::AtMostOnce => QoS::AtMostOnce,
@@ -91,6 +145,15 @@ impl QosPid {
     }
 
     /// The packet identifier, if the QoS has one.
+    ///
+    /// ```
+    /// use mqtt_proto::packet::QosPid;
+    /// use mqtt_proto::PacketId;
+    ///
+    /// let id = PacketId::new(1).unwrap();
+    /// assert_eq!(QosPid::ExactlyOnce(id).pid(), Some(id));
+    /// assert_eq!(QosPid::AtMostOnce.pid(), None);
+    /// ```
     pub const fn pid(self) -> Option<PacketId> {
         match self {
             QosPid::AtMostOnce => None,

@@ -13,6 +13,20 @@ use alloc::vec::Vec;
 use bytes::{BufMut, BytesMut};
 
 /// SUBSCRIBE: one or more topic filters, each with a requested QoS.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::{decode, Packet, Subscribe};
+/// use mqtt_proto::{PacketId, QoS, TopicFilter};
+///
+/// let subscribe = Subscribe {
+///     pid: PacketId::new(1).unwrap(),
+///     filters: vec![(TopicFilter::try_from("a/+").unwrap(), QoS::AtLeastOnce)],
+/// };
+/// let mut wire = BytesMut::new();
+/// subscribe.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::Subscribe(subscribe))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Subscribe {
     /// The packet identifier [MQTT-2.3.1-1].
@@ -32,6 +46,20 @@ impl Subscribe {
 
     /// Appends the encoded packet to `buf`; fixed-header flags 0010
     /// [MQTT-3.8.1-1].
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use mqtt_proto::packet::Subscribe;
+    /// use mqtt_proto::{PacketId, QoS, TopicFilter};
+    ///
+    /// let subscribe = Subscribe {
+    ///     pid: PacketId::new(1).unwrap(),
+    ///     filters: vec![(TopicFilter::try_from("a/+").unwrap(), QoS::AtLeastOnce)],
+    /// };
+    /// let mut buf = BytesMut::new();
+    /// subscribe.encode(&mut buf).unwrap();
+    /// assert_eq!(&buf[..], &[0x82, 8, 0, 1, 0, 3, b'a', b'/', b'+', 1]);
+    /// ```
     pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
         if self.filters.is_empty() {
             return Err(EncodeError::EmptySubscribe);
@@ -68,6 +96,19 @@ impl Subscribe {
 }
 
 /// One SUBACK return code: the QoS granted for a filter, or failure.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::{decode, Packet, SubscribeReturnCode};
+/// use mqtt_proto::QoS;
+///
+/// let mut wire = BytesMut::from(&[0x90, 0x04, 0x00, 0x01, 0x02, 0x80][..]);
+/// let Ok(Some(Packet::SubAck(suback))) = decode(&mut wire, 1024) else { panic!() };
+/// assert_eq!(
+///     suback.return_codes,
+///     [SubscribeReturnCode::Success(QoS::ExactlyOnce), SubscribeReturnCode::Failure]
+/// );
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SubscribeReturnCode {
     /// The subscription was made with this maximum QoS.
@@ -114,6 +155,20 @@ impl SubscribeReturnCode {
 }
 
 /// SUBACK: one return code per filter of the SUBSCRIBE, in order.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::{decode, Packet, SubAck, SubscribeReturnCode};
+/// use mqtt_proto::{PacketId, QoS};
+///
+/// let suback = SubAck {
+///     pid: PacketId::new(1).unwrap(),
+///     return_codes: vec![SubscribeReturnCode::Success(QoS::AtMostOnce)],
+/// };
+/// let mut wire = BytesMut::new();
+/// suback.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::SubAck(suback))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SubAck {
     /// The SUBSCRIBE's identifier.
@@ -124,6 +179,20 @@ pub struct SubAck {
 
 impl SubAck {
     /// Appends the encoded packet to `buf`.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use mqtt_proto::packet::{SubAck, SubscribeReturnCode};
+    /// use mqtt_proto::{PacketId, QoS};
+    ///
+    /// let suback = SubAck {
+    ///     pid: PacketId::new(1).unwrap(),
+    ///     return_codes: vec![SubscribeReturnCode::Success(QoS::AtLeastOnce), SubscribeReturnCode::Failure],
+    /// };
+    /// let mut buf = BytesMut::new();
+    /// suback.encode(&mut buf).unwrap();
+    /// assert_eq!(&buf[..], &[0x90, 4, 0, 1, 0x01, 0x80]);
+    /// ```
     pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
         if self.return_codes.is_empty() {
             return Err(EncodeError::EmptySubAck);

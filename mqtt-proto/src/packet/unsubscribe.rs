@@ -10,6 +10,20 @@ use alloc::vec::Vec;
 use bytes::{BufMut, BytesMut};
 
 /// UNSUBSCRIBE: one or more topic filters to drop.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::{decode, Packet, Unsubscribe};
+/// use mqtt_proto::{PacketId, TopicFilter};
+///
+/// let unsubscribe = Unsubscribe {
+///     pid: PacketId::new(2).unwrap(),
+///     filters: vec![TopicFilter::try_from("a/#").unwrap()],
+/// };
+/// let mut wire = BytesMut::new();
+/// unsubscribe.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::Unsubscribe(unsubscribe))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Unsubscribe {
     /// The packet identifier [MQTT-2.3.1-1].
@@ -29,6 +43,20 @@ impl Unsubscribe {
 
     /// Appends the encoded packet to `buf`; fixed-header flags 0010
     /// [MQTT-3.10.1-1].
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use mqtt_proto::packet::Unsubscribe;
+    /// use mqtt_proto::{PacketId, TopicFilter};
+    ///
+    /// let unsubscribe = Unsubscribe {
+    ///     pid: PacketId::new(2).unwrap(),
+    ///     filters: vec![TopicFilter::try_from("a/#").unwrap()],
+    /// };
+    /// let mut buf = BytesMut::new();
+    /// unsubscribe.encode(&mut buf).unwrap();
+    /// assert_eq!(&buf[..], &[0xA2, 7, 0, 2, 0, 3, b'a', b'/', b'#']);
+    /// ```
     pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
         if self.filters.is_empty() {
             return Err(EncodeError::EmptyUnsubscribe);
