@@ -109,17 +109,7 @@ fn lost_reason(reason: &CoreReason, cause: Option<Error>) -> DisconnectReason {
         (CoreReason::KeepAliveTimeout, _) => DisconnectReason::KeepAliveTimeout,
         (CoreReason::ProtocolViolation(v), _) => DisconnectReason::ProtocolViolation(*v),
         (CoreReason::Refused(code), _) => DisconnectReason::Refused(*code),
-        (_, Some(Error::Io(e)))
-            if matches!(
-                e.kind(),
-                io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::UnexpectedEof
-                    | io::ErrorKind::BrokenPipe
-                    | io::ErrorKind::ConnectionAborted
-            ) =>
-        {
-            DisconnectReason::ClosedByBroker
-        }
+        (_, Some(Error::Io(e))) if hung_up(&e) => DisconnectReason::ClosedByBroker,
         (_, Some(cause)) => DisconnectReason::Transport(cause),
         (_, None) => DisconnectReason::ClosedByBroker,
     }
@@ -133,18 +123,20 @@ fn attempt_error(reason: &CoreReason, cause: Option<Error>) -> Error {
         // A reset or an end of stream before CONNACK: the broker would not
         // talk to us (a TLS port reached in plaintext resets; an unwelcome
         // client is dropped).
-        (_, Some(Error::Io(e)))
-            if matches!(
-                e.kind(),
-                io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::UnexpectedEof
-                    | io::ErrorKind::BrokenPipe
-            ) =>
-        {
-            Error::ClosedBeforeConnAck
-        }
+        (_, Some(Error::Io(e))) if hung_up(&e) => Error::ClosedBeforeConnAck,
         (_, Some(cause)) => cause,
         (CoreReason::ProtocolViolation(v), None) => Error::Protocol(*v),
         (_, None) => Error::ClosedBeforeConnAck,
     }
+}
+
+/// Whether the peer ended the stream: an end of stream or a reset.
+fn hung_up(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted
+    )
 }

@@ -66,11 +66,23 @@ impl Dispatch {
     ) {
         self.subs.remove(&id);
         let unused = self.router.remove_key(id);
-        if unused.is_empty() {
+        self.send_unsubscribe(conn, unused, done, now);
+    }
+
+    /// UNSUBSCRIBE for `filters` (none: nothing to tell the broker), its
+    /// caller answered on the UNSUBACK.
+    fn send_unsubscribe(
+        &mut self,
+        conn: &mut Connection,
+        filters: Vec<TopicFilter>,
+        done: Responder<()>,
+        now: Instant,
+    ) {
+        if filters.is_empty() {
             let _ = done.send(Ok(()));
             return;
         }
-        match conn.unsubscribe(unused) {
+        match conn.unsubscribe(filters) {
             Ok(pid) => {
                 let serial = self.ack_deadlines.start(pid, now + self.request_timeout);
                 self.unsubscribes.insert(pid, (done, serial));
@@ -131,19 +143,9 @@ impl Dispatch {
         done: Responder<()>,
         now: Instant,
     ) {
-        if !self.router.remove(&filter, id) || self.router.has_filter(&filter) {
-            let _ = done.send(Ok(()));
-            return;
-        }
-        match conn.unsubscribe(vec![filter]) {
-            Ok(pid) => {
-                let serial = self.ack_deadlines.start(pid, now + self.request_timeout);
-                self.unsubscribes.insert(pid, (done, serial));
-            }
-            Err(e) => {
-                let _ = done.send(Err(Error::Subscribe(e)));
-            }
-        }
+        let unused = self.router.remove(&filter, id) && !self.router.has_filter(&filter);
+        let filters = if unused { vec![filter] } else { Vec::new() };
+        self.send_unsubscribe(conn, filters, done, now);
     }
 
     pub(super) fn on_suback(
