@@ -17,6 +17,26 @@ use std::sync::Arc;
 /// A handle to one MQTT client on runtime `R`. Clone it freely; the
 /// connection shuts down cleanly when the last handle (subscriptions
 /// included) is dropped or [`disconnect`](Self::disconnect) is called.
+///
+/// ```no_run
+/// # async fn demo<R: mqtt_client::Runtime>() -> Result<(), mqtt_client::Error> {
+/// use mqtt_client::{Client, Options, QoS};
+///
+/// // `R` is the runtime: `mqtt_tokio::Client` and `mqtt_async_std::Client`
+/// // name it for you.
+/// let client = Client::<R>::connect(Options::from_url("mqtt://127.0.0.1:1883")?).await?;
+/// let mut sub = client.subscribe("sensors/#", QoS::AtLeastOnce).await?;
+///
+/// // Handles are cheap clones, `Send + Sync`: one per task.
+/// let publisher = client.clone();
+/// publisher.publish("sensors/kitchen", "21.5", QoS::AtLeastOnce).await?;
+///
+/// if let Some(message) = sub.next().await {
+///     assert_eq!(message.topic, "sensors/kitchen");
+/// }
+/// client.disconnect().await?;
+/// # Ok(()) }
+/// ```
 pub struct Client<R> {
     commands: async_channel::Sender<Command>,
     listeners: Arc<Listeners>,
@@ -53,6 +73,18 @@ impl<R: Runtime> Client<R> {
     /// fails before any connection is opened. Once connected, the client
     /// reconnects by itself; [`session_present`](Self::session_present)
     /// says whether the broker resumed a session.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>() -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::{Client, Error, Options};
+    ///
+    /// match Client::<R>::connect(Options::from_url("mqtt://127.0.0.1:1883")?).await {
+    ///     Ok(client) => println!("connected as {}", client.client_id()),
+    ///     Err(Error::Refused(code)) => eprintln!("refused: {code}"),
+    ///     Err(e) => eprintln!("cannot connect: {e}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn connect(options: Options) -> Result<Self, Error> {
         let (client, ready) = Self::spawn(options, true)?;
         match ready.await {
@@ -68,6 +100,17 @@ impl<R: Runtime> Client<R> {
     /// are queued within the usual limits and go out once connected;
     /// [`events`](Self::events) reports the attempts. Only local errors
     /// (invalid options, TLS files) fail here.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>() -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::{Client, Options, QoS};
+    ///
+    /// // Returns at once, even with no network yet.
+    /// let client = Client::<R>::start(Options::from_url("mqtt://127.0.0.1:1883")?)?;
+    /// // Queued now, sent once connected.
+    /// client.try_publish("devices/7/boot", "up", QoS::AtLeastOnce)?;
+    /// # Ok(()) }
+    /// ```
     pub fn start(options: Options) -> Result<Self, Error> {
         Self::spawn(options, false).map(|(client, _)| client)
     }
@@ -124,6 +167,14 @@ impl<R> Client<R> {
     /// Publishes and waits until the message is complete for its QoS: QoS 0
     /// written to the socket, QoS 1 acknowledged (PUBACK), QoS 2 finished
     /// (PUBCOMP). Waits for room while the queue is full.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::QoS;
+    ///
+    /// client.publish("sensors/kitchen", "21.5", QoS::ExactlyOnce).await?; // PUBCOMP received
+    /// # Ok(()) }
+    /// ```
     pub async fn publish(
         &self,
         topic: &str,
@@ -135,6 +186,15 @@ impl<R> Client<R> {
     }
 
     /// Publishes with the RETAIN flag set.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::QoS;
+    ///
+    /// // New subscribers to "devices/7/status" get "online" at once.
+    /// client.publish_retained("devices/7/status", "online", QoS::AtLeastOnce).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn publish_retained(
         &self,
         topic: &str,
@@ -146,6 +206,15 @@ impl<R> Client<R> {
     }
 
     /// Publishes a prepared [`Message`] and waits for its completion.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::{Message, QoS};
+    ///
+    /// let message = Message::new("devices/7/config", r#"{"rate":10}"#, QoS::AtLeastOnce)?.retained(true);
+    /// client.publish_message(message).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn publish_message(&self, message: Message) -> Result<(), Error> {
         self.call(|done| Command::Publish {
             message,
@@ -208,6 +277,18 @@ impl<R> Client<R> {
     /// many messages not yet in the session queue as that queue takes
     /// (`Options::max_queued`): the session is backed up, not a momentary
     /// state of the hand-over.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::{Error, QoS};
+    ///
+    /// match client.try_publish("metrics/cpu", "0.42", QoS::AtMostOnce) {
+    ///     Ok(()) => {}
+    ///     Err(Error::Backpressure) => { /* the session is backed up: drop this sample */ }
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn try_publish(
         &self,
         topic: &str,
@@ -232,12 +313,37 @@ impl<R> Client<R> {
     /// messages are acknowledged once the stream has them (see
     /// [`subscribe_manual`](Self::subscribe_manual) to acknowledge after
     /// processing).
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::QoS;
+    ///
+    /// let mut sub = client.subscribe("sensors/+/temp", QoS::AtLeastOnce).await?;
+    /// while let Some(message) = sub.next().await {
+    ///     println!("{}: {:?}", message.topic, message.payload);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn subscribe(&self, filter: &str, qos: QoS) -> Result<Subscription<R>, Error> {
         self.subscribe_many(&[(filter, qos)]).await
     }
 
     /// Subscribes to several filters with one SUBSCRIBE; one stream gets the
     /// messages of all of them (each message once).
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::{QoS, SubscribeOutcome};
+    ///
+    /// let sub = client
+    ///     .subscribe_many(&[("alerts/#", QoS::ExactlyOnce), ("sensors/#", QoS::AtMostOnce)])
+    ///     .await?;
+    /// // One outcome per filter, in order.
+    /// if sub.outcomes()[0] != SubscribeOutcome::Granted(QoS::ExactlyOnce) {
+    ///     eprintln!("alerts are delivered at a lower QoS");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn subscribe_many(&self, filters: &[(&str, QoS)]) -> Result<Subscription<R>, Error> {
         self.subscribe_with(filters, false).await.map(Subscription)
     }
@@ -294,6 +400,16 @@ impl<R> Client<R> {
     /// like any subscription's; without this stream they are held for
     /// `Options::unmatched_grace` for a subscription to claim them, then
     /// acknowledged and dropped. A second call replaces the stream.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// // Messages of a resumed session that no current subscription wants.
+    /// let mut leftovers = client.unmatched().await?;
+    /// while let Some(message) = leftovers.next().await {
+    ///     eprintln!("unexpected message on {}", message.topic);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn unmatched(&self) -> Result<Subscription<R>, Error> {
         let reply = self.call(|done| Command::Unmatched { done }).await?;
         Ok(Subscription(Handle::new(reply, self.clone())))
@@ -301,6 +417,15 @@ impl<R> Client<R> {
 
     /// The client identifier in use: the one given in `Options`, or the
     /// one generated for a clean session.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>() -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::{Client, Options};
+    ///
+    /// let client = Client::<R>::connect(Options::new("127.0.0.1", 1883).client_id("sensor-7")).await?;
+    /// assert_eq!(client.client_id(), "sensor-7");
+    /// # Ok(()) }
+    /// ```
     pub fn client_id(&self) -> &str {
         &self.client_id
     }
@@ -309,6 +434,18 @@ impl<R> Client<R> {
     /// connection (`None` before the first CONNACK). With `false` on a
     /// persistent session the broker had lost it; the client subscribed
     /// again by itself.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>() -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::{Client, Options, QoS};
+    ///
+    /// let options = Options::new("127.0.0.1", 1883).client_id("worker-1").clean_session(false);
+    /// let client = Client::<R>::connect(options).await?;
+    /// if client.session_present() == Some(false) {
+    ///     // A new session: nothing was stored for us while we were away.
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn session_present(&self) -> Option<bool> {
         self.listeners.session_present()
     }
@@ -316,12 +453,37 @@ impl<R> Client<R> {
     /// The connection's events (connected, disconnected, reconnecting) from
     /// now on. A receiver that falls more than 64 events behind misses the
     /// newest ones until it catches up.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::ConnectionEvent;
+    ///
+    /// let events = client.events();
+    /// while let Ok(event) = events.recv().await {
+    ///     match event {
+    ///         ConnectionEvent::Connected { server, .. } => println!("connected to {server}"),
+    ///         ConnectionEvent::Disconnected { reason } => println!("disconnected: {reason}"),
+    ///         ConnectionEvent::Reconnecting { delay } => println!("retrying in {delay:?}"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn events(&self) -> Events {
         self.listeners.subscribe()
     }
 
     /// Waits (at most the disconnect timeout) for messages in flight, sends
     /// DISCONNECT and closes the connection. Every handle is closed after.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::QoS;
+    ///
+    /// client.try_publish("devices/7/status", "bye", QoS::AtLeastOnce)?;
+    /// client.disconnect().await?; // the message above is acknowledged first
+    /// # Ok(()) }
+    /// ```
     pub async fn disconnect(&self) -> Result<(), Error> {
         self.call(|done| Command::Disconnect { done }).await
     }

@@ -15,6 +15,18 @@ use std::ops::Deref;
 /// [`Client::subscribe_manual`](crate::Client::subscribe_manual), to be
 /// acknowledged with [`ack`](Self::ack) once processed. It dereferences to
 /// the [`Message`].
+///
+/// ```no_run
+/// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+/// # use mqtt_client::QoS;
+/// # let mut jobs = client.subscribe_manual(&[("jobs/#", QoS::AtLeastOnce)]).await?;
+/// while let Some(job) = jobs.next().await {
+///     // Deref: `job.topic`, `job.payload` are the message's.
+///     println!("running {} ({} bytes)", job.topic, job.payload.len());
+///     job.ack(); // processed: the broker may forget it
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct Delivery {
     message: Message,
@@ -34,6 +46,18 @@ impl Delivery {
     }
 
     /// The message.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// # use mqtt_client::QoS;
+    /// # let mut jobs = client.subscribe_manual(&[("jobs/#", QoS::AtLeastOnce)]).await?;
+    /// if let Some(job) = jobs.next().await {
+    ///     let message: &mqtt_client::Message = job.message();
+    ///     println!("{} retained={}", message.topic, message.retain);
+    ///     job.ack();
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn message(&self) -> &Message {
         &self.message
     }
@@ -41,6 +65,17 @@ impl Delivery {
     /// Acknowledges the message: its PUBACK or PUBREC may now go out (after
     /// those of earlier messages). QoS 0 messages need none; for them this
     /// does nothing.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// # use mqtt_client::QoS;
+    /// # let mut jobs = client.subscribe_manual(&[("jobs/#", QoS::AtLeastOnce)]).await?;
+    /// while let Some(job) = jobs.next().await {
+    ///     std::fs::write("job.bin", &job.payload[..]).map_err(mqtt_client::Error::from)?;
+    ///     job.ack(); // only once the job is safely stored
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn ack(mut self) {
         if let Some(handle) = self.ack.take() {
             // Unbounded: fails only when the client has stopped, and then
@@ -50,12 +85,36 @@ impl Delivery {
     }
 
     /// Whether the message waits for [`ack`](Self::ack) (QoS 1 or 2).
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// # use mqtt_client::QoS;
+    /// # let mut jobs = client.subscribe_manual(&[("jobs/#", QoS::AtLeastOnce)]).await?;
+    /// if let Some(job) = jobs.next().await {
+    ///     // QoS 0 messages arrive without an acknowledgement to give.
+    ///     assert_eq!(job.needs_ack(), job.qos != QoS::AtMostOnce);
+    ///     job.ack();
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn needs_ack(&self) -> bool {
         self.ack.is_some()
     }
 
     /// The message, giving up the acknowledgement: the broker sends it
     /// again on the session's next connection.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// # use mqtt_client::QoS;
+    /// # let mut jobs = client.subscribe_manual(&[("jobs/#", QoS::AtLeastOnce)]).await?;
+    /// if let Some(job) = jobs.next().await {
+    ///     // Not acknowledged: the broker delivers it again on the next connection.
+    ///     let message = job.into_message();
+    ///     println!("postponed {}", message.topic);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn into_message(self) -> Message {
         self.message
     }

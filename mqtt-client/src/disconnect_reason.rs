@@ -13,7 +13,10 @@ use std::fmt;
 /// use mqtt_client::mqtt_proto::packet::ConnectReturnCode;
 ///
 /// let reason = DisconnectReason::Refused(ConnectReturnCode::NotAuthorized);
-/// assert_eq!(reason.to_string(), "the broker refused the connection: not authorized (code 5)");
+/// assert_eq!(
+///     reason.to_string(),
+///     "the broker refused the connection: not authorized to connect (code 5)"
+/// );
 /// assert!(!DisconnectReason::Requested.is_failure());
 /// ```
 #[derive(Debug, Clone)]
@@ -44,6 +47,13 @@ pub enum DisconnectReason {
 
 impl DisconnectReason {
     /// Whether something went wrong (everything but `Requested`).
+    ///
+    /// ```
+    /// use mqtt_client::DisconnectReason;
+    ///
+    /// assert!(DisconnectReason::KeepAliveTimeout.is_failure());
+    /// assert!(!DisconnectReason::Requested.is_failure());
+    /// ```
     pub fn is_failure(&self) -> bool {
         !matches!(self, DisconnectReason::Requested)
     }

@@ -11,6 +11,20 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// What happens to the connection, as seen by [`Client::events`](crate::Client::events).
+///
+/// ```no_run
+/// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+/// use mqtt_client::{ConnectionEvent, DisconnectReason};
+///
+/// let events = client.events();
+/// while let Ok(event) = events.recv().await {
+///     if let ConnectionEvent::Disconnected { reason: DisconnectReason::Refused(code) } = event {
+///         eprintln!("the broker refused us: {code}");
+///         break;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ConnectionEvent {
@@ -38,6 +52,18 @@ pub enum ConnectionEvent {
 /// The connection's events for one receiver ([`Client::events`](crate::Client::events)),
 /// as a [`Stream`] or through [`recv`](Self::recv). It ends when the client
 /// stops.
+///
+/// ```no_run
+/// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+/// use mqtt_client::ConnectionEvent;
+///
+/// let events = client.events();
+/// // A new receiver first gets the current state.
+/// if let Ok(ConnectionEvent::Connected { session_present, .. }) = events.recv().await {
+///     println!("up (session present: {session_present})");
+/// }
+/// # Ok(()) }
+/// ```
 pub struct Events {
     // async-channel's receiver is not Unpin; boxing it keeps Events so.
     rx: Pin<Box<async_channel::Receiver<ConnectionEvent>>>,
@@ -54,11 +80,31 @@ impl std::fmt::Debug for Events {
 impl Events {
     /// The next event; `Err(Error::Closed)` once the client stopped and
     /// every event was taken.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// let events = client.events();
+    /// while let Ok(event) = events.recv().await {
+    ///     println!("{event:?}");
+    /// }
+    /// // Err(Error::Closed): the client stopped.
+    /// # Ok(()) }
+    /// ```
     pub async fn recv(&self) -> Result<ConnectionEvent, Error> {
         self.rx.recv().await.map_err(|_| Error::Closed)
     }
 
     /// The next event if one is waiting.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// let events = client.events();
+    /// // From a loop that must not wait, such as a UI tick.
+    /// while let Some(event) = events.try_recv() {
+    ///     println!("{event:?}");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn try_recv(&self) -> Option<ConnectionEvent> {
         self.rx.try_recv().ok()
     }

@@ -66,6 +66,8 @@
 //!
 //! Connect, reconnect and errors are reported through `tracing`.
 
+#![deny(missing_docs)]
+
 mod client;
 mod delivery;
 mod disconnect_reason;

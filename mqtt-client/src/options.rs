@@ -83,6 +83,15 @@ impl Options {
     /// A broker at `host:port`, with defaults: a generated client id, clean
     /// session, keep-alive 60 s, 64 messages in flight, 1,000 queued, 1 MiB
     /// packets, 10 s connect timeout, reconnect backoff from 100 ms to 30 s.
+    ///
+    /// ```
+    /// use mqtt_client::{Options, Scheme};
+    ///
+    /// let options = Options::new("192.0.2.7", 1884);
+    /// let server = &options.servers()[0];
+    /// assert_eq!((server.scheme(), server.host(), server.port()), (Scheme::Mqtt, "192.0.2.7", 1884));
+    /// assert!(options.check().is_ok());
+    /// ```
     pub fn new(host: impl Into<String>, port: u16) -> Options {
         Options::with_servers(vec![Server::tcp(host, port)])
     }
@@ -170,6 +179,15 @@ impl Options {
     }
 
     /// The brokers, in the order they are tried.
+    ///
+    /// ```
+    /// use mqtt_client::Options;
+    ///
+    /// let options = Options::from_urls(["mqtt://primary.example", "mqtt://backup.example"])?;
+    /// let hosts: Vec<&str> = options.servers().iter().map(|s| s.host()).collect();
+    /// assert_eq!(hosts, ["primary.example", "backup.example"]);
+    /// # Ok::<(), mqtt_client::Error>(())
+    /// ```
     pub fn servers(&self) -> &[Server] {
         &self.servers
     }
@@ -193,6 +211,19 @@ impl Options {
     /// TCP; TLS and WebSocket are still layered on its stream when the
     /// scheme asks for them. It is called again on every reconnect. See
     /// [`Connector`] for an example.
+    ///
+    /// ```
+    /// use mqtt_client::{Options, Server};
+    ///
+    /// // MQTT over an in-memory or tunnelled stream; here, one that is refused.
+    /// let options = Options::new("local-broker", 1883).connector(|server: Server| async move {
+    ///     Err::<mqtt_client::BoxedStream, _>(std::io::Error::new(
+    ///         std::io::ErrorKind::ConnectionRefused,
+    ///         format!("no tunnel to {server}"),
+    ///     ))
+    /// });
+    /// assert!(options.check().is_ok());
+    /// ```
     pub fn connector(mut self, connector: impl Connector) -> Self {
         self.connector = CustomConnector(Some(Arc::new(connector)));
         self
@@ -222,6 +253,14 @@ impl Options {
     /// session (read it with `Client::client_id`); a persistent session
     /// (`clean_session(false)`) needs one, or connecting fails with
     /// `Error::Options` [MQTT-3.1.3-7].
+    ///
+    /// ```
+    /// use mqtt_client::{Error, Options};
+    ///
+    /// assert!(Options::new("127.0.0.1", 1883).client_id("sensor-7").check().is_ok());
+    /// let bad = Options::new("127.0.0.1", 1883).client_id("nul\0inside");
+    /// assert!(matches!(bad.check(), Err(Error::InvalidOption { option: "client_id", .. })));
+    /// ```
     pub fn client_id(mut self, id: impl Into<String>) -> Self {
         self.client_id = id.into();
         self
@@ -229,6 +268,15 @@ impl Options {
 
     /// Resume the session across connections (`false`) or start clean on
     /// each connection (`true`, the default).
+    ///
+    /// ```
+    /// use mqtt_client::{Error, Options};
+    ///
+    /// // A persistent session needs an identifier to be found again by.
+    /// let options = Options::new("127.0.0.1", 1883).clean_session(false);
+    /// assert!(matches!(options.check(), Err(Error::Options(_))));
+    /// assert!(options.client_id("worker-1").check().is_ok());
+    /// ```
     pub fn clean_session(mut self, clean: bool) -> Self {
         self.session.clean_session = clean;
         self
@@ -258,12 +306,31 @@ impl Options {
 
     /// How long to wait for an answer to PINGREQ (default: half the
     /// keep-alive).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mqtt_client::Options;
+    ///
+    /// // A broker on a slow link: PINGREQ every 60 s, an answer within 20 s.
+    /// let options = Options::new("127.0.0.1", 1883)
+    ///     .keep_alive(Duration::from_secs(60))
+    ///     .ping_timeout(Duration::from_secs(20));
+    /// assert!(options.check().is_ok());
+    /// ```
     pub fn ping_timeout(mut self, timeout: Duration) -> Self {
         self.session.ping_timeout = Some(timeout);
         self
     }
 
     /// User name and password. The password never appears in `Debug`.
+    ///
+    /// ```
+    /// use mqtt_client::Options;
+    ///
+    /// let options = Options::new("127.0.0.1", 1883).credentials("alice", "s3cret");
+    /// assert!(options.check().is_ok());
+    /// assert!(!format!("{options:?}").contains("s3cret"));
+    /// ```
     pub fn credentials(mut self, username: &str, password: impl Into<Bytes>) -> Self {
         match MqttString::try_from(username) {
             Ok(username) => {
@@ -281,6 +348,14 @@ impl Options {
     }
 
     /// A user name without a password.
+    ///
+    /// ```
+    /// use mqtt_client::Options;
+    ///
+    /// // Brokers that identify clients by user name alone, or by a token in it.
+    /// let options = Options::new("127.0.0.1", 1883).username("device-7");
+    /// assert!(options.check().is_ok());
+    /// ```
     pub fn username(mut self, username: &str) -> Self {
         match MqttString::try_from(username) {
             Ok(username) => {
@@ -299,6 +374,19 @@ impl Options {
 
     /// The will: published by the broker if this client vanishes without
     /// DISCONNECT.
+    ///
+    /// ```
+    /// use mqtt_client::{Error, Options, QoS};
+    ///
+    /// let options = Options::new("127.0.0.1", 1883)
+    ///     .client_id("device-7")
+    ///     .last_will("devices/7/status", "offline", QoS::AtLeastOnce, true);
+    /// assert!(options.check().is_ok());
+    ///
+    /// // A will topic is a topic name: no wildcards.
+    /// let bad = Options::new("127.0.0.1", 1883).last_will("devices/+/status", "x", QoS::AtMostOnce, false);
+    /// assert!(matches!(bad.check(), Err(Error::InvalidOption { option: "last_will", .. })));
+    /// ```
     pub fn last_will(
         mut self,
         topic: &str,
@@ -324,6 +412,13 @@ impl Options {
     }
 
     /// QoS 1 and 2 publishes in flight at once (default 64).
+    ///
+    /// ```
+    /// use mqtt_client::Options;
+    ///
+    /// assert!(Options::new("127.0.0.1", 1883).max_inflight(16).check().is_ok());
+    /// assert!(Options::new("127.0.0.1", 1883).max_inflight(0).check().is_err());
+    /// ```
     pub fn max_inflight(mut self, n: usize) -> Self {
         self.session.max_inflight = n;
         self
@@ -331,12 +426,27 @@ impl Options {
 
     /// Publishes queued behind the window (default 1,000); beyond it,
     /// `publish` waits and `try_publish` fails with `Backpressure`.
+    ///
+    /// ```
+    /// use mqtt_client::Options;
+    ///
+    /// // A device with little memory: at most 20 messages wait while offline.
+    /// let options = Options::new("127.0.0.1", 1883).max_inflight(4).max_queued(20);
+    /// assert!(options.check().is_ok());
+    /// ```
     pub fn max_queued(mut self, n: usize) -> Self {
         self.session.max_queued = n;
         self
     }
 
     /// Largest packet sent or accepted (default 1 MiB).
+    ///
+    /// ```
+    /// use mqtt_client::Options;
+    ///
+    /// assert!(Options::new("127.0.0.1", 1883).max_packet_size(64 * 1024).check().is_ok());
+    /// assert!(Options::new("127.0.0.1", 1883).max_packet_size(8).check().is_err()); // too small for CONNACK
+    /// ```
     pub fn max_packet_size(mut self, n: usize) -> Self {
         self.session.max_packet_size = n;
         self
@@ -344,6 +454,15 @@ impl Options {
 
     /// How long one connection attempt may take, from opening the stream
     /// (TCP, TLS and WebSocket handshakes) to CONNACK (default 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mqtt_client::Options;
+    ///
+    /// let options = Options::from_url("mqtts://broker.example")?.connect_timeout(Duration::from_secs(3));
+    /// assert!(options.check().is_ok());
+    /// # Ok::<(), mqtt_client::Error>(())
+    /// ```
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self.session.connect_timeout = timeout;
@@ -351,6 +470,16 @@ impl Options {
     }
 
     /// Reconnect delays: exponential from `min` to `max` with jitter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mqtt_client::Options;
+    ///
+    /// // Retry fast at first, but never wait more than 10 s.
+    /// let options = Options::new("127.0.0.1", 1883)
+    ///     .backoff(Duration::from_millis(50), Duration::from_secs(10));
+    /// assert!(options.check().is_ok());
+    /// ```
     pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
         self.backoff_min = min;
         self.backoff_max = max;
@@ -359,6 +488,14 @@ impl Options {
 
     /// Seed of the backoff jitter and of a generated client id (default:
     /// random for each client), for reproducible tests.
+    ///
+    /// ```
+    /// use mqtt_client::Options;
+    ///
+    /// // Two runs of a test see the same generated client id and retry delays.
+    /// let options = Options::new("127.0.0.1", 1883).seed(42);
+    /// assert!(options.check().is_ok());
+    /// ```
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
@@ -373,6 +510,14 @@ impl Options {
     /// acknowledging new QoS 1/2 messages (default 256); see the crate
     /// docs on slow consumers. The buffer is allocated up front, about 100
     /// bytes a slot, so raise it for throughput, not for many subscriptions.
+    ///
+    /// ```
+    /// use mqtt_client::Options;
+    ///
+    /// // A high-rate subscriber read by a fast consumer.
+    /// let options = Options::new("127.0.0.1", 1883).subscription_capacity(4096);
+    /// assert!(options.check().is_ok());
+    /// ```
     pub fn subscription_capacity(mut self, n: usize) -> Self {
         self.subscription_capacity = n.max(1);
         self
@@ -387,6 +532,13 @@ impl Options {
     /// stop being acknowledged, so the broker's inflight window stops it.
     /// A single message larger than the budget still gets through when
     /// nothing else is held.
+    ///
+    /// ```
+    /// use mqtt_client::Options;
+    ///
+    /// let options = Options::new("127.0.0.1", 1883).max_held_bytes(512 * 1024);
+    /// assert!(options.check().is_ok());
+    /// ```
     pub fn max_held_bytes(mut self, bytes: usize) -> Self {
         self.max_held_bytes = bytes;
         self
@@ -395,12 +547,29 @@ impl Options {
     /// How long `subscribe` and `unsubscribe` wait for the broker's ack
     /// (default 30 s, offline time included); past it they fail with
     /// [`Error::RequestTimeout`](crate::Error::RequestTimeout).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mqtt_client::Options;
+    ///
+    /// let options = Options::new("127.0.0.1", 1883).request_timeout(Duration::from_secs(5));
+    /// assert!(options.check().is_ok());
+    /// ```
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 
     /// How long `disconnect` waits for messages in flight (default 5 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mqtt_client::Options;
+    ///
+    /// // Shutting down: wait at most a second for acknowledgements.
+    /// let options = Options::new("127.0.0.1", 1883).disconnect_timeout(Duration::from_secs(1));
+    /// assert!(options.check().is_ok());
+    /// ```
     pub fn disconnect_timeout(mut self, timeout: Duration) -> Self {
         self.disconnect_timeout = timeout;
         self
@@ -410,6 +579,18 @@ impl Options {
     /// (default 10 s). A resumed session can deliver stored messages before
     /// the application subscribed again; within this time the first matching
     /// subscription receives them. Zero drops them at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mqtt_client::Options;
+    ///
+    /// // Subscriptions are made at once after connecting: 2 s is plenty.
+    /// let options = Options::new("127.0.0.1", 1883)
+    ///     .client_id("worker-1")
+    ///     .clean_session(false)
+    ///     .unmatched_grace(Duration::from_secs(2));
+    /// assert!(options.check().is_ok());
+    /// ```
     pub fn unmatched_grace(mut self, grace: Duration) -> Self {
         self.unmatched_grace = grace;
         self
@@ -436,12 +617,33 @@ impl Options {
     /// session (Session Present 0 on reconnect): sent again as a new
     /// message, so a subscriber may get it twice (the default), or failed
     /// with [`Error::SessionLost`] so the application decides.
+    ///
+    /// ```
+    /// use mqtt_client::mqtt_proto::SessionLostPolicy;
+    /// use mqtt_client::Options;
+    ///
+    /// // Payments must not be delivered twice: let the application decide.
+    /// let options = Options::new("127.0.0.1", 1883)
+    ///     .client_id("payments")
+    ///     .clean_session(false)
+    ///     .session_lost(SessionLostPolicy::Fail);
+    /// assert!(options.check().is_ok());
+    /// ```
     pub fn session_lost(mut self, policy: mqtt_proto::SessionLostPolicy) -> Self {
         self.session.session_lost = policy;
         self
     }
 
     /// Use MQTT 3.1 ("MQIsdp", level 3) for old brokers.
+    ///
+    /// ```
+    /// use mqtt_client::{Error, Options};
+    ///
+    /// assert!(Options::new("127.0.0.1", 1883).mqtt_v31().client_id("old-broker-ok").check().is_ok());
+    /// // MQTT 3.1 limits client ids to 23 characters.
+    /// let long = Options::new("127.0.0.1", 1883).mqtt_v31().client_id("a-client-id-of-30-characters!!");
+    /// assert!(matches!(long.check(), Err(Error::Options(_))));
+    /// ```
     pub fn mqtt_v31(mut self) -> Self {
         self.session.protocol = mqtt_proto::packet::Protocol::V31;
         self
@@ -449,6 +651,19 @@ impl Options {
 
     /// Checks the options as `Client::connect` will: the first invalid
     /// value given to a setter, or a combination that cannot work.
+    ///
+    /// ```
+    /// use mqtt_client::{Error, Options};
+    ///
+    /// let options = Options::new("127.0.0.1", 1883).credentials("bad\0name", "pw");
+    /// match options.check() {
+    ///     Err(Error::InvalidOption { option, reason }) => {
+    ///         assert_eq!(option, "credentials");
+    ///         println!("fix {option}: {reason}");
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// ```
     pub fn check(&self) -> Result<(), Error> {
         let session = self.session(0)?;
         mqtt_proto::Connection::new(session).map_err(Error::Options)?;

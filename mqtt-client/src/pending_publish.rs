@@ -13,6 +13,20 @@ use std::task::{Context, Poll};
 /// Completes when the message is complete for its QoS: QoS 0 written, QoS
 /// 1 acknowledged (PUBACK), QoS 2 finished (PUBCOMP); or fails with why it
 /// could not be. Dropping it does not cancel the publish.
+///
+/// ```no_run
+/// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+/// use mqtt_client::{Error, QoS};
+///
+/// let pending = client.publish_pipelined("logs", "line 1", QoS::ExactlyOnce).await?;
+/// // ... publish more, do other work ...
+/// match pending.await {
+///     Ok(()) => {} // PUBCOMP received
+///     Err(Error::SessionLost) => eprintln!("the broker lost it: publish again?"),
+///     Err(e) => return Err(e),
+/// }
+/// # Ok(()) }
+/// ```
 #[must_use = "the publish goes on without it; await it to learn the outcome"]
 pub struct PendingPublish {
     pub(crate) done: oneshot::Receiver<Result<(), Error>>,

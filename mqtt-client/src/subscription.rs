@@ -77,14 +77,38 @@ impl<R> Drop for Handle<R> {
 }
 
 /// The messages of one `subscribe` call, as a [`Stream`].
+///
+/// ```no_run
+/// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+/// use mqtt_client::QoS;
+///
+/// let mut sub = client.subscribe("sensors/#", QoS::AtLeastOnce).await?;
+/// while let Some(message) = sub.next().await {
+///     println!("{}: {:?}", message.topic, message.payload);
+/// }
+/// // Also a `futures_core::Stream`, for `StreamExt` combinators.
+/// # Ok(()) }
+/// ```
 pub struct Subscription<R>(pub(crate) Handle<R>);
 
 /// The messages of one `subscribe_manual` call, as a [`Stream`] of
 /// [`Delivery`]s to acknowledge.
+///
+/// ```no_run
+/// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+/// use mqtt_client::QoS;
+///
+/// let mut jobs = client.subscribe_manual(&[("jobs/#", QoS::ExactlyOnce)]).await?;
+/// while let Some(job) = jobs.next().await {
+///     println!("running {}", job.topic);
+///     job.ack();
+/// }
+/// # Ok(()) }
+/// ```
 pub struct ManualSubscription<R>(pub(crate) Handle<R>);
 
 macro_rules! common {
-    ($kind:ident) => {
+    ($kind:ident, $make:literal) => {
         impl<R> std::fmt::Debug for $kind<R> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct(stringify!($kind))
@@ -99,12 +123,38 @@ macro_rules! common {
             /// client's memory budget was spent (`Options::max_held_bytes`):
             /// it was reading too slowly. QoS 1 and 2 messages are never
             /// dropped.
+            ///
+            /// ```no_run
+            /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+            /// # use mqtt_client::QoS;
+            #[doc = concat!(" let mut sub = ", $make, ".await?;")]
+            /// while sub.next().await.is_some() {
+            ///     if sub.dropped() > 0 {
+            ///         eprintln!("{} QoS 0 messages were dropped: reading too slowly", sub.dropped());
+            ///     }
+            /// }
+            /// # Ok(()) }
+            /// ```
             pub fn dropped(&self) -> u64 {
                 self.0.dropped.get()
             }
 
             /// What the broker granted, one outcome per filter (none for
             /// the stream of unmatched messages).
+            ///
+            /// ```no_run
+            /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+            /// # use mqtt_client::QoS;
+            #[doc = concat!(" let mut sub = ", $make, ".await?;")]
+            /// use mqtt_client::SubscribeOutcome;
+            ///
+            /// for outcome in sub.outcomes() {
+            ///     if *outcome == SubscribeOutcome::Refused {
+            ///         eprintln!("the broker refused the filter");
+            ///     }
+            /// }
+            /// # Ok(()) }
+            /// ```
             pub fn outcomes(&self) -> &[SubscribeOutcome] {
                 &self.0.outcomes
             }
@@ -112,6 +162,14 @@ macro_rules! common {
             /// Stops receiving messages for one of this subscription's
             /// filters; the broker is told (UNSUBSCRIBE, and its UNSUBACK
             /// awaited) unless another subscription of this client uses it.
+            ///
+            /// ```no_run
+            /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+            /// # use mqtt_client::QoS;
+            #[doc = concat!(" let mut sub = ", $make, ".await?;")]
+            /// sub.unsubscribe_filter("sensors/#").await?; // its other filters keep delivering
+            /// # Ok(()) }
+            /// ```
             pub async fn unsubscribe_filter(&self, filter: &str) -> Result<(), Error> {
                 self.0.unsubscribe_filter(filter).await
             }
@@ -119,6 +177,14 @@ macro_rules! common {
             /// Unsubscribes (UNSUBSCRIBE for the filters no other
             /// subscription of this client uses) and waits for the broker's
             /// UNSUBACK.
+            ///
+            /// ```no_run
+            /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+            /// # use mqtt_client::QoS;
+            #[doc = concat!(" let mut sub = ", $make, ".await?;")]
+            /// sub.unsubscribe().await?; // UNSUBACK received; the stream is gone
+            /// # Ok(()) }
+            /// ```
             pub async fn unsubscribe(self) -> Result<(), Error> {
                 self.0.unsubscribe().await
             }
@@ -126,11 +192,28 @@ macro_rules! common {
     };
 }
 
-common!(Subscription);
-common!(ManualSubscription);
+common!(
+    Subscription,
+    "client.subscribe(\"sensors/#\", QoS::AtMostOnce)"
+);
+common!(
+    ManualSubscription,
+    "client.subscribe_manual(&[(\"sensors/#\", QoS::AtLeastOnce)])"
+);
 
 impl<R> Subscription<R> {
     /// The next message, or `None` once unsubscribed or the client closed.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::QoS;
+    ///
+    /// let mut sub = client.subscribe("a/b", QoS::AtMostOnce).await?;
+    /// if let Some(message) = sub.next().await {
+    ///     assert_eq!(message.topic, "a/b");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn next(&mut self) -> Option<Message> {
         self.0.next().await.map(Delivery::into_message)
     }
@@ -138,6 +221,17 @@ impl<R> Subscription<R> {
 
 impl<R> ManualSubscription<R> {
     /// The next delivery, or `None` once unsubscribed or the client closed.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::QoS;
+    ///
+    /// let mut jobs = client.subscribe_manual(&[("jobs/#", QoS::AtLeastOnce)]).await?;
+    /// if let Some(job) = jobs.next().await {
+    ///     job.ack();
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn next(&mut self) -> Option<Delivery> {
         self.0.next().await
     }

@@ -14,6 +14,18 @@ use std::fmt;
 use std::sync::Arc;
 
 /// What can go wrong with a [`Client`](crate::Client) call.
+///
+/// ```
+/// use mqtt_client::{Error, Options};
+///
+/// // Errors found before any connection is made are typed like the rest.
+/// let error = Options::from_url("http://broker.example").unwrap_err();
+/// assert!(matches!(error, Error::InvalidUrl(_)));
+///
+/// let error = Options::new("127.0.0.1", 1883).max_inflight(0).check().unwrap_err();
+/// assert!(matches!(error, Error::Options(_)));
+/// assert_eq!(error.to_string(), "invalid options: max_inflight must be between 1 and 65535");
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {

@@ -11,6 +11,21 @@ use std::path::PathBuf;
 
 /// A TLS failure. [`is_permanent`](Self::is_permanent) says whether trying
 /// the same server again can help.
+///
+/// ```
+/// use mqtt_client::{Error, TlsError};
+///
+/// fn advice(error: &Error) -> &'static str {
+///     match error {
+///         Error::Tls(TlsError::UnknownIssuer) => "trust the broker's CA with TlsOptions::ca_file",
+///         Error::Tls(TlsError::CertificateRequired) => "add a client certificate",
+///         Error::Tls(TlsError::NotTls) => "this port speaks plaintext: use mqtt://",
+///         Error::Tls(e) if e.is_permanent() => "fix the TLS settings",
+///         _ => "try again later",
+///     }
+/// }
+/// assert_eq!(advice(&Error::Tls(TlsError::NotTls)), "this port speaks plaintext: use mqtt://");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TlsError {
@@ -82,6 +97,13 @@ pub enum TlsError {
 
 impl TlsError {
     /// Whether the failure is in our own settings, found before connecting.
+    ///
+    /// ```
+    /// use mqtt_client::TlsError;
+    ///
+    /// assert!(TlsError::KeyMismatch.is_config());
+    /// assert!(!TlsError::Expired.is_config()); // the server's certificate, not our settings
+    /// ```
     pub fn is_config(&self) -> bool {
         matches!(
             self,
@@ -99,6 +121,13 @@ impl TlsError {
     /// configuration, certificate and protocol mismatches. A refused
     /// handshake for another reason, or an unclassified failure, may be
     /// transient.
+    ///
+    /// ```
+    /// use mqtt_client::TlsError;
+    ///
+    /// assert!(TlsError::NameMismatch.is_permanent());
+    /// assert!(!TlsError::HandshakeRefused("internal error".into()).is_permanent());
+    /// ```
     pub fn is_permanent(&self) -> bool {
         !matches!(self, TlsError::HandshakeRefused(_) | TlsError::Other(_))
     }

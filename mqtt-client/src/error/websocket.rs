@@ -4,6 +4,16 @@
 use std::fmt;
 
 /// A WebSocket failure.
+///
+/// ```
+/// use mqtt_client::{Error, WebSocketError};
+///
+/// let error = Error::WebSocket(WebSocketError::Rejected { status: 401 });
+/// assert_eq!(
+///     error.to_string(),
+///     "WebSocket error: the server refused the WebSocket upgrade with HTTP 401"
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WebSocketError {

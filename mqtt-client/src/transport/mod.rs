@@ -31,11 +31,36 @@ use std::time::Duration;
 
 /// An ordered, reliable byte stream to a broker: what a [`Connector`]
 /// returns and what the driver reads and writes.
+///
+/// ```
+/// use mqtt_client::{BoxedStream, ByteStream};
+///
+/// // Any futures-io stream is one: here, an in-memory buffer.
+/// fn boxed(stream: impl ByteStream) -> BoxedStream {
+///     Box::new(stream)
+/// }
+/// let _stream: BoxedStream = boxed(futures_lite::io::Cursor::new(Vec::new()));
+/// ```
 pub trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> ByteStream for T {}
 
 /// A stream of any kind, boxed.
+///
+/// ```
+/// use mqtt_client::{BoxedStream, Options, Server};
+///
+/// // Streams of different types from one connector: box them.
+/// let options = Options::new("broker", 1883).connector(|server: Server| async move {
+///     if server.host() == "loopback-test" {
+///         Ok(Box::new(futures_lite::io::Cursor::new(Vec::new())) as BoxedStream)
+///     } else {
+///         let tcp = async_net::TcpStream::connect((server.host(), server.port())).await?;
+///         Ok(Box::new(tcp) as BoxedStream)
+///     }
+/// });
+/// assert!(options.check().is_ok());
+/// ```
 pub type BoxedStream = Box<dyn ByteStream>;
 
 /// Opens the byte stream under MQTT, for users who bring their own: a Unix
@@ -63,6 +88,16 @@ pub type BoxedStream = Box<dyn ByteStream>;
 /// ```
 pub trait Connector: Send + Sync + 'static {
     /// Opens a stream to `server`.
+    ///
+    /// ```
+    /// use mqtt_client::{Connector, Server};
+    ///
+    /// let refuse = |server: Server| async move {
+    ///     Err::<mqtt_client::BoxedStream, _>(std::io::Error::other(format!("no route to {server}")))
+    /// };
+    /// let opened = futures_lite::future::block_on(refuse.connect(Server::tcp("broker", 1883)));
+    /// assert_eq!(opened.err().unwrap().to_string(), "no route to mqtt://broker:1883");
+    /// ```
     fn connect(&self, server: Server) -> BoxFuture<io::Result<BoxedStream>>;
 }
 

@@ -8,6 +8,14 @@ use crate::Error;
 use std::fmt;
 
 /// The transport a [`Server`] is reached over.
+///
+/// ```
+/// use mqtt_client::{Scheme, Server};
+///
+/// let scheme = Server::parse("ssl://broker.example").unwrap().scheme();
+/// assert_eq!(scheme, Scheme::Mqtts);
+/// assert!(scheme.is_tls() && !scheme.is_websocket());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Scheme {
@@ -34,6 +42,14 @@ impl Scheme {
     }
 
     /// The URL scheme name (`mqtt`, `mqtts`, `ws`, `wss`).
+    ///
+    /// ```
+    /// use mqtt_client::{Scheme, Server};
+    ///
+    /// // Aliases are named by their canonical scheme.
+    /// assert_eq!(Server::parse("tcp://broker.example").unwrap().scheme().name(), "mqtt");
+    /// assert_eq!(Scheme::Wss.name(), "wss");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Scheme::Mqtt => "mqtt",
@@ -44,6 +60,13 @@ impl Scheme {
     }
 
     /// The port used when the URL names none.
+    ///
+    /// ```
+    /// use mqtt_client::Scheme;
+    ///
+    /// assert_eq!(Scheme::Mqtt.default_port(), 1883);
+    /// assert_eq!(Scheme::Mqtts.default_port(), 8883);
+    /// ```
     pub fn default_port(self) -> u16 {
         match self {
             Scheme::Mqtt => 1883,
@@ -54,11 +77,25 @@ impl Scheme {
     }
 
     /// Whether the stream is wrapped in TLS.
+    ///
+    /// ```
+    /// use mqtt_client::Scheme;
+    ///
+    /// assert!(Scheme::Wss.is_tls());
+    /// assert!(!Scheme::Ws.is_tls());
+    /// ```
     pub fn is_tls(self) -> bool {
         matches!(self, Scheme::Mqtts | Scheme::Wss)
     }
 
     /// Whether MQTT is carried in WebSocket frames.
+    ///
+    /// ```
+    /// use mqtt_client::Scheme;
+    ///
+    /// assert!(Scheme::Ws.is_websocket());
+    /// assert!(!Scheme::Mqtts.is_websocket());
+    /// ```
     pub fn is_websocket(self) -> bool {
         matches!(self, Scheme::Ws | Scheme::Wss)
     }
@@ -87,6 +124,14 @@ pub(crate) type UrlCredentials = (String, Option<String>);
 
 impl Server {
     /// A plain TCP broker at `host:port`.
+    ///
+    /// ```
+    /// use mqtt_client::Server;
+    ///
+    /// let server = Server::tcp("10.1.2.3", 1883);
+    /// assert_eq!(server, Server::parse("mqtt://10.1.2.3").unwrap());
+    /// assert_eq!(server.to_string(), "mqtt://10.1.2.3:1883");
+    /// ```
     pub fn tcp(host: impl Into<String>, port: u16) -> Server {
         Server {
             scheme: Scheme::Mqtt,
@@ -98,6 +143,16 @@ impl Server {
 
     /// Parses a broker URL; credentials in it are rejected here (use
     /// [`Options::from_url`](crate::Options::from_url) to take them).
+    ///
+    /// ```
+    /// use mqtt_client::{Error, Server};
+    ///
+    /// let server = Server::parse("ws://broker.example:9001/ws")?;
+    /// assert_eq!((server.port(), server.path()), (9001, "/ws"));
+    /// assert!(matches!(Server::parse("http://broker.example"), Err(Error::InvalidUrl(_))));
+    /// assert!(Server::parse("mqtt://user:pw@broker.example").is_err()); // credentials go in Options
+    /// # Ok::<(), mqtt_client::Error>(())
+    /// ```
     pub fn parse(url: &str) -> Result<Server, Error> {
         match Server::parse_with_credentials(url)? {
             (server, None) => Ok(server),
@@ -169,23 +224,49 @@ impl Server {
     }
 
     /// The transport.
+    ///
+    /// ```
+    /// use mqtt_client::{Scheme, Server};
+    ///
+    /// assert_eq!(Server::parse("wss://broker.example").unwrap().scheme(), Scheme::Wss);
+    /// ```
     pub fn scheme(&self) -> Scheme {
         self.scheme
     }
 
     /// The host name or IP address (IPv6 without brackets). TLS checks the
     /// server's certificate against it and sends it as SNI.
+    ///
+    /// ```
+    /// use mqtt_client::Server;
+    ///
+    /// assert_eq!(Server::parse("mqtts://[2001:db8::1]").unwrap().host(), "2001:db8::1");
+    /// ```
     pub fn host(&self) -> &str {
         &self.host
     }
 
     /// The port.
+    ///
+    /// ```
+    /// use mqtt_client::Server;
+    ///
+    /// assert_eq!(Server::parse("ws://broker.example").unwrap().port(), 80);
+    /// assert_eq!(Server::parse("mqtt://broker.example:1884").unwrap().port(), 1884);
+    /// ```
     pub fn port(&self) -> u16 {
         self.port
     }
 
     /// The HTTP path of the WebSocket upgrade (`/mqtt` unless the URL names
     /// one); empty for `mqtt://` and `mqtts://`.
+    ///
+    /// ```
+    /// use mqtt_client::Server;
+    ///
+    /// assert_eq!(Server::parse("wss://broker.example").unwrap().path(), "/mqtt");
+    /// assert_eq!(Server::parse("mqtts://broker.example").unwrap().path(), "");
+    /// ```
     pub fn path(&self) -> &str {
         &self.path
     }

@@ -94,6 +94,14 @@ impl fmt::Debug for TlsOptions {
 
 impl TlsOptions {
     /// Verification against the platform's roots, no client certificate.
+    ///
+    /// ```
+    /// use mqtt_client::{Options, TlsOptions};
+    ///
+    /// // The default: the platform's roots, no client certificate.
+    /// let options = Options::from_url("mqtts://broker.example")?.tls(TlsOptions::new());
+    /// # Ok::<(), mqtt_client::Error>(())
+    /// ```
     pub fn new() -> TlsOptions {
         TlsOptions::default()
     }
