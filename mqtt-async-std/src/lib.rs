@@ -153,3 +153,8 @@ impl mqtt_client::Runtime for AsyncStd {
         }
     }
 }
+
+// The README's Rust examples are compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -95,3 +95,8 @@ pub use runtime::{BoxFuture, Runtime};
 pub use rustls;
 pub use subscription::{ManualSubscription, Subscription};
 pub use transport::{BoxedStream, ByteStream, Connector, Scheme, Server, TlsOptions};
+
+// The README's Rust examples are compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

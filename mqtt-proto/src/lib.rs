@@ -146,3 +146,8 @@ pub use router::Router;
 pub use string::{MqttString, StringError};
 pub use time::Instant;
 pub use topic::{TopicFilter, TopicName};
+
+// The README's Rust examples are compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

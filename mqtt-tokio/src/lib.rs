@@ -150,8 +150,7 @@ impl Runtime for Tokio {
     }
 }
 
-// The README's Rust examples are compiled and run as doc tests here, where
-// every crate they use is in reach.
+// The README's Rust examples are compiled as doc tests.
 #[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

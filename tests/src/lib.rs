@@ -10,3 +10,9 @@ pub mod pki;
 pub mod scripted;
 pub mod sim;
 pub mod wait;
+
+// The workspace README's Rust examples are compiled and run as doc tests
+// here, where every crate they use is in reach.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
