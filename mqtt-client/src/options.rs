@@ -481,6 +481,12 @@ impl Options {
     /// assert!(options.check().is_ok());
     /// ```
     pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
+        if min > max {
+            return self.invalid(Error::InvalidOption {
+                option: "backoff",
+                reason: format!("the minimum {min:?} is above the maximum {max:?}"),
+            });
+        }
         self.backoff_min = min;
         self.backoff_max = max;
         self

@@ -83,8 +83,8 @@ struct Ours {
 
 impl Ours {
     fn new(manual: bool, keep: bool) -> Ours {
-        let options = Options::new(MqttString::try_from("bench").expect("client id"))
-            .with_manual_acks(manual);
+        let options =
+            Options::new(MqttString::try_from("bench").expect("client id")).manual_acks(manual);
         let mut conn = Connection::new(options).expect("options");
         let now = mqtt_proto::Instant::ZERO;
         conn.connect(now);

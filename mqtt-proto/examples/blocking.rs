@@ -42,11 +42,11 @@ impl BlockingClient {
     pub fn new(addr: impl ToSocketAddrs, options: Options) -> Result<Self, Error> {
         let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
         let policy = ReconnectOptions::new(addrs.len())
-            .with_backoff(Duration::from_millis(100), Duration::from_secs(5));
+            .backoff(Duration::from_millis(100), Duration::from_secs(5));
         let mut client = BlockingClient {
             addrs,
             stream: None,
-            conn: Connection::new(options.with_reconnect(policy))?,
+            conn: Connection::new(options.reconnect(policy))?,
             start: std::time::Instant::now(),
             buf: vec![0; 64 * 1024],
         };
@@ -199,7 +199,7 @@ impl BlockingClient {
 fn main() -> Result<(), Error> {
     let addr = std::env::var("MQTT_ADDR").unwrap_or_else(|_| "127.0.0.1:1883".into());
     let id = format!("blocking-example-{}", std::process::id());
-    let options = Options::new(MqttString::try_from(id)?).with_keep_alive(Duration::from_secs(30));
+    let options = Options::new(MqttString::try_from(id)?).keep_alive(Duration::from_secs(30));
     let (topic, wait) = ("mqtt-proto/examples/blocking", Duration::from_secs(10));
 
     let mut client = BlockingClient::new(addr.as_str(), options)?;

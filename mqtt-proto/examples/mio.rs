@@ -50,8 +50,8 @@ impl MioClient {
     pub fn new(addr: impl ToSocketAddrs, options: Options) -> Result<Self, Error> {
         let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
         let policy = ReconnectOptions::new(addrs.len())
-            .with_backoff(Duration::from_millis(100), Duration::from_secs(5));
-        let mut conn = Connection::new(options.with_reconnect(policy))?;
+            .backoff(Duration::from_millis(100), Duration::from_secs(5));
+        let mut conn = Connection::new(options.reconnect(policy))?;
         conn.start(Instant::ZERO);
         Ok(MioClient {
             addrs,
@@ -252,7 +252,7 @@ impl MioClient {
 fn main() -> Result<(), Error> {
     let addr = std::env::var("MQTT_ADDR").unwrap_or_else(|_| "127.0.0.1:1883".into());
     let id = format!("mio-example-{}", std::process::id());
-    let options = Options::new(MqttString::try_from(id)?).with_keep_alive(Duration::from_secs(30));
+    let options = Options::new(MqttString::try_from(id)?).keep_alive(Duration::from_secs(30));
     let (topic, wait) = ("mqtt-proto/examples/mio", Duration::from_secs(10));
 
     let mut client = MioClient::new(addr.as_str(), options)?;

@@ -60,7 +60,7 @@
 //! };
 //!
 //! let options = Options::new(MqttString::try_from("loop-example").unwrap())
-//!     .with_reconnect(ReconnectOptions::new(1).with_backoff(
+//!     .reconnect(ReconnectOptions::new(1).backoff(
 //!         Duration::from_millis(100),
 //!         Duration::from_secs(10),
 //!     ));

@@ -144,9 +144,9 @@ fn connect_is_the_first_packet_and_carries_the_options() {
     };
     let mut s = Script::new(
         options()
-            .with_clean_session(false)
-            .with_keep_alive(Duration::from_secs(17))
-            .with_login(login.clone()),
+            .clean_session(false)
+            .keep_alive(Duration::from_secs(17))
+            .login(login.clone()),
     );
     // Commands made before connecting do not jump ahead of CONNECT.
     s.conn.publish(msg("t", "early", QoS::AtMostOnce)).unwrap();
@@ -175,7 +175,7 @@ fn connect_is_the_first_packet_and_carries_the_options() {
 #[test]
 fn empty_client_id_needs_clean_session() {
     // [MQTT-3.1.3-7]
-    let o = Options::new(MqttString::new()).with_clean_session(false);
+    let o = Options::new(MqttString::new()).clean_session(false);
     assert_eq!(
         Connection::new(o).err(),
         Some(OptionsError::EmptyClientIdNeedsCleanSession)
@@ -225,7 +225,7 @@ fn every_refusal_code_is_typed() {
 
 #[test]
 fn connack_timeout() {
-    let mut s = Script::new(options().with_connect_timeout(Duration::from_secs(5)));
+    let mut s = Script::new(options().connect_timeout(Duration::from_secs(5)));
     s.conn.connect(s.now);
     let _ = s.sent();
     assert_eq!(s.conn.poll_timeout(), Some(Instant::from_millis(5_000)));
@@ -296,7 +296,7 @@ fn packets_a_server_never_sends_are_violations() {
 fn pingreq_only_after_a_quiet_keep_alive_period() {
     // [MQTT-3.1.2-23]
     let k = Duration::from_secs(10);
-    let mut s = Script::connected(options().with_keep_alive(k));
+    let mut s = Script::connected(options().keep_alive(k));
     assert_eq!(s.conn.poll_timeout(), Some(s.now + k));
     // Sending something at 6 s pushes the ping back, as long as the broker
     // answers too.
@@ -324,7 +324,7 @@ fn pingreq_when_the_broker_is_silent_even_while_sending() {
     // a broker that says nothing for a period is pinged all the same, so a
     // dead broker is noticed.
     let k = Duration::from_secs(10);
-    let mut s = Script::connected(options().with_keep_alive(k));
+    let mut s = Script::connected(options().keep_alive(k));
     for _ in 0..10 {
         s.advance(Duration::from_secs(1));
         s.conn.publish(msg("t", "x", QoS::AtMostOnce)).unwrap();
@@ -337,7 +337,7 @@ fn pingreq_when_the_broker_is_silent_even_while_sending() {
 #[test]
 fn no_answer_to_pingreq_loses_the_connection_within_one_and_a_half_periods() {
     let k = Duration::from_secs(10);
-    let mut s = Script::connected(options().with_keep_alive(k));
+    let mut s = Script::connected(options().keep_alive(k));
     s.fire_timers();
     assert_eq!(s.sent(), vec![Packet::PingReq]);
     s.fire_timers();
@@ -358,8 +358,8 @@ fn no_answer_to_pingreq_loses_the_connection_within_one_and_a_half_periods() {
 fn any_packet_counts_as_an_answer_to_pingreq() {
     let mut s = Script::connected(
         options()
-            .with_keep_alive(Duration::from_secs(10))
-            .with_ping_timeout(Duration::from_secs(3)),
+            .keep_alive(Duration::from_secs(10))
+            .ping_timeout(Duration::from_secs(3)),
     );
     s.fire_timers();
     assert_eq!(s.sent(), vec![Packet::PingReq]);
@@ -380,7 +380,7 @@ fn any_packet_counts_as_an_answer_to_pingreq() {
 
 #[test]
 fn keep_alive_zero_turns_it_off() {
-    let mut s = Script::connected(options().with_keep_alive(Duration::ZERO));
+    let mut s = Script::connected(options().keep_alive(Duration::ZERO));
     assert_eq!(s.conn.poll_timeout(), None);
     s.advance(Duration::from_secs(100_000));
     s.conn.handle_timeout(s.now);
@@ -479,7 +479,7 @@ fn acks_for_unknown_ids_are_violations() {
 
 #[test]
 fn inflight_window_and_bounded_queue() {
-    let mut s = Script::connected(options().with_max_inflight(2).with_max_queued(2));
+    let mut s = Script::connected(options().max_inflight(2).max_queued(2));
     let ids: Vec<_> = (0..4)
         .map(|_| s.conn.publish(msg("t", "x", QoS::AtLeastOnce)).unwrap())
         .collect();
@@ -505,7 +505,7 @@ fn inflight_window_and_bounded_queue() {
 
 #[test]
 fn too_large_publish_is_refused_without_closing() {
-    let mut s = Script::connected(options().with_max_packet_size(100));
+    let mut s = Script::connected(options().max_packet_size(100));
     let big = Message::new("t", vec![0u8; 200], QoS::AtMostOnce).unwrap();
     assert!(matches!(
         s.conn.publish(big),
@@ -536,7 +536,7 @@ fn offline_publishes_are_sent_after_connack() {
 #[test]
 fn packet_ids_are_unique_while_in_flight_whatever_the_window() {
     // [MQTT-2.3.1-2] even with a window larger than what is acked in order.
-    let mut s = Script::connected(options().with_max_inflight(500).with_max_queued(10_000));
+    let mut s = Script::connected(options().max_inflight(500).max_queued(10_000));
     for _ in 0..2_000 {
         s.conn.publish(msg("t", "x", QoS::AtLeastOnce)).unwrap();
     }
@@ -566,7 +566,7 @@ fn packet_ids_are_unique_while_in_flight_whatever_the_window() {
 
 /// Three messages: QoS 1 unacked, QoS 2 PUBREC'd, QoS 2 unacked.
 fn session_with_unfinished_messages() -> Script {
-    let mut s = Script::connected(options().with_clean_session(false));
+    let mut s = Script::connected(options().clean_session(false));
     s.conn.publish(msg("t", "one", QoS::AtLeastOnce)).unwrap();
     s.conn.publish(msg("t", "two", QoS::ExactlyOnce)).unwrap();
     s.conn.publish(msg("t", "three", QoS::ExactlyOnce)).unwrap();
@@ -692,7 +692,7 @@ fn incoming_qos0_qos1_qos2_are_answered_as_their_qos_demands() {
 fn qos2_redelivery_is_not_delivered_twice() {
     // [MQTT-4.3.3-2] a repeat of the id before PUBREL gets PUBREC but is not
     // delivered again; after PUBREL the id is a new message.
-    let mut s = Script::connected(options().with_clean_session(false));
+    let mut s = Script::connected(options().clean_session(false));
     s.broker(incoming(QosPid::ExactlyOnce(pid(7)), false, "once"));
     let _ = s.sent();
     assert_eq!(s.events().len(), 1);
@@ -741,7 +741,7 @@ fn clean_session_forgets_incoming_qos2_state() {
 fn manual_acks_go_out_in_arrival_order() {
     // [MQTT-4.6.0-2] PUBACKs and [MQTT-4.6.0-3] PUBRECs in arrival order,
     // whatever order the application acks in.
-    let mut s = Script::connected(options().with_manual_acks(true));
+    let mut s = Script::connected(options().manual_acks(true));
     s.broker(incoming(QosPid::AtLeastOnce(pid(1)), false, "a"));
     s.broker(incoming(QosPid::ExactlyOnce(pid(2)), false, "b"));
     s.broker(incoming(QosPid::AtLeastOnce(pid(3)), false, "c"));
@@ -794,7 +794,7 @@ fn pubrels_follow_pubrec_order() {
 
 #[test]
 fn broker_reusing_an_unacknowledged_id_is_a_violation() {
-    let mut s = Script::connected(options().with_manual_acks(true));
+    let mut s = Script::connected(options().manual_acks(true));
     s.broker(incoming(QosPid::AtLeastOnce(pid(4)), false, "a"));
     s.broker(incoming(QosPid::AtLeastOnce(pid(4)), false, "b"));
     assert_eq!(
@@ -819,7 +819,7 @@ fn shuffled_manual_acks_release_exactly_the_acked_prefix() {
     // [MQTT-4.6.0-2] PUBACKs and [MQTT-4.6.0-3] PUBRECs in arrival order:
     // each ack sends the acks of the longest acked run from the oldest
     // message, and nothing behind the first unacked one.
-    let mut s = Script::connected(options().with_manual_acks(true));
+    let mut s = Script::connected(options().manual_acks(true));
     let owed: Vec<Packet> = (1..=40u16)
         .map(|id| {
             if id % 3 == 0 {
@@ -855,7 +855,7 @@ fn qos2_redelivered_while_held_is_acked_once_and_not_delivered_again() {
     // PUBREC; in manual-ack mode those PUBRECs wait for the application and
     // keep the arrival order of the connection they go out on
     // [MQTT-4.6.0-3].
-    let mut s = Script::connected(options().with_clean_session(false).with_manual_acks(true));
+    let mut s = Script::connected(options().clean_session(false).manual_acks(true));
     s.broker(incoming(QosPid::ExactlyOnce(pid(7)), false, "held"));
     let [Some(held)] = tokens(s.events())[..] else {
         panic!("one QoS 2 message with a token")
@@ -930,7 +930,7 @@ fn qos1_copy_with_dup_before_the_puback_is_acked_not_refused() {
     // connection stays up, the copy is not handed out again while the
     // application holds the original, and each copy gets its PUBACK, in
     // arrival order [MQTT-4.3.2-2], [MQTT-4.6.0-2].
-    let mut s = Script::connected(options().with_manual_acks(true));
+    let mut s = Script::connected(options().manual_acks(true));
     s.broker(incoming(QosPid::AtLeastOnce(pid(5)), false, "m"));
     let [Some(token)] = tokens(s.events())[..] else {
         panic!("one QoS 1 message with a token")
@@ -967,7 +967,7 @@ fn endless_copies_of_a_held_message_close_the_connection() {
     // Each copy of a held message is owed an ack of its own; a broker that
     // repeats it without end would grow that queue without bound, so past
     // its limit the connection is closed instead [MQTT-4.8.0-2].
-    let mut s = Script::connected(options().with_manual_acks(true));
+    let mut s = Script::connected(options().manual_acks(true));
     s.broker(incoming(QosPid::AtLeastOnce(pid(5)), false, "held"));
     assert_eq!(tokens(s.events()).len(), 1);
     let copies = |n: usize| {
@@ -997,7 +997,7 @@ fn every_packet_id_outstanding_with_manual_acks() {
     // newest first: nothing goes out until the oldest is acked, then every
     // PUBREC in arrival order [MQTT-4.6.0-3]; each id stays known until its
     // PUBREL [MQTT-4.3.3-2].
-    let mut s = Script::connected(options().with_manual_acks(true));
+    let mut s = Script::connected(options().manual_acks(true));
     let mut wire = BytesMut::new();
     for id in 1..=u16::MAX {
         incoming(QosPid::ExactlyOnce(pid(id)), false, "x")
@@ -1078,7 +1078,7 @@ fn subscribe_and_unsubscribe() {
 #[test]
 fn subscribe_rules() {
     // [MQTT-3.8.3-3] [MQTT-3.10.3-2] at least one filter.
-    let mut s = Script::connected(options().with_max_pending_requests(1));
+    let mut s = Script::connected(options().max_pending_requests(1));
     assert_eq!(s.conn.subscribe(vec![]), Err(SubscribeError::NoFilters));
     assert_eq!(s.conn.unsubscribe(vec![]), Err(SubscribeError::NoFilters));
     let f = TopicFilter::try_from("x").unwrap();
@@ -1153,7 +1153,7 @@ fn malformed_bytes_close_the_connection_and_the_core_goes_quiet() {
 fn packet_over_the_maximum_is_refused_before_it_is_buffered() {
     // [MQTT-4.8.0-2] a packet the receive buffer cannot take closes the
     // connection.
-    let mut s = Script::connected(options().with_max_packet_size(1024));
+    let mut s = Script::connected(options().max_packet_size(1024));
     // A PUBLISH announcing 1 MiB: only its fixed header arrives.
     s.conn.handle_read(s.now, &[0x30, 0x80, 0x80, 0x40]);
     assert!(matches!(
@@ -1199,7 +1199,7 @@ fn disconnect_is_the_last_packet() {
 fn a_publish_whose_bytes_never_left_is_resent_without_dup() {
     // [MQTT-3.3.1-1] DUP marks a redelivery; a message encoded but lost with
     // the transport before poll_transmit handed it out was never delivered.
-    let mut s = Script::connected(options().with_clean_session(false));
+    let mut s = Script::connected(options().clean_session(false));
     s.conn.publish(msg("t", "x", QoS::AtLeastOnce)).unwrap();
     s.conn.handle_closed(s.now); // before poll_transmit
     let _ = s.events();
@@ -1223,7 +1223,7 @@ fn a_publish_whose_bytes_never_left_is_resent_without_dup() {
 fn qos2_held_by_the_application_across_a_reconnect_is_acked_in_the_new_order() {
     // [MQTT-4.3.3-2] delivered once; [MQTT-4.6.0-3] its PUBREC goes out in
     // the order the redelivered PUBLISH arrives on the new connection.
-    let mut s = Script::connected(options().with_clean_session(false).with_manual_acks(true));
+    let mut s = Script::connected(options().clean_session(false).manual_acks(true));
     s.broker(incoming(QosPid::ExactlyOnce(pid(7)), false, "held"));
     let token = match s.events().pop() {
         Some(Event::Message { ack: Some(t), .. }) => t,
@@ -1266,7 +1266,7 @@ fn qos2_held_by_the_application_across_a_reconnect_is_acked_in_the_new_order() {
 fn connect_is_sent_once_per_transport() {
     // [MQTT-3.1.0-2] one CONNECT per network connection: a long session with
     // traffic and pings never sends another; only a new transport does.
-    let mut s = Script::connected(options().with_keep_alive(Duration::from_secs(2)));
+    let mut s = Script::connected(options().keep_alive(Duration::from_secs(2)));
     for i in 0..50u16 {
         s.conn.publish(msg("t", "x", QoS::AtLeastOnce)).unwrap();
         s.advance(Duration::from_millis(700));

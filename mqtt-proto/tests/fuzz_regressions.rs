@@ -139,8 +139,8 @@ fn suback_with_wrong_code_count_keeps_the_request() {
 #[test]
 fn pubrec_before_the_publish_left_resumes_with_pubrel() {
     let options = Options::new(MqttString::try_from("fuzz").unwrap())
-        .with_clean_session(false)
-        .with_keep_alive(core::time::Duration::ZERO);
+        .clean_session(false)
+        .keep_alive(core::time::Duration::ZERO);
     let mut conn = Connection::new(options).unwrap();
     let now = Instant::ZERO;
 
@@ -210,8 +210,8 @@ fn pubrec_before_the_publish_left_resumes_with_pubrel() {
 #[test]
 fn repeated_qos2_publish_gets_a_pubrec_per_copy() {
     let options = Options::new(MqttString::try_from("fuzz").unwrap())
-        .with_clean_session(false)
-        .with_manual_acks(true);
+        .clean_session(false)
+        .manual_acks(true);
     let mut conn = Connection::new(options).unwrap();
     let now = Instant::ZERO;
     conn.connect(now);

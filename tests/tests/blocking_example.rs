@@ -177,8 +177,8 @@ fn wait_both(
 
 fn options(client_id: &str, clean_session: bool) -> Result<Options, Error> {
     Ok(Options::new(MqttString::try_from(client_id)?)
-        .with_clean_session(clean_session)
-        .with_keep_alive(Duration::from_secs(30)))
+        .clean_session(clean_session)
+        .keep_alive(Duration::from_secs(30)))
 }
 
 /// Starts a client and waits for CONNACK (recorded in the returned `Seen`).
@@ -308,7 +308,7 @@ fn prepare_offline_session(
     // One message in flight from B: mosquitto's max_inflight_messages also
     // caps what it accepts, and beyond it drops an incoming QoS 2 message
     // while answering PUBREC as if it were taken (seen with 2.0.11).
-    let b_options = options(&format!("{client_id}-b"), true)?.with_max_inflight(1);
+    let b_options = options(&format!("{client_id}-b"), true)?.max_inflight(1);
     let (mut b, mut seen_b) = connect(broker, b_options)?;
     let (at_q1, at_q2) = offline_batch(n);
     publish_all(&mut b, &mut seen_b, q1, &at_q1)?;
@@ -410,7 +410,7 @@ fn qos2_redelivered_with_dup_after_a_drop_is_not_delivered_twice() {
 }
 
 fn manual_ack_redelivery(broker: &mut Mosquitto) -> Result<(), Error> {
-    let a_options = options("it-manual-ack", false)?.with_manual_acks(true);
+    let a_options = options("it-manual-ack", false)?.manual_acks(true);
     let (mut a, mut seen, messages) = prepare_offline_session(broker, a_options, 3)?;
 
     a.reconnect();
@@ -451,7 +451,7 @@ fn keep_alive_holds_an_idle_connection_open() {
 fn keep_alive(broker: &mut Mosquitto) -> Result<(), Error> {
     let topic = "it/blocking/keep-alive";
     let keep_alive = Duration::from_secs(1);
-    let client_options = options("it-keep-alive", true)?.with_keep_alive(keep_alive);
+    let client_options = options("it-keep-alive", true)?.keep_alive(keep_alive);
     let (mut client, mut seen) = connect(broker, client_options)?;
     subscribe(&mut client, &mut seen, &[(topic, QoS::AtLeastOnce)])?;
     // Idle for several periods: only the poll_timeout wake-ups send anything
@@ -523,7 +523,7 @@ fn restart_mid_stream(broker: &mut Mosquitto, persistence: bool) -> Result<(), E
     let id = if persistence { "it-kept" } else { "it-lost" };
     let (mut a, mut seen_a) = connect(broker, options(&format!("{id}-a"), false)?)?;
     subscribe(&mut a, &mut seen_a, &[(topic, QoS::ExactlyOnce)])?;
-    let b_options = options(&format!("{id}-b"), false)?.with_max_inflight(4);
+    let b_options = options(&format!("{id}-b"), false)?.max_inflight(4);
     let (mut b, mut seen_b) = connect(broker, b_options)?;
 
     let before = stream_batch("before", 60);
@@ -642,7 +642,7 @@ fn graceful_close(broker: &mut Mosquitto) -> Result<(), Error> {
     let topic = "it/blocking/close";
     let (mut a, mut seen_a) = connect(broker, options("it-close-sub", true)?)?;
     subscribe(&mut a, &mut seen_a, &[(topic, QoS::AtLeastOnce)])?;
-    let b_options = options("it-close-pub", true)?.with_max_inflight(8);
+    let b_options = options("it-close-pub", true)?.max_inflight(8);
     let (mut b, mut seen_b) = connect(broker, b_options)?;
 
     let messages: Batch = (0..50)

@@ -72,7 +72,7 @@ fn settle(client: &mut MioClient, seen: &mut Seen) {
 }
 
 fn start(broker: &Mosquitto, id: &str, clean: bool) -> Result<(MioClient, Seen), Error> {
-    let options = Options::new(MqttString::try_from(id)?).with_clean_session(clean);
+    let options = Options::new(MqttString::try_from(id)?).clean_session(clean);
     let mut client = MioClient::new(broker.addr(), options)?;
     let mut seen = Seen::default();
     wait(&mut client, &mut seen, |s| {

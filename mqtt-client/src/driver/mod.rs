@@ -109,9 +109,9 @@ impl<R: Runtime> Driver<R> {
         // `Client::start` keeps trying.
         session.reconnect = Some(
             ReconnectOptions::new(options.servers.len())
-                .with_backoff(options.backoff_min, options.backoff_max)
-                .with_seed(seed)
-                .with_give_up_if_never_connected(give_up_if_unreachable),
+                .backoff(options.backoff_min, options.backoff_max)
+                .seed(seed)
+                .give_up_if_never_connected(give_up_if_unreachable),
         );
         let conn = Connection::new(session).map_err(Error::Options)?;
         // Local transport settings (TLS files, headers) are checked here,

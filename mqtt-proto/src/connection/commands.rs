@@ -57,7 +57,7 @@ impl Connection {
     /// ```
     /// use mqtt_proto::{Connection, Message, MqttString, Options, QoS};
     ///
-    /// let options = Options::new(MqttString::try_from("doc").unwrap()).with_max_queued(1);
+    /// let options = Options::new(MqttString::try_from("doc").unwrap()).max_queued(1);
     /// let mut conn = Connection::new(options).unwrap();
     /// assert!(conn.can_publish(QoS::AtLeastOnce));
     /// conn.publish(Message::new("t", "x", QoS::AtLeastOnce).unwrap()).unwrap(); // queued offline
@@ -209,7 +209,7 @@ impl Connection {
     /// ```
     /// use mqtt_proto::{Connection, Event, Instant, MqttString, Options};
     ///
-    /// let options = Options::new(MqttString::try_from("doc").unwrap()).with_manual_acks(true);
+    /// let options = Options::new(MqttString::try_from("doc").unwrap()).manual_acks(true);
     /// let mut conn = Connection::new(options).unwrap();
     /// let now = Instant::ZERO;
     /// conn.connect(now);

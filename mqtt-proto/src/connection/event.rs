@@ -122,7 +122,7 @@ impl PublishId {
 /// ```
 /// use mqtt_proto::{Connection, Event, Instant, MqttString, Options};
 ///
-/// let options = Options::new(MqttString::try_from("worker").unwrap()).with_manual_acks(true);
+/// let options = Options::new(MqttString::try_from("worker").unwrap()).manual_acks(true);
 /// let mut conn = Connection::new(options).unwrap();
 /// let now = Instant::ZERO;
 /// conn.connect(now);
@@ -436,8 +436,8 @@ impl fmt::Display for ProtocolViolation {
 /// use mqtt_proto::{Connection, Message, MqttString, Options, PublishError, QoS};
 ///
 /// let options = Options::new(MqttString::try_from("small").unwrap())
-///     .with_max_queued(1)
-///     .with_max_packet_size(64);
+///     .max_queued(1)
+///     .max_packet_size(64);
 /// let mut conn = Connection::new(options).unwrap();
 /// let message = Message::new("t", "x", QoS::AtLeastOnce).unwrap();
 /// conn.publish(message.clone()).unwrap(); // offline: queued
@@ -528,7 +528,7 @@ impl core::error::Error for SubscribeError {}
 /// ```
 /// use mqtt_proto::{AckError, Connection, Event, Instant, MqttString, Options};
 ///
-/// let options = Options::new(MqttString::try_from("worker").unwrap()).with_manual_acks(true);
+/// let options = Options::new(MqttString::try_from("worker").unwrap()).manual_acks(true);
 /// let mut conn = Connection::new(options).unwrap();
 /// let now = Instant::ZERO;
 /// conn.connect(now);

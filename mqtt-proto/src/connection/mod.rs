@@ -204,7 +204,7 @@ impl Connection {
     /// assert_eq!(conn.state(), State::Disconnected);
     ///
     /// // Options are checked: an empty client id needs a clean session.
-    /// let options = Options::new(MqttString::try_from("").unwrap()).with_clean_session(false);
+    /// let options = Options::new(MqttString::try_from("").unwrap()).clean_session(false);
     /// assert_eq!(Connection::new(options).unwrap_err(), OptionsError::EmptyClientIdNeedsCleanSession);
     /// ```
     pub fn new(mut options: Options) -> Result<Connection, OptionsError> {
@@ -246,7 +246,7 @@ impl Connection {
     /// use mqtt_proto::{Connection, MqttString, Options};
     ///
     /// let options = Options::new(MqttString::try_from("doc").unwrap())
-    ///     .with_keep_alive(Duration::from_secs(30));
+    ///     .keep_alive(Duration::from_secs(30));
     /// let conn = Connection::new(options).unwrap();
     /// assert_eq!(conn.options().keep_alive, Duration::from_secs(30));
     /// assert_eq!(conn.options().client_id, "doc");
@@ -400,7 +400,7 @@ impl Connection {
     /// use mqtt_proto::{Connection, Event, Instant, MqttString, Options, ReconnectOptions};
     ///
     /// let options = Options::new(MqttString::try_from("doc").unwrap())
-    ///     .with_reconnect(ReconnectOptions::new(2));
+    ///     .reconnect(ReconnectOptions::new(2));
     /// let mut conn = Connection::new(options).unwrap();
     /// conn.start(Instant::ZERO);
     /// assert_eq!(conn.poll_event(), Some(Event::OpenTransport { server: 0 }));
@@ -527,7 +527,7 @@ impl Connection {
     /// use mqtt_proto::{Connection, DisconnectReason, Event, Instant, MqttString, Options};
     ///
     /// let options = Options::new(MqttString::try_from("doc").unwrap())
-    ///     .with_connect_timeout(Duration::from_secs(5));
+    ///     .connect_timeout(Duration::from_secs(5));
     /// let mut conn = Connection::new(options).unwrap();
     /// conn.connect(Instant::ZERO);
     /// let deadline = conn.poll_timeout().unwrap();
@@ -647,7 +647,7 @@ impl Connection {
     /// ```
     /// use mqtt_proto::{Connection, Event, Instant, MqttString, Options};
     ///
-    /// let options = Options::new(MqttString::try_from("doc").unwrap()).with_clean_session(false);
+    /// let options = Options::new(MqttString::try_from("doc").unwrap()).clean_session(false);
     /// let mut conn = Connection::new(options).unwrap();
     /// conn.connect(Instant::ZERO);
     /// conn.handle_read(Instant::ZERO, &[0x20, 0x02, 0x01, 0x00]); // CONNACK, session present
@@ -669,7 +669,7 @@ impl Connection {
     /// use mqtt_proto::{Connection, Instant, MqttString, Options};
     ///
     /// let options = Options::new(MqttString::try_from("doc").unwrap())
-    ///     .with_keep_alive(Duration::from_secs(60));
+    ///     .keep_alive(Duration::from_secs(60));
     /// let mut conn = Connection::new(options).unwrap();
     /// assert_eq!(conn.poll_timeout(), None); // idle: nothing to wake up for
     /// conn.connect(Instant::ZERO);

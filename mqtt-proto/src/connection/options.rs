@@ -15,9 +15,9 @@ use core::time::Duration;
 /// use mqtt_proto::{MqttString, Options};
 ///
 /// let options = Options::new(MqttString::try_from("sensor-7").unwrap())
-///     .with_clean_session(false)
-///     .with_keep_alive(Duration::from_secs(30))
-///     .with_max_inflight(32);
+///     .clean_session(false)
+///     .keep_alive(Duration::from_secs(30))
+///     .max_inflight(32);
 /// assert_eq!(options.keep_alive, Duration::from_secs(30));
 /// ```
 #[derive(Debug, Clone)]
@@ -76,6 +76,15 @@ pub struct Options {
 
 impl Options {
     /// Defaults with the given client id.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mqtt_proto::{MqttString, Options};
+    ///
+    /// let options = Options::new(MqttString::try_from("c").unwrap());
+    /// assert!(options.clean_session && options.reconnect.is_none());
+    /// assert_eq!(options.keep_alive, Duration::from_secs(60));
+    /// ```
     pub fn new(client_id: MqttString) -> Options {
         Options {
             client_id,
@@ -97,92 +106,196 @@ impl Options {
         }
     }
 
-    /// Sets `clean_session`.
-    pub fn with_clean_session(mut self, clean: bool) -> Self {
+    /// Sets `clean_session`: `false` resumes the session across connections (it then needs a client id [MQTT-3.1.3-7]).
+    ///
+    /// ```
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// assert!(!base.clean_session(false).clean_session);
+    /// ```
+    pub fn clean_session(mut self, clean: bool) -> Self {
         self.clean_session = clean;
         self
     }
 
     /// Sets `protocol`.
-    pub fn with_protocol(mut self, protocol: Protocol) -> Self {
+    ///
+    /// ```
+    /// use mqtt_proto::packet::Protocol;
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// assert_eq!(base.protocol(Protocol::V31).protocol, Protocol::V31);
+    /// ```
+    pub fn protocol(mut self, protocol: Protocol) -> Self {
         self.protocol = protocol;
         self
     }
 
-    /// Sets `keep_alive`.
-    pub fn with_keep_alive(mut self, keep_alive: Duration) -> Self {
+    /// Sets `keep_alive`: whole seconds up to 65,535, or zero for none; any other value is refused by `Connection::new`, not rounded.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// use mqtt_proto::{Connection, OptionsError};
+    /// assert_eq!(base.clone().keep_alive(Duration::from_secs(30)).keep_alive, Duration::from_secs(30));
+    /// let half = base.keep_alive(Duration::from_millis(500));
+    /// assert_eq!(Connection::new(half).unwrap_err(), OptionsError::InvalidKeepAlive);
+    /// ```
+    pub fn keep_alive(mut self, keep_alive: Duration) -> Self {
         self.keep_alive = keep_alive;
         self
     }
 
     /// Sets `ping_timeout`.
-    pub fn with_ping_timeout(mut self, timeout: Duration) -> Self {
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// assert_eq!(base.ping_timeout(Duration::from_secs(5)).ping_timeout, Some(Duration::from_secs(5)));
+    /// ```
+    pub fn ping_timeout(mut self, timeout: Duration) -> Self {
         self.ping_timeout = Some(timeout);
         self
     }
 
     /// Sets `connect_timeout`.
-    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// assert_eq!(base.connect_timeout(Duration::from_secs(5)).connect_timeout, Duration::from_secs(5));
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// Sets the will.
-    pub fn with_last_will(mut self, will: LastWill) -> Self {
+    ///
+    /// ```
+    /// use mqtt_proto::{packet::LastWill, QoS, TopicName};
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// let will = LastWill { topic: TopicName::try_from("status").unwrap(), message: "gone".into(), qos: QoS::AtLeastOnce, retain: true };
+    /// assert_eq!(base.last_will(will.clone()).last_will, Some(will));
+    /// ```
+    pub fn last_will(mut self, will: LastWill) -> Self {
         self.last_will = Some(will);
         self
     }
 
     /// Sets user name and password.
-    pub fn with_login(mut self, login: Login) -> Self {
+    ///
+    /// ```
+    /// use mqtt_proto::packet::Login;
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// let login = Login { username: MqttString::try_from("user").unwrap(), password: Some("secret".into()) };
+    /// assert_eq!(base.login(login.clone()).login, Some(login));
+    /// ```
+    pub fn login(mut self, login: Login) -> Self {
         self.login = Some(login);
         self
     }
 
-    /// Sets `max_inflight`.
-    pub fn with_max_inflight(mut self, n: usize) -> Self {
+    /// Sets `max_inflight` (1 to 65,535).
+    ///
+    /// ```
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// assert_eq!(base.max_inflight(8).max_inflight, 8);
+    /// ```
+    pub fn max_inflight(mut self, n: usize) -> Self {
         self.max_inflight = n;
         self
     }
 
     /// Sets `max_queued`.
-    pub fn with_max_queued(mut self, n: usize) -> Self {
+    ///
+    /// ```
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// assert_eq!(base.max_queued(10).max_queued, 10);
+    /// ```
+    pub fn max_queued(mut self, n: usize) -> Self {
         self.max_queued = n;
         self
     }
 
     /// Sets `max_pending_requests`.
-    pub fn with_max_pending_requests(mut self, n: usize) -> Self {
+    ///
+    /// ```
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// assert_eq!(base.max_pending_requests(4).max_pending_requests, 4);
+    /// ```
+    pub fn max_pending_requests(mut self, n: usize) -> Self {
         self.max_pending_requests = n;
         self
     }
 
     /// Sets `max_packet_size`.
-    pub fn with_max_packet_size(mut self, n: usize) -> Self {
+    ///
+    /// ```
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// assert_eq!(base.max_packet_size(4096).max_packet_size, 4096);
+    /// ```
+    pub fn max_packet_size(mut self, n: usize) -> Self {
         self.max_packet_size = n;
         self
     }
 
     /// Sets `manual_acks`.
-    pub fn with_manual_acks(mut self, manual: bool) -> Self {
+    ///
+    /// ```
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// assert!(base.manual_acks(true).manual_acks);
+    /// ```
+    pub fn manual_acks(mut self, manual: bool) -> Self {
         self.manual_acks = manual;
         self
     }
 
     /// Sets the reconnect policy.
-    pub fn with_reconnect(mut self, policy: ReconnectOptions) -> Self {
+    ///
+    /// ```
+    /// use mqtt_proto::ReconnectOptions;
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// let policy = ReconnectOptions::new(2);
+    /// assert_eq!(base.reconnect(policy).reconnect, Some(policy));
+    /// ```
+    pub fn reconnect(mut self, policy: ReconnectOptions) -> Self {
         self.reconnect = Some(policy);
         self
     }
 
     /// Sets `resubscribe`.
-    pub fn with_resubscribe(mut self, resubscribe: bool) -> Self {
+    ///
+    /// ```
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// assert!(!base.resubscribe(false).resubscribe);
+    /// ```
+    pub fn resubscribe(mut self, resubscribe: bool) -> Self {
         self.resubscribe = resubscribe;
         self
     }
 
     /// Sets `session_lost`.
-    pub fn with_session_lost(mut self, policy: SessionLostPolicy) -> Self {
+    ///
+    /// ```
+    /// use mqtt_proto::SessionLostPolicy;
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// assert_eq!(base.session_lost(SessionLostPolicy::Fail).session_lost, SessionLostPolicy::Fail);
+    /// ```
+    pub fn session_lost(mut self, policy: SessionLostPolicy) -> Self {
         self.session_lost = policy;
         self
     }
@@ -232,11 +345,29 @@ impl Options {
         if self.reconnect.is_some_and(|r| r.servers == 0) {
             return Err(OptionsError::NoServers);
         }
+        if self.keep_alive.subsec_nanos() != 0 || self.keep_alive.as_secs() > u64::from(u16::MAX) {
+            return Err(OptionsError::InvalidKeepAlive);
+        }
+        if self
+            .reconnect
+            .is_some_and(|r| r.backoff_min > r.backoff_max)
+        {
+            return Err(OptionsError::InvalidBackoff);
+        }
         Ok(())
     }
 }
 
 /// Why [`Options`] cannot be used.
+///
+/// ```
+/// use mqtt_proto::{Connection, MqttString, Options, OptionsError};
+///
+/// let persistent = Options::new(MqttString::new()).clean_session(false);
+/// let e = Connection::new(persistent).unwrap_err();
+/// assert_eq!(e, OptionsError::EmptyClientIdNeedsCleanSession);
+/// assert_eq!(e.to_string(), "an empty client id needs clean session [MQTT-3.1.3-7]");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum OptionsError {
@@ -252,6 +383,11 @@ pub enum OptionsError {
     FieldTooLong,
     /// A reconnect policy needs at least one server.
     NoServers,
+    /// The keep-alive is whole seconds from 0 to 65,535 (section
+    /// 3.1.2.10); another value would have to be rounded.
+    InvalidKeepAlive,
+    /// The backoff's minimum is above its maximum.
+    InvalidBackoff,
 }
 
 impl core::fmt::Display for OptionsError {
@@ -265,6 +401,10 @@ impl core::fmt::Display for OptionsError {
             OptionsError::MaxPacketSizeTooSmall => "max_packet_size must be at least 16 bytes",
             OptionsError::FieldTooLong => "will message and password are at most 65535 bytes",
             OptionsError::NoServers => "a reconnect policy needs at least one server",
+            OptionsError::InvalidKeepAlive => {
+                "keep_alive must be a whole number of seconds from 0 to 65535"
+            }
+            OptionsError::InvalidBackoff => "the backoff minimum must not exceed its maximum",
         })
     }
 }

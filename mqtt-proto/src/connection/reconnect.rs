@@ -32,8 +32,8 @@ use core::time::Duration;
 /// use mqtt_proto::ReconnectOptions;
 ///
 /// let policy = ReconnectOptions::new(2) // two brokers, tried in order
-///     .with_backoff(Duration::from_millis(100), Duration::from_secs(30))
-///     .with_seed(7);
+///     .backoff(Duration::from_millis(100), Duration::from_secs(30))
+///     .seed(7);
 /// assert_eq!(policy.servers, 2);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,8 +82,8 @@ impl ReconnectOptions {
     /// use core::time::Duration;
     /// use mqtt_proto::{Connection, Event, Instant, MqttString, Options, ReconnectOptions};
     ///
-    /// let policy = ReconnectOptions::new(1).with_backoff(Duration::from_secs(1), Duration::from_secs(60));
-    /// let options = Options::new(MqttString::try_from("doc").unwrap()).with_reconnect(policy);
+    /// let policy = ReconnectOptions::new(1).backoff(Duration::from_secs(1), Duration::from_secs(60));
+    /// let options = Options::new(MqttString::try_from("doc").unwrap()).reconnect(policy);
     /// let mut conn = Connection::new(options).unwrap();
     /// conn.start(Instant::ZERO);
     /// conn.connect(Instant::ZERO);
@@ -97,7 +97,7 @@ impl ReconnectOptions {
     ///     .unwrap();
     /// assert!(delay <= Duration::from_secs(60));
     /// ```
-    pub fn with_backoff(mut self, min: Duration, max: Duration) -> Self {
+    pub fn backoff(mut self, min: Duration, max: Duration) -> Self {
         self.backoff_min = min;
         self.backoff_max = max;
         self
@@ -109,9 +109,9 @@ impl ReconnectOptions {
     /// use mqtt_proto::ReconnectOptions;
     ///
     /// // The same seed gives the same jitter, so a test run can be replayed.
-    /// assert_eq!(ReconnectOptions::new(1).with_seed(42).seed, 42);
+    /// assert_eq!(ReconnectOptions::new(1).seed(42).seed, 42);
     /// ```
-    pub fn with_seed(mut self, seed: u64) -> Self {
+    pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
     }
@@ -121,8 +121,8 @@ impl ReconnectOptions {
     /// ```
     /// use mqtt_proto::{Connection, Event, Instant, MqttString, Options, ReconnectOptions};
     ///
-    /// let policy = ReconnectOptions::new(1).with_give_up_if_never_connected(true);
-    /// let options = Options::new(MqttString::try_from("doc").unwrap()).with_reconnect(policy);
+    /// let policy = ReconnectOptions::new(1).give_up_if_never_connected(true);
+    /// let options = Options::new(MqttString::try_from("doc").unwrap()).reconnect(policy);
     /// let mut conn = Connection::new(options).unwrap();
     /// conn.start(Instant::ZERO);
     /// assert_eq!(conn.poll_event(), Some(Event::OpenTransport { server: 0 }));
@@ -130,7 +130,7 @@ impl ReconnectOptions {
     /// let events: Vec<_> = std::iter::from_fn(|| conn.poll_event()).collect();
     /// assert_eq!(events.last(), Some(&Event::GaveUp));
     /// ```
-    pub fn with_give_up_if_never_connected(mut self, give_up: bool) -> Self {
+    pub fn give_up_if_never_connected(mut self, give_up: bool) -> Self {
         self.give_up_if_never_connected = give_up;
         self
     }

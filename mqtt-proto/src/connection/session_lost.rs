@@ -23,8 +23,8 @@ use super::{Connection, Event};
 /// use mqtt_proto::{Connection, Event, Instant, Message, MqttString, Options, QoS, SessionLostPolicy};
 ///
 /// let options = Options::new(MqttString::try_from("doc").unwrap())
-///     .with_clean_session(false)
-///     .with_session_lost(SessionLostPolicy::Fail);
+///     .clean_session(false)
+///     .session_lost(SessionLostPolicy::Fail);
 /// let mut conn = Connection::new(options).unwrap();
 /// let now = Instant::ZERO;
 /// conn.connect(now);

@@ -18,7 +18,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 ///
 /// assert_eq!(Protocol::default(), Protocol::V311);
 /// // An older broker: MQTT 3.1 ("MQIsdp", level 3).
-/// let options = Options::new(MqttString::try_from("legacy").unwrap()).with_protocol(Protocol::V31);
+/// let options = Options::new(MqttString::try_from("legacy").unwrap()).protocol(Protocol::V31);
 /// assert!(Connection::new(options).is_ok());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -59,7 +59,7 @@ impl Protocol {
 ///     qos: QoS::AtLeastOnce,
 ///     retain: true,
 /// };
-/// let options = Options::new(MqttString::try_from("device-7").unwrap()).with_last_will(will);
+/// let options = Options::new(MqttString::try_from("device-7").unwrap()).last_will(will);
 /// assert!(Connection::new(options).is_ok());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -86,7 +86,7 @@ pub struct LastWill {
 ///     password: Some("secret".into()),
 /// };
 /// assert!(!format!("{login:?}").contains("secret")); // never printed
-/// let options = Options::new(MqttString::try_from("c").unwrap()).with_login(login);
+/// let options = Options::new(MqttString::try_from("c").unwrap()).login(login);
 /// assert_eq!(options.login.unwrap().username, "alice");
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]

@@ -54,7 +54,7 @@ use wire::Body;
 /// use mqtt_proto::{Connection, MqttString, Options};
 ///
 /// // A larger limit in the options is capped at the protocol's.
-/// let options = Options::new(MqttString::try_from("c").unwrap()).with_max_packet_size(usize::MAX);
+/// let options = Options::new(MqttString::try_from("c").unwrap()).max_packet_size(usize::MAX);
 /// let conn = Connection::new(options).unwrap();
 /// assert_eq!(conn.options().max_packet_size, MAX_PACKET_SIZE);
 /// ```

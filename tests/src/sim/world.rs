@@ -104,23 +104,23 @@ impl Client {
     fn new(id: &str, clean: bool, seed: u64, rng: &mut Rng, fail: bool) -> Client {
         let servers = 1 + rng.below(2) as usize;
         let reconnect = ReconnectOptions::new(servers)
-            .with_backoff(BACKOFF_MIN, BACKOFF_MAX)
-            .with_seed(seed);
+            .backoff(BACKOFF_MIN, BACKOFF_MAX)
+            .seed(seed);
         let session_lost = if fail {
             SessionLostPolicy::Fail
         } else {
             SessionLostPolicy::ResendAsNew
         };
         let options = Options::new(MqttString::try_from(id).expect("valid id"))
-            .with_clean_session(clean)
-            .with_keep_alive(KEEP_ALIVE)
-            .with_ping_timeout(PING_TIMEOUT)
-            .with_connect_timeout(CONNECT_TIMEOUT)
-            .with_max_inflight([1, 2, 8][rng.below(3) as usize])
-            .with_max_queued([4, 64][rng.below(2) as usize])
-            .with_manual_acks(rng.chance(0.3))
-            .with_reconnect(reconnect)
-            .with_session_lost(session_lost);
+            .clean_session(clean)
+            .keep_alive(KEEP_ALIVE)
+            .ping_timeout(PING_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .max_inflight([1, 2, 8][rng.below(3) as usize])
+            .max_queued([4, 64][rng.below(2) as usize])
+            .manual_acks(rng.chance(0.3))
+            .reconnect(reconnect)
+            .session_lost(session_lost);
         Client {
             id: id.to_string(),
             conn: Connection::new(options).expect("valid options"),
