@@ -16,13 +16,16 @@
 //! (one table of deadlines), `keep_alive`, `packet_ids` (the free-id
 //! allocator), `outgoing` (queue and inflight window), `incoming` (acks
 //! owed, QoS 2 exactly-once), `requests` (subscribe/unsubscribe awaiting
-//! acks), `commands` (what the application asks), `receive` (what each
-//! packet from the broker does) and `event` (what comes out).
+//! acks), `commands` (what the application asks), `transport` (a
+//! transport asked for, opened and ended), `receive` (what each packet
+//! from the broker does), `inspect` (the getters) and `event` (what comes
+//! out).
 
 mod close;
 mod commands;
 mod event;
 mod incoming;
+mod inspect;
 mod keep_alive;
 mod options;
 mod outgoing;
@@ -34,6 +37,7 @@ mod requests;
 mod session_lost;
 mod subscriptions;
 mod timer;
+mod transport;
 
 pub use event::{
     AckError, AckToken, DisconnectReason, Event, Message, ProtocolViolation, PublishError,
@@ -239,246 +243,7 @@ impl Connection {
         })
     }
 
-    /// The options in force.
-    ///
-    /// ```
-    /// use core::time::Duration;
-    /// use mqtt_proto::{Connection, MqttString, Options};
-    ///
-    /// let options = Options::new(MqttString::try_from("doc").unwrap())
-    ///     .keep_alive(Duration::from_secs(30));
-    /// let conn = Connection::new(options).unwrap();
-    /// assert_eq!(conn.options().keep_alive, Duration::from_secs(30));
-    /// assert_eq!(conn.options().client_id, "doc");
-    /// ```
-    pub fn options(&self) -> &Options {
-        &self.options
-    }
-
-    /// The current state.
-    ///
-    /// ```
-    /// use mqtt_proto::{Connection, DisconnectReason, Event, Instant, MqttString, Options, State};
-    ///
-    /// let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
-    /// let now = Instant::ZERO;
-    /// conn.connect(now);
-    /// assert_eq!(conn.state(), State::Connecting);
-    /// conn.handle_closed(now); // the transport died before CONNACK
-    /// assert_eq!(conn.state(), State::Disconnected);
-    /// assert_eq!(
-    ///     conn.poll_event(),
-    ///     Some(Event::Disconnected { reason: DisconnectReason::TransportClosed })
-    /// );
-    /// ```
-    pub fn state(&self) -> State {
-        self.state
-    }
-
-    /// Whether CONNACK accepted the current transport.
-    ///
-    /// ```
-    /// use mqtt_proto::{Connection, Instant, MqttString, Options};
-    ///
-    /// let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
-    /// conn.connect(Instant::ZERO);
-    /// assert!(!conn.is_connected()); // CONNECT sent, no CONNACK yet
-    /// conn.handle_read(Instant::ZERO, &[0x20, 0x02, 0x00, 0x00]);
-    /// assert!(conn.is_connected());
-    /// ```
-    pub fn is_connected(&self) -> bool {
-        self.state == State::Connected
-    }
-
-    /// QoS 1 and 2 publishes sent and not yet acknowledged.
-    ///
-    /// ```
-    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
-    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
-    /// # let now = Instant::ZERO;
-    /// # conn.connect(now);
-    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
-    /// # while conn.poll_transmit(now).is_some() {}
-    /// # while conn.poll_event().is_some() {}
-    /// use mqtt_proto::{Message, QoS};
-    ///
-    /// conn.publish(Message::new("t", "x", QoS::AtLeastOnce).unwrap()).unwrap();
-    /// assert_eq!(conn.inflight(), 1); // sent, awaiting PUBACK
-    /// conn.handle_read(now, &[0x40, 0x02, 0x00, 0x01]); // PUBACK 1
-    /// assert_eq!(conn.inflight(), 0);
-    /// ```
-    pub fn inflight(&self) -> usize {
-        self.outgoing.inflight.len()
-    }
-
-    /// Publishes waiting to be sent.
-    ///
-    /// ```
-    /// use mqtt_proto::{Connection, Instant, Message, MqttString, Options, QoS};
-    ///
-    /// let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
-    /// conn.publish(Message::new("t", "x", QoS::AtLeastOnce).unwrap()).unwrap();
-    /// assert_eq!(conn.queued(), 1); // offline: it waits
-    /// conn.connect(Instant::ZERO);
-    /// conn.handle_read(Instant::ZERO, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
-    /// assert_eq!((conn.queued(), conn.inflight()), (0, 1)); // sent
-    /// ```
-    pub fn queued(&self) -> usize {
-        self.outgoing.queue.len() + self.qos0_in_tx.len()
-    }
-
-    /// Subscribe and unsubscribe requests awaiting their ack.
-    ///
-    /// ```
-    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
-    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
-    /// # let now = Instant::ZERO;
-    /// # conn.connect(now);
-    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
-    /// # while conn.poll_transmit(now).is_some() {}
-    /// # while conn.poll_event().is_some() {}
-    /// use mqtt_proto::{QoS, TopicFilter};
-    ///
-    /// let id = conn.subscribe(vec![(TopicFilter::try_from("a/#").unwrap(), QoS::AtLeastOnce)]).unwrap();
-    /// assert_eq!(conn.pending_requests(), 1);
-    /// conn.handle_read(now, &[0x90, 0x03, 0x00, id.get() as u8, 0x01]); // SUBACK
-    /// assert_eq!(conn.pending_requests(), 0);
-    /// ```
-    pub fn pending_requests(&self) -> usize {
-        self.requests.len()
-    }
-
-    /// Packet identifiers in use by outgoing exchanges.
-    ///
-    /// ```
-    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
-    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
-    /// # let now = Instant::ZERO;
-    /// # conn.connect(now);
-    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
-    /// # while conn.poll_transmit(now).is_some() {}
-    /// # while conn.poll_event().is_some() {}
-    /// use mqtt_proto::{Message, QoS, TopicFilter};
-    ///
-    /// conn.publish(Message::new("t", "x", QoS::ExactlyOnce).unwrap()).unwrap();
-    /// conn.subscribe(vec![(TopicFilter::try_from("a").unwrap(), QoS::AtMostOnce)]).unwrap();
-    /// assert_eq!(conn.packet_ids_in_use(), 2);
-    /// ```
-    pub fn packet_ids_in_use(&self) -> usize {
-        self.ids.in_use()
-    }
-
-    /// Incoming QoS 2 messages delivered whose PUBREL has not arrived, and
-    /// acks owed to the broker in manual-ack mode.
-    ///
-    /// ```
-    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
-    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
-    /// # let now = Instant::ZERO;
-    /// # conn.connect(now);
-    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
-    /// # while conn.poll_transmit(now).is_some() {}
-    /// # while conn.poll_event().is_some() {}
-    /// // A QoS 2 PUBLISH, packet id 1: delivered now, PUBREC owed, PUBREL awaited.
-    /// conn.handle_read(now, &[0x34, 6, 0, 1, b'a', 0, 1, b'x']);
-    /// assert_eq!(conn.incoming_state(), (1, 0));
-    /// conn.handle_read(now, &[0x62, 0x02, 0x00, 0x01]); // PUBREL 1
-    /// assert_eq!(conn.incoming_state(), (0, 0));
-    /// ```
-    pub fn incoming_state(&self) -> (usize, usize) {
-        (self.incoming.qos2_len(), self.incoming.pending_len())
-    }
-
     // ---- B. what happened ----------------------------------------------
-
-    /// Starts the reconnect policy's first round: [`Event::OpenTransport`]
-    /// for the first server comes out, and the attempt's deadline is armed.
-    /// Without a policy it asks for server 0 all the same, once. A
-    /// scheduled reconnect is replaced; an open connection is left alone.
-    ///
-    /// ```
-    /// use mqtt_proto::{Connection, Event, Instant, MqttString, Options, ReconnectOptions};
-    ///
-    /// let options = Options::new(MqttString::try_from("doc").unwrap())
-    ///     .reconnect(ReconnectOptions::new(2));
-    /// let mut conn = Connection::new(options).unwrap();
-    /// conn.start(Instant::ZERO);
-    /// assert_eq!(conn.poll_event(), Some(Event::OpenTransport { server: 0 }));
-    /// // The loop opens a transport to server 0, then calls `connect`.
-    /// ```
-    pub fn start(&mut self, now: Instant) {
-        self.now = self.now.max(now);
-        if !matches!(self.state, State::Disconnected) {
-            return;
-        }
-        self.timers.stop(Timer::Reconnect);
-        let server = self.reconnect.as_mut().map_or(0, Reconnect::start_round);
-        self.open(now, server);
-    }
-
-    /// Asks the caller for a transport to `server`.
-    fn open(&mut self, now: Instant, server: usize) {
-        self.state = State::Opening;
-        self.timers.clear();
-        self.timers
-            .set(Timer::ConnAck, now + self.options.connect_timeout);
-        if let Some(reconnect) = &mut self.reconnect {
-            reconnect.on_attempt();
-        }
-        self.events.push_back(Event::OpenTransport { server });
-    }
-
-    /// A new transport is open: queues CONNECT [MQTT-3.1.0-1]. If another
-    /// transport was still considered open, it is treated as closed first
-    /// (with no reconnect: this one replaces it). After
-    /// [`Event::OpenTransport`] the attempt keeps the deadline armed then.
-    ///
-    /// ```
-    /// use mqtt_proto::{Connection, Instant, MqttString, Options};
-    ///
-    /// let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
-    /// conn.connect(Instant::ZERO); // a transport is open
-    /// let connect = conn.poll_transmit(Instant::ZERO).unwrap();
-    /// assert_eq!(connect[0], 0x10); // CONNECT
-    /// ```
-    pub fn connect(&mut self, now: Instant) {
-        self.now = self.now.max(now);
-        let attempt_deadline = match self.state {
-            State::Opening => self.timers.get(Timer::ConnAck),
-            State::Disconnected => None,
-            State::Connecting | State::Connected | State::Disconnecting => {
-                self.end_transport(DisconnectReason::TransportClosed);
-                self.closing = false;
-                None
-            }
-        };
-        if attempt_deadline.is_none() {
-            if let Some(reconnect) = &mut self.reconnect {
-                // A connection the caller opened unasked is an attempt too.
-                reconnect.on_attempt();
-            }
-        }
-        self.rx.clear();
-        self.tx.clear();
-        self.timers.clear();
-        let connect = Connect {
-            protocol: self.options.protocol,
-            clean_session: self.options.clean_session,
-            keep_alive: self.options.keep_alive_secs(),
-            client_id: self.options.client_id.clone(),
-            last_will: self.options.last_will.clone(),
-            login: self.options.login.clone(),
-        };
-        // Options::validate ruled out every way a CONNECT can fail to encode
-        // (empty client id without clean session, over-long will or
-        // password; strings are bounded by their types).
-        let _ = connect.encode(&mut self.tx);
-        self.state = State::Connecting;
-        self.timers.set(
-            Timer::ConnAck,
-            attempt_deadline.unwrap_or(now + self.options.connect_timeout),
-        );
-    }
 
     /// Bytes arrived from the transport, split at any point.
     ///
@@ -566,37 +331,6 @@ impl Connection {
                 }
             }
             _ => {}
-        }
-    }
-
-    /// The transport ended (EOF or an error), or, after
-    /// [`Event::OpenTransport`], could not be opened.
-    ///
-    /// ```
-    /// # use mqtt_proto::{Connection, Instant, MqttString, Options};
-    /// # let mut conn = Connection::new(Options::new(MqttString::try_from("doc").unwrap())).unwrap();
-    /// # let now = Instant::ZERO;
-    /// # conn.connect(now);
-    /// # conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
-    /// # while conn.poll_transmit(now).is_some() {}
-    /// # while conn.poll_event().is_some() {}
-    /// use mqtt_proto::{DisconnectReason, Event};
-    ///
-    /// conn.handle_closed(now); // EOF from the broker
-    /// assert_eq!(
-    ///     conn.poll_event(),
-    ///     Some(Event::Disconnected { reason: DisconnectReason::TransportClosed })
-    /// );
-    /// assert!(!conn.is_connected());
-    /// ```
-    pub fn handle_closed(&mut self, now: Instant) {
-        self.now = self.now.max(now);
-        match self.state {
-            State::Opening | State::Connecting | State::Connected => {
-                self.lose(DisconnectReason::TransportClosed)
-            }
-            State::Disconnecting => self.lose(DisconnectReason::Requested),
-            State::Disconnected => {}
         }
     }
 
@@ -759,58 +493,6 @@ impl Connection {
 
     fn violation(&mut self, v: ProtocolViolation) {
         self.lose(DisconnectReason::ProtocolViolation(v));
-    }
-
-    /// The transport is over, for `reason`; the session stays. Then the
-    /// reconnect policy, if any, says what comes next.
-    fn lose(&mut self, reason: DisconnectReason) {
-        let closing = core::mem::take(&mut self.closing);
-        let final_refusal =
-            matches!(reason, DisconnectReason::Refused(code) if is_final_refusal(code));
-        let requested = reason == DisconnectReason::Requested;
-        self.end_transport(reason);
-        let Some(reconnect) = &mut self.reconnect else {
-            return;
-        };
-        if closing || requested {
-            reconnect.on_closed();
-            return;
-        }
-        let next = if final_refusal {
-            Next::GiveUp
-        } else {
-            reconnect.on_ended(self.now, self.options.effective_keep_alive())
-        };
-        match next {
-            Next::GiveUp => self.events.push_back(Event::GaveUp),
-            Next::Open { server, delay } if delay.is_zero() => self.open(self.now, server),
-            Next::Open { server, delay } => {
-                self.timers.set(Timer::Reconnect, self.now + delay);
-                self.events
-                    .push_back(Event::ReconnectScheduled { server, delay });
-            }
-        }
-    }
-
-    /// Stops a scheduled reconnect.
-    fn cancel_reconnect(&mut self) {
-        self.timers.stop(Timer::Reconnect);
-    }
-
-    /// Tears the transport's state down and reports `reason`.
-    fn end_transport(&mut self, reason: DisconnectReason) {
-        self.state = State::Disconnected;
-        self.disconnect_in_tx = false;
-        self.tx.clear();
-        self.outgoing.on_discarded();
-        self.rx.clear();
-        self.timers.clear();
-        // QoS 0 messages whose bytes were never handed out were not sent.
-        for queued in self.qos0_in_tx.drain(..).rev() {
-            self.outgoing.queue.push_front(queued);
-        }
-        self.incoming.on_transport_lost();
-        self.events.push_back(Event::Disconnected { reason });
     }
 }
 
