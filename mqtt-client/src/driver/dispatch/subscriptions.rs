@@ -5,7 +5,7 @@
 //! subscribing to them again after a lost session, are the core's.
 
 use super::SubscribeReply;
-use super::{Dispatch, PendingSubscribe, Responder, Sub};
+use super::{Dispatch, PendingSubscribe, Receiver, Responder, Sub};
 use crate::driver::budget::DropCount;
 use crate::Error;
 use mqtt_proto::{Connection, PacketId, QoS, SubscribeOutcome, TopicFilter};
@@ -20,8 +20,6 @@ impl Dispatch {
         done: Responder<SubscribeReply>,
         now: Instant,
     ) {
-        let id = self.next_sub;
-        self.next_sub += 1;
         let pid = match conn.subscribe(filters.clone()) {
             Ok(pid) => pid,
             Err(e) => {
@@ -29,19 +27,10 @@ impl Dispatch {
                 return;
             }
         };
-        let (tx, messages) = async_channel::bounded(self.capacity);
+        let (id, messages, dropped) = self.new_sub(manual);
         for (f, _) in &filters {
             self.router.insert(f, id);
         }
-        let dropped = DropCount::default();
-        self.subs.insert(
-            id,
-            Sub {
-                tx,
-                dropped: dropped.clone(),
-                manual,
-            },
-        );
         let adopted = self.adopt_unmatched(id, Some(&filters));
         if adopted {
             self.deliver_held(conn);
@@ -51,7 +40,7 @@ impl Dispatch {
             pid,
             PendingSubscribe {
                 id,
-                reply: Some((done, Box::pin(messages), dropped)),
+                reply: Some((done, messages, dropped)),
                 serial,
             },
         );
@@ -93,6 +82,21 @@ impl Dispatch {
         }
     }
 
+    /// A new subscription's id, channel and drop counter.
+    fn new_sub(&mut self, manual: bool) -> (u64, Receiver, DropCount) {
+        let id = self.next_sub;
+        self.next_sub += 1;
+        let (tx, messages) = async_channel::bounded(self.capacity);
+        let dropped = DropCount::default();
+        let sub = Sub {
+            tx,
+            dropped: dropped.clone(),
+            manual,
+        };
+        self.subs.insert(id, sub);
+        (id, Box::pin(messages), dropped)
+    }
+
     /// The stream of messages no subscription matches: it replaces an
     /// earlier one, and takes what waits unmatched at once.
     pub(super) fn take_unmatched(
@@ -103,22 +107,11 @@ impl Dispatch {
         if let Some(old) = self.unmatched_sub.take() {
             self.subs.remove(&old);
         }
-        let id = self.next_sub;
-        self.next_sub += 1;
-        let (tx, messages) = async_channel::bounded(self.capacity);
-        let dropped = DropCount::default();
-        self.subs.insert(
-            id,
-            Sub {
-                tx,
-                dropped: dropped.clone(),
-                manual: false,
-            },
-        );
+        let (id, messages, dropped) = self.new_sub(false);
         self.unmatched_sub = Some(id);
         let reply = SubscribeReply {
             id,
-            messages: Box::pin(messages),
+            messages,
             outcomes: Vec::new(),
             dropped,
             budget: self.budget.clone(),
