@@ -16,32 +16,25 @@
 
 use super::broker::{ConnId, ModelBroker};
 use super::misbehaviour::Plan;
-use super::policy::PolicyCheck;
 use super::refusal::Refusals;
-use super::subs::SubsCheck;
-use super::tracker::{PidTracker, PublishTracker};
 use super::{Faults, Rng, Stats};
 use bytes::BytesMut;
 use core::time::Duration;
 use mqtt_proto::packet::{self, ConnectReturnCode, Packet};
-use mqtt_proto::{
-    Connection, DisconnectReason, Event, Instant, MqttString, Options, ReconnectOptions,
-    SessionLostPolicy, State, SubscribeOutcome, TopicFilter,
-};
+use mqtt_proto::{DisconnectReason, Event, Instant, State, SubscribeOutcome, TopicFilter};
 use net::Item;
 pub use net::{Link, Network};
 
 mod app;
+mod client;
 mod net;
+
+pub use client::Client;
+use client::Opening;
 
 /// The clients' keep-alive, and how long they wait for an answer to PINGREQ.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(5);
 const PING_TIMEOUT: Duration = Duration::from_millis(2_500);
-/// How long a connection attempt may take, opening and CONNACK together.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// The clients' backoff bounds.
-const BACKOFF_MIN: Duration = Duration::from_millis(50);
-const BACKOFF_MAX: Duration = Duration::from_secs(2);
 /// Chances, while the faults are on, that a transport fails to open, and
 /// that opening it hangs until the attempt's deadline.
 const OPEN_FAIL: f64 = 0.08;
@@ -54,93 +47,6 @@ const FILTER: &str = "sim/#";
 
 fn tracing() -> bool {
     std::env::var("SIM_TRACE").is_ok()
-}
-
-pub struct Client {
-    pub id: String,
-    pub conn: Connection,
-    pub link: Option<Link>,
-    /// The transport being opened for `Event::OpenTransport`.
-    opening: Option<Opening>,
-    /// When the application starts the client (again, after a close).
-    restart_at: Option<Instant>,
-    /// The application asked for a close whose `Disconnected` is to come.
-    closing: bool,
-    /// That close began with messages not handed out yet (a QoS 0 one
-    /// published just before). Known core bug, tolerated unless
-    /// `SIM_STRICT` is set: `disconnect` with a drain time, called after a
-    /// QoS 0 `publish` and before `poll_transmit` handed that message out,
-    /// waits for it (`drained()` counts the QoS 0 messages encoded in the
-    /// transmit buffer); once `poll_transmit` hands it out nothing checks
-    /// again, so DISCONNECT waits for the drain deadline although nothing
-    /// is left. The close still ends by its deadline.
-    unsent_at_close: bool,
-    /// The bug showed during the current close.
-    stuck_closing: bool,
-    /// The client gave up after a final refusal: its run is over.
-    pub gave_up: bool,
-    /// The broker answered a request (PUBACK, PUBCOMP, SUBACK, UNSUBACK)
-    /// the client acted on, on its latest transport: a healthy connection,
-    /// as far as the backoff is concerned.
-    healthy: bool,
-    pub tracker: PidTracker,
-    pub publishes: PublishTracker,
-    pub policy: PolicyCheck,
-    pub subs: SubsCheck,
-    pub events: Vec<Event>,
-    /// Manual-ack tokens the application has not used yet.
-    unacked: Vec<mqtt_proto::AckToken>,
-}
-
-/// A transport on its way: at `at` it opens (or fails to); a hung one
-/// never does, and the attempt's deadline ends it.
-#[derive(Debug, Clone, Copy)]
-struct Opening {
-    at: Option<Instant>,
-    opens: bool,
-}
-
-impl Client {
-    fn new(id: &str, clean: bool, seed: u64, rng: &mut Rng, fail: bool) -> Client {
-        let servers = 1 + rng.below(2) as usize;
-        let reconnect = ReconnectOptions::new(servers)
-            .backoff(BACKOFF_MIN, BACKOFF_MAX)
-            .seed(seed);
-        let session_lost = if fail {
-            SessionLostPolicy::Fail
-        } else {
-            SessionLostPolicy::ResendAsNew
-        };
-        let options = Options::new(MqttString::try_from(id).expect("valid id"))
-            .clean_session(clean)
-            .keep_alive(KEEP_ALIVE)
-            .ping_timeout(PING_TIMEOUT)
-            .connect_timeout(CONNECT_TIMEOUT)
-            .max_inflight([1, 2, 8][rng.below(3) as usize])
-            .max_queued([4, 64][rng.below(2) as usize])
-            .manual_acks(rng.chance(0.3))
-            .reconnect(reconnect)
-            .session_lost(session_lost);
-        Client {
-            id: id.to_string(),
-            conn: Connection::new(options).expect("valid options"),
-            link: None,
-            opening: None,
-            // The application starts every client at once.
-            restart_at: Some(Instant::ZERO),
-            closing: false,
-            unsent_at_close: false,
-            stuck_closing: false,
-            gave_up: false,
-            healthy: false,
-            tracker: PidTracker::default(),
-            publishes: PublishTracker::new(clean, fail),
-            policy: PolicyCheck::new(id, servers, BACKOFF_MIN, BACKOFF_MAX, KEEP_ALIVE),
-            subs: SubsCheck::new(id),
-            events: Vec::new(),
-            unacked: Vec::new(),
-        }
-    }
 }
 
 /// The simulated world: clients, links, broker and the clock.
