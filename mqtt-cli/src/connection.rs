@@ -1,5 +1,6 @@
 //! The flags every subcommand shares: where the broker is, how to reach it
-//! (TCP, TLS, WebSocket) and who we are, turned into client [`Options`].
+//! (TCP, TLS, WebSocket), which MQTT version to speak and who we are, turned
+//! into client [`Options`].
 //!
 //! As with mosquitto_pub, `-h`/`-p` name a plaintext broker on port 1883
 //! unless a TLS flag (`--cafile`, `--cert`, `--insecure`, `--alpn`) is given:
@@ -7,6 +8,10 @@
 //! `-L` URLs say the transport themselves, so there a TLS flag on a
 //! plaintext URL (or a WebSocket header on a non-WebSocket URL) is an error
 //! rather than silently ignored.
+//!
+//! `-V` takes mosquitto_pub's spellings: `mqttv311` (the default) or `311`
+//! for MQTT 3.1.1, `mqttv31` or `31` for MQTT 3.1. MQTT 5 (`mqttv5`, `5`) is
+//! refused by name rather than spoken as 3.1.1.
 
 use crate::{qos, Failure};
 use clap::{ArgAction, Args};
@@ -52,6 +57,17 @@ pub(crate) struct Connection {
     /// 'Name: value'; repeat for several.
     #[arg(long = "ws-header", value_name = "'NAME: VALUE'", action = ArgAction::Append, value_parser = parse_header)]
     ws_headers: Vec<(String, String)>,
+    /// MQTT version: mqttv311 or 311 (MQTT 3.1.1), mqttv31 or 31 (MQTT 3.1,
+    /// for older brokers; client ids of at most 23 characters). MQTT 5 is
+    /// not supported.
+    #[arg(
+        short = 'V',
+        long = "protocol-version",
+        value_name = "VERSION",
+        default_value = "mqttv311",
+        value_parser = parse_protocol_version
+    )]
+    protocol_version: ProtocolVersion,
     /// Client id (default: generated).
     #[arg(short = 'i', long = "id")]
     pub(crate) id: Option<String>,
@@ -83,6 +99,34 @@ pub(crate) struct Connection {
     /// Print help.
     #[arg(long, action = ArgAction::Help)]
     help: Option<bool>,
+}
+
+/// The MQTT version spoken, chosen with `-V`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProtocolVersion {
+    /// MQTT 3.1: protocol name "MQIsdp", level 3.
+    V31,
+    /// MQTT 3.1.1: protocol name "MQTT", level 4 [MQTT-3.1.2-1], [MQTT-3.1.2-2].
+    V311,
+}
+
+/// The longest client id MQTT 3.1 allows, in characters (its CONNECT
+/// payload: "between 1 and 23 characters long").
+const V31_MAX_CLIENT_ID: usize = 23;
+
+/// `-V`'s value, in mosquitto_pub's spellings.
+fn parse_protocol_version(text: &str) -> Result<ProtocolVersion, String> {
+    const ACCEPTED: &str = "use mqttv311 (or 311) for MQTT 3.1.1, mqttv31 (or 31) for MQTT 3.1";
+    match text {
+        "mqttv311" | "311" => Ok(ProtocolVersion::V311),
+        "mqttv31" | "31" => Ok(ProtocolVersion::V31),
+        "mqttv5" | "5" => Err(format!(
+            "MQTT 5 is not supported by this version of mqtt: {ACCEPTED}"
+        )),
+        _ => Err(format!(
+            "not a protocol version: {ACCEPTED} (MQTT 5 is not supported by this version of mqtt)"
+        )),
+    }
 }
 
 /// `Name: value` into its parts, the value trimmed.
@@ -146,6 +190,20 @@ impl Connection {
         options = options
             .keep_alive(Duration::from_secs(self.keepalive))
             .clean_session(!self.persistent);
+        if self.protocol_version == ProtocolVersion::V31 {
+            // The library refuses such an id at connect too; say it here in
+            // the command line's terms. A generated id fits.
+            if let Some(id) = &self.id {
+                let n = id.chars().count();
+                if n > V31_MAX_CLIENT_ID {
+                    return Err(format!(
+                        "-i {id:?} has {n} characters; MQTT 3.1 allows at most \
+                         {V31_MAX_CLIENT_ID} (shorten it, or use -V mqttv311)"
+                    ));
+                }
+            }
+            options = options.mqtt_v31();
+        }
         if let Some(id) = &self.id {
             options = options.client_id(id.as_str());
         }
@@ -249,6 +307,55 @@ mod tests {
         assert!(servers(&["-L", "mqtts://b", "--ws-header", "A: b"]).is_err());
         assert!(servers(&["--ws-header", "A: b"]).is_err());
         assert!(servers(&["--cert", "c.pem"]).is_err(), "--cert needs --key");
+    }
+
+    #[test]
+    fn protocol_versions_in_mosquitto_pubs_spellings() {
+        for (text, version) in [
+            ("mqttv311", ProtocolVersion::V311),
+            ("311", ProtocolVersion::V311),
+            ("mqttv31", ProtocolVersion::V31),
+            ("31", ProtocolVersion::V31),
+        ] {
+            assert_eq!(parse_protocol_version(text), Ok(version), "{text}");
+        }
+        for text in ["mqttv5", "5"] {
+            let e = parse_protocol_version(text).unwrap_err();
+            assert!(e.starts_with("MQTT 5 is not supported"), "{text}: {e}");
+        }
+        for text in ["4", "3", "mqttv4", "MQTTV311", "3.1.1", ""] {
+            let e = parse_protocol_version(text).unwrap_err();
+            assert!(
+                e.contains("mqttv311") && e.contains("mqttv31"),
+                "{text}: {e}"
+            );
+        }
+        let default = Cli::try_parse_from(["mqtt"]).expect("no flags");
+        assert_eq!(default.connection.protocol_version, ProtocolVersion::V311);
+    }
+
+    #[test]
+    fn mqtt_v31_client_ids_fit_in_23_characters() {
+        let options = |args: &[&str]| {
+            let cli = Cli::try_parse_from(std::iter::once("mqtt").chain(args.iter().copied()))
+                .map_err(|e| e.to_string())?;
+            // `check` also fills in a generated id (from seed 0) and holds it
+            // to the version's limits, as connecting would.
+            cli.connection.options()?.check().map_err(|e| e.to_string())
+        };
+        let id_23 = "a".repeat(23);
+        let id_24 = "a".repeat(24);
+        assert_eq!(options(&["-V", "mqttv31", "-i", &id_23]), Ok(()));
+        let e = options(&["-V", "31", "-i", &id_24]).unwrap_err();
+        assert!(
+            e.contains("has 24 characters") && e.contains("at most 23"),
+            "{e}"
+        );
+        // Characters, not bytes: 23 two-byte characters fit.
+        assert_eq!(options(&["-V", "mqttv31", "-i", &"é".repeat(23)]), Ok(()));
+        // MQTT 3.1.1 has no such limit on the client's side.
+        assert_eq!(options(&["-V", "mqttv311", "-i", &id_24]), Ok(()));
+        assert_eq!(options(&["-V", "mqttv31"]), Ok(()), "a generated id");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! mqtt pub -h localhost -t sensors/kitchen -m 21.5 -q 1 -r
 //! mqtt sub -t 'sensors/#' -v -C 10
 //! mqtt sub -L mqtts://broker:8883 --cafile ca.pem --cert me.pem --key me.key -t '#'
+//! mqtt pub -V mqttv31 -h old-broker -t legacy/x -m 1
 //! mqtt bench --publishers 2 --subscribers 2 --count 10000 -q 1 --rate 5000
 //! ```
 //!
@@ -13,7 +14,8 @@
 //! subcommand) also prints the library's `tracing` logs on stderr.
 //!
 //! One module per concept: `connection` (where the broker is, the
-//! transport and who we are: the flags every subcommand shares), `publish`,
+//! transport, the MQTT version and who we are: the flags every subcommand
+//! shares), `publish`,
 //! `subscribe` and `bench` (one subcommand each), and `stderr` (the
 //! library's logs and bench's progress bars).
 
@@ -33,11 +35,12 @@ use connection::Connection;
 #[command(
     name = "mqtt",
     version,
-    about = "MQTT 3.1.1 from the command line: publish, subscribe, benchmark",
-    long_about = "MQTT 3.1.1 from the command line: publish, subscribe, benchmark.\n\n\
+    about = "MQTT 3.1.1 (and 3.1) from the command line: publish, subscribe, benchmark",
+    long_about = "MQTT 3.1.1 (and 3.1) from the command line: publish, subscribe, benchmark.\n\n\
         Brokers are reached over TCP, TLS, WebSocket or WebSocket over TLS: \
         -L mqtt://, mqtts://, ws://, wss://. --cafile, --cert, --insecure or --alpn \
-        with -h/-p switch to TLS (port 8883 unless -p is given)."
+        with -h/-p switch to TLS (port 8883 unless -p is given). -V mqttv31 speaks \
+        MQTT 3.1 to older brokers; MQTT 5 is not supported."
 )]
 struct Cli {
     /// Print the library's logs on stderr.

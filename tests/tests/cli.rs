@@ -411,6 +411,202 @@ fn bench_small_run_loses_nothing() {
     assert_eq!(text(&out.stderr), "", "{summary}");
 }
 
+// ---- Protocol version (-V) ---------------------------------------------------
+
+/// What mosquitto 2.0 logs for each client that connects: "New client
+/// connected from <addr> as <id> (p<n>, c<n>, k<n>...)", where the `p`
+/// number is its protocol: 1 for MQTT 3.1 ("MQIsdp", level 3), 2 for MQTT
+/// 3.1.1 ("MQTT", level 4), 5 for MQTT 5. Returns each (id, protocol).
+fn connected_clients(broker: &Mosquitto) -> Vec<(String, String)> {
+    broker
+        .log()
+        .lines()
+        .filter_map(|line| {
+            let rest = line.split_once("New client connected from ")?.1;
+            let (_, rest) = rest.split_once(" as ")?;
+            let (id, details) = rest.rsplit_once(" (")?;
+            let protocol = details.split(',').next()?;
+            Some((id.to_owned(), protocol.to_owned()))
+        })
+        .collect()
+}
+
+/// The protocol `client_id` connected with, as mosquitto logged it ("p1":
+/// MQTT 3.1, "p2": MQTT 3.1.1); panics when it never connected.
+fn protocol_of(broker: &Mosquitto, client_id: &str) -> String {
+    connected_clients(broker)
+        .into_iter()
+        .find_map(|(id, protocol)| (id == client_id).then_some(protocol))
+        .unwrap_or_else(|| panic!("{client_id} never connected:\n{}", broker.log()))
+}
+
+/// A subscriber and three publishers (QoS 0, 1 and 2), all with
+/// `-V <version>`, through mosquitto: every message arrives, each QoS flow
+/// completes, and every client connected with `protocol` ("p1" or "p2").
+fn round_trip_speaking(version: &str, protocol: &str) {
+    let broker = Mosquitto::start("");
+    let sub_id = format!("sub-{version}");
+    let topic = format!("proto/{version}");
+    let mut sub = mqtt_at(&broker, "sub");
+    sub.args(["-V", version, "-i", &sub_id, "-t", &topic])
+        .args(["-q", "2", "-C", "3", "-v"]);
+    let sub = spawn(sub);
+    wait_subscribed(&broker, &sub_id);
+    for qos in ["0", "1", "2"] {
+        let mut publish = mqtt_at(&broker, "pub");
+        publish
+            .args(["-V", version, "-i", &format!("pub-{version}-q{qos}")])
+            .args(["-t", &topic, "-q", qos, "-m", &format!("qos {qos}")]);
+        assert_ok(&run(publish));
+    }
+    let out = sub.finish();
+    assert_ok(&out);
+    let mut lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        ["qos 0", "qos 1", "qos 2"].map(|m| format!("{topic} {m}"))
+    );
+
+    let log = broker.log();
+    assert_eq!(protocol_of(&broker, &sub_id), protocol, "{log}");
+    for qos in ["0", "1", "2"] {
+        let publisher = format!("pub-{version}-q{qos}");
+        assert_eq!(protocol_of(&broker, &publisher), protocol, "{log}");
+        let received = format!("Received PUBLISH from {publisher} (d0, q{qos}, r0");
+        assert!(log.contains(&received), "no {received:?}:\n{log}");
+        let sent = format!("Sending PUBLISH to {sub_id} (d0, q{qos}, r0");
+        assert!(log.contains(&sent), "no {sent:?}:\n{log}");
+    }
+    // The QoS 2 flows: the publisher's ran to its end (PUBREL; `pub` waits
+    // for PUBCOMP), the subscriber answered PUBREC [MQTT-4.3.3-2]. `sub -C`
+    // exits once the message is delivered, which may be before the PUBREL
+    // comes, so PUBCOMP is not awaited.
+    for needle in [
+        format!("Received PUBREL from pub-{version}-q2"),
+        format!("Received PUBREC from {sub_id}"),
+    ] {
+        assert!(log.contains(&needle), "no {needle:?}:\n{log}");
+    }
+}
+
+#[test]
+fn mqttv31_round_trip_at_each_qos() {
+    // MQTT 3.1's CONNECT: protocol name "MQIsdp", level 3; mosquitto logs
+    // it as p1.
+    round_trip_speaking("mqttv31", "p1");
+}
+
+#[test]
+fn mqttv311_round_trip_at_each_qos() {
+    // MQTT 3.1.1's CONNECT: protocol name "MQTT" [MQTT-3.1.2-1], level 4
+    // [MQTT-3.1.2-2]; mosquitto logs it as p2.
+    round_trip_speaking("mqttv311", "p2");
+}
+
+#[test]
+fn protocol_version_default_numeric_spellings_and_generated_ids() {
+    let broker = Mosquitto::start("");
+    let named = ["default-version", "numeric-311", "numeric-31"];
+    let flags: [&[&str]; 3] = [&[], &["-V", "311"], &["-V", "31"]];
+    for (flags, id) in flags.into_iter().zip(named) {
+        let mut publish = mqtt_at(&broker, "pub");
+        publish
+            .args(flags)
+            .args(["-i", id, "-t", "v/x", "-q", "1", "-m", id]);
+        assert_ok(&run(publish));
+    }
+    assert_eq!(protocol_of(&broker, "default-version"), "p2");
+    assert_eq!(protocol_of(&broker, "numeric-311"), "p2");
+    assert_eq!(protocol_of(&broker, "numeric-31"), "p1");
+
+    // Without -i the client id is generated; under MQTT 3.1 it must fit in
+    // 23 characters, or a 3.1 broker answers CONNACK 2, identifier rejected
+    // (mosquitto 2.0 is lenient, so the length is checked here). bench
+    // connects several such clients.
+    let mut publish = mqtt_at(&broker, "pub");
+    publish.args(["-V", "mqttv31", "-t", "v/x", "-q", "1", "-m", "generated"]);
+    assert_ok(&run(publish));
+    let mut bench = mqtt_at(&broker, "bench");
+    bench
+        .args(["-V", "mqttv31", "--publishers", "2", "--subscribers", "2"])
+        .args(["--count", "200", "-q", "2", "--size", "16"]);
+    let out = run(bench);
+    assert_ok(&out);
+    let generated: Vec<(String, String)> = connected_clients(&broker)
+        .into_iter()
+        .filter(|(id, _)| !named.contains(&id.as_str()))
+        .collect();
+    assert_eq!(
+        generated.len(),
+        5,
+        "pub and bench's four clients: {generated:?}"
+    );
+    for (id, protocol) in &generated {
+        assert_eq!(protocol, "p1", "{id}");
+        assert!(id.chars().count() <= 23, "{id:?} is too long for MQTT 3.1");
+    }
+}
+
+#[test]
+fn other_protocol_versions_are_refused_naming_the_accepted_ones() {
+    let subcommands: [(&str, &[&str]); 3] = [
+        ("pub", &["-t", "x", "-m", "y"]),
+        ("sub", &["-t", "x"]),
+        ("bench", &[]),
+    ];
+    for (subcommand, rest) in subcommands {
+        for (flag, version) in [
+            ("-V", "mqttv5"),
+            ("-V", "5"),
+            ("-V", "4"),
+            ("--protocol-version", "mqttv4"),
+        ] {
+            let mut command = mqtt();
+            command.args([subcommand, flag, version]).args(rest);
+            let out = run(command);
+            let stderr = text(&out.stderr);
+            let what = format!("{subcommand} {flag} {version}");
+            // A usage error, reported before any connection is tried.
+            assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+            for needle in ["mqttv311", "mqttv31", "MQTT 5 is not supported"] {
+                assert!(
+                    stderr.contains(needle),
+                    "{what}: no {needle:?} in: {stderr}"
+                );
+            }
+            assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+        }
+    }
+}
+
+#[test]
+fn mqttv31_refuses_a_client_id_over_23_characters() {
+    let broker = Mosquitto::start("");
+    let long_id = "a-client-id-of-24-chars!";
+    assert_eq!(long_id.len(), 24);
+    let mut publish = mqtt_at(&broker, "pub");
+    publish.args(["-V", "mqttv31", "-i", long_id, "-t", "x", "-m", "y"]);
+    let out = run(publish);
+    assert_fails_saying(&out, "MQTT 3.1 allows at most 23");
+    assert!(
+        !text(&out.stderr).contains("panicked"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        connected_clients(&broker).is_empty(),
+        "refused before connecting:\n{}",
+        broker.log()
+    );
+    // MQTT 3.1.1 asks brokers to take ids of up to 23 bytes [MQTT-3.1.3-5]
+    // and lets them take longer ones, as mosquitto does.
+    let mut publish = mqtt_at(&broker, "pub");
+    publish.args(["-V", "mqttv311", "-i", long_id, "-t", "x", "-m", "y"]);
+    assert_ok(&run(publish));
+    assert_eq!(protocol_of(&broker, long_id), "p2");
+}
+
 // ---- TLS ---------------------------------------------------------------------
 
 /// `mqtt <subcommand>` at a TLS port of `broker` through an `mqtts://` URL.
