@@ -9,8 +9,8 @@
 use bytes::{Bytes, BytesMut};
 use core::time::Duration;
 use mqtt_proto::packet::{
-    self, ConnAck, ConnectReturnCode, Packet, PubAck, PubComp, PubRec, PubRel, Publish, QosPid,
-    SubAck, Subscribe, SubscribeReturnCode, UnsubAck,
+    self, ConnAck, ConnectReturnCode, Packet, Protocol, PubAck, PubComp, PubRec, PubRel, Publish,
+    QosPid, SubAck, Subscribe, SubscribeReturnCode, UnsubAck,
 };
 use mqtt_proto::{
     is_final_refusal, Connection, DisconnectReason, Event, Instant, Message, MqttString, Options,
@@ -1422,4 +1422,53 @@ fn a_message_sent_again_as_new_keeps_its_topic_qos_and_retain() {
     assert_eq!(again.payload, first.payload);
     assert!(again.retain);
     assert!(matches!(again.qos_pid, QosPid::ExactlyOnce(p) if Some(p) != first.pid()));
+}
+
+// ---- MQTT 3.1 ------------------------------------------------------------------
+
+#[test]
+fn mqtt_v31_resumes_a_persistent_session_and_subscribes_again() {
+    // MQTT 3.1's CONNACK has no Session Present flag: with clean session 0
+    // the session is taken to be resumed, so the messages in flight go out
+    // again with their ids and DUP 1 [MQTT-4.4.0-1] [MQTT-3.3.1-1] (as new
+    // ones, a QoS 2 message would reach subscribers twice), and the
+    // filters are subscribed again, since nothing says whether the broker
+    // kept them.
+    let v31 = options().protocol(Protocol::V31).clean_session(false);
+    let mut s = Script::new(v31.session_lost(SessionLostPolicy::ResendAsNew));
+    // Even the first connection: the broker may hold a session for the id.
+    s.open(true);
+    s.subscribed(&[("a/b", QoS::ExactlyOnce)]);
+    let id = s.conn.publish(msg("t", "x", QoS::ExactlyOnce)).unwrap();
+    let first = s.sent();
+    let old = publish_of(&first[0]).pid().unwrap();
+    let _ = s.closed();
+    let sent = s.accept(false);
+    assert_eq!(
+        s.events(),
+        [Event::Connected {
+            session_present: true
+        }]
+    );
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let resent = publish_of(&sent[0]);
+    assert_eq!((resent.pid(), resent.dup), (Some(old), true));
+    assert_eq!(
+        subscribe_of(&sent[1]).filters,
+        [(filter("a/b"), QoS::ExactlyOnce)]
+    );
+    s.broker(Packet::PubRec(PubRec::new(old)));
+    assert_eq!(s.sent(), [Packet::PubRel(PubRel::new(old))]);
+    s.broker(Packet::PubComp(PubComp::new(old)));
+    assert_eq!(s.events(), [Event::Published { id }]);
+}
+
+#[test]
+fn mqtt_v31_with_a_clean_session_starts_afresh() {
+    // Clean session 1 under MQTT 3.1: a new session every time, as with
+    // 3.1.1 [MQTT-3.1.2-6].
+    let v31 = options().protocol(Protocol::V31).clean_session(true);
+    let mut s = Script::connected(v31);
+    let _ = s.closed();
+    assert_eq!(s.open(false).len(), 0);
 }

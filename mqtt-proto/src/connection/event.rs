@@ -222,7 +222,10 @@ pub enum Event {
     /// CONNACK accepted the connection. With `session_present` false the
     /// broker holds no subscriptions for this client: subscribe again.
     Connected {
-        /// Whether the broker resumed a stored session.
+        /// Whether the broker resumed a stored session. MQTT 3.1 has no
+        /// such flag: there a clean-session-0 connection counts as resumed
+        /// (and the core subscribes again, since the broker may have lost
+        /// the subscriptions).
         session_present: bool,
     },
     /// The connection ended; close the transport. The core stays quiet until

@@ -4,6 +4,7 @@
 //! violation and ends the connection [MQTT-4.8.0-1].
 
 use super::*;
+use crate::packet::Protocol;
 
 impl Connection {
     pub(super) fn handle_packet(&mut self, now: Instant, packet: Packet) {
@@ -86,16 +87,22 @@ impl Connection {
             self.violation(ProtocolViolation::SessionPresentOnCleanSession);
             return;
         }
+        // MQTT 3.1's CONNACK has no Session Present flag (the byte is
+        // reserved): a clean-session-0 connection is taken to resume its
+        // session, so messages in flight are resent with their ids
+        // [MQTT-4.4.0-1] rather than as new ones (which would deliver QoS 2
+        // twice), and the filters are subscribed again, since nothing tells
+        // whether the broker kept them.
+        let v31_resumed = self.options.protocol == Protocol::V31 && !self.options.clean_session;
+        let session_present = connack.session_present || v31_resumed;
         self.state = State::Connected;
         self.timers.stop(Timer::ConnAck);
         self.keep_alive.start(now, &mut self.timers);
         if let Some(reconnect) = &mut self.reconnect {
             reconnect.on_connected(now);
         }
-        self.events.push_back(Event::Connected {
-            session_present: connack.session_present,
-        });
-        if connack.session_present {
+        self.events.push_back(Event::Connected { session_present });
+        if session_present {
             self.resend_session();
         } else {
             self.discard_session();
@@ -105,7 +112,7 @@ impl Connection {
         for request in &requests {
             self.encode_request(request);
         }
-        if !connack.session_present && self.options.resubscribe {
+        if (!connack.session_present || v31_resumed) && self.options.resubscribe {
             self.resubscribe();
         }
         self.flush_acks();
