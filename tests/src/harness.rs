@@ -1,7 +1,8 @@
 //! Process plumbing the broker harnesses ([`crate::broker`],
-//! [`crate::aedes`]) share: private temporary directories, free loopback
-//! ports, spawning a server that dies with the thread that started it, and
-//! waiting for it to listen or to stop.
+//! [`crate::aedes`], [`crate::rumqttd`], [`crate::amqtt`]) share: private
+//! temporary directories, free loopback ports, spawning a server that dies
+//! with the thread that started it, and waiting for it to listen or to
+//! stop.
 
 use std::fs::{self, File};
 use std::io::Read;
@@ -17,6 +18,14 @@ use std::time::{Duration, Instant};
 /// waved through with a hint.
 pub(crate) fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// The workspace root, whose `target/brokers` holds the brokers that the
+/// `scripts/ensure-*` scripts build or install.
+pub(crate) fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the test crate is a folder of the workspace")
 }
 
 /// A fresh, empty directory `mqtt-it-<kind>-<pid>-<n>` under the system's
@@ -121,8 +130,15 @@ pub(crate) fn signal(child: &Child, signal: &str) {
 /// Stops the child gracefully (SIGTERM, so it can save state) and kills it
 /// if it takes longer than `timeout`.
 pub(crate) fn terminate(child: &mut Child, timeout: Duration) {
+    stop(child, "-TERM", timeout);
+}
+
+/// Asks the child to stop with `signal` (a `kill` option such as `-INT`,
+/// for a server whose graceful stop is not SIGTERM) and kills it if it
+/// takes longer than `timeout`.
+pub(crate) fn stop(child: &mut Child, signal: &str, timeout: Duration) {
     let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status();
     let give_up = Instant::now() + timeout;
     while Instant::now() < give_up {
