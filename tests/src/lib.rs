@@ -2,13 +2,18 @@
 //! `tests/` folder: the real-broker harness, the simulation and interop runs.
 //! The library part is for helpers those tests share.
 pub mod aedes;
+pub mod amqtt;
 pub mod broker;
 pub mod broker_tls;
 mod harness;
+pub mod interop;
 pub mod on_smol;
 pub mod pki;
+pub mod proxy;
+pub mod rumqttd;
 pub mod scripted;
 pub mod sim;
+pub mod steps;
 pub mod wait;
 
 // The workspace README's Rust examples are compiled and run as doc tests

@@ -25,7 +25,7 @@
 //!   client on an executor of its own in another thread, which is dropped
 //!   under it so that the broker sees the connection end without a
 //!   DISCONNECT, as if the process died.
-//! - [`proxy`] is a TCP proxy on plain std threads that can cut every
+//! - [`Proxy`](mqtt_integration_tests::proxy::Proxy) is a TCP proxy on plain std threads that can cut every
 //!   connection without a DISCONNECT (a network failure the client cannot
 //!   tell from a real one).
 //! - [`scenarios`] holds the scenarios; each takes the broker it needs.
@@ -43,71 +43,12 @@ use std::time::Duration;
 
 /// Runtime-neutral helpers: nothing here names tokio, async-std or smol.
 mod rt {
-    use futures_lite::FutureExt;
     pub use mqtt_client::mqtt_proto::packet::ConnectReturnCode;
     pub use mqtt_client::{
-        Client, ConnectionEvent, Error, Events, Message, Options, QoS, Runtime, SubscribeOutcome,
+        Client, ConnectionEvent, Error, Message, Options, QoS, Runtime, SubscribeOutcome,
         Subscription,
     };
-    use std::future::Future;
-    use std::panic::{resume_unwind, AssertUnwindSafe};
-    use std::time::Duration;
-
-    /// `Err(())` when `f` did not finish within `limit`. `f` is polled
-    /// first, so a zero limit still gives it one poll.
-    pub async fn timeout<F: Future>(limit: Duration, f: F) -> Result<F::Output, ()> {
-        futures_lite::future::or(async { Ok(f.await) }, async {
-            async_io::Timer::after(limit).await;
-            Err(())
-        })
-        .await
-    }
-
-    pub async fn sleep(d: Duration) {
-        async_io::Timer::after(d).await;
-    }
-
-    pub async fn yield_now() {
-        futures_lite::future::yield_now().await;
-    }
-
-    /// Runs `f` as a task of runtime `R` (through [`Runtime::spawn`], or
-    /// on smol's executor for the smol flavour: see
-    /// `mqtt_integration_tests::on_smol::spawn`); the returned future is
-    /// its output (a panic in the task is re-raised).
-    pub fn spawn<R, F>(f: F) -> impl Future<Output = F::Output>
-    where
-        R: Runtime,
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let (tx, rx) = async_channel::bounded(1);
-        mqtt_integration_tests::on_smol::spawn::<R>(Box::pin(async move {
-            let out = AssertUnwindSafe(f).catch_unwind().await;
-            let _ = tx.try_send(out);
-        }));
-        async move {
-            match rx.recv().await {
-                Ok(Ok(v)) => v,
-                Ok(Err(panic)) => resume_unwind(panic),
-                Err(_) => panic!("a spawned task was dropped before it finished"),
-            }
-        }
-    }
-
-    /// Runs blocking `f` (e.g. restarting a broker) on a thread of its own,
-    /// off the async workers.
-    pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-        let (tx, rx) = async_channel::bounded(1);
-        std::thread::spawn(move || {
-            let _ = tx.try_send(std::panic::catch_unwind(AssertUnwindSafe(f)));
-        });
-        match rx.recv().await {
-            Ok(Ok(v)) => v,
-            Ok(Err(panic)) => resume_unwind(panic),
-            Err(_) => panic!("a blocking thread ended without an answer"),
-        }
-    }
+    pub use mqtt_integration_tests::steps::{blocking, sleep, spawn, timeout, yield_now};
 }
 
 /// A client that dies without a word: connected on an executor of its own in
@@ -206,246 +147,20 @@ mod vanish {
     }
 }
 
-/// A TCP proxy on std threads between clients and a broker that can sever
-/// every connection at once (no DISCONNECT, no will-suppression: to both ends
-/// it looks like a network failure) and refuse new ones until restored.
-mod proxy {
-    use std::io;
-    use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{Arc, Mutex};
-    use std::thread;
-
-    #[derive(Debug, Default)]
-    struct Shared {
-        down: AtomicBool,
-        stopped: AtomicBool,
-        sockets: Mutex<Vec<TcpStream>>,
-    }
-
-    #[derive(Debug)]
-    pub struct Proxy {
-        port: u16,
-        shared: Arc<Shared>,
-    }
-
-    impl Proxy {
-        pub fn start(upstream: SocketAddr) -> Proxy {
-            let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("proxy bind");
-            let port = listener.local_addr().expect("proxy address").port();
-            let shared = Arc::new(Shared::default());
-            let state = shared.clone();
-            thread::spawn(move || {
-                for client in listener.incoming() {
-                    if state.stopped.load(Ordering::SeqCst) {
-                        return;
-                    }
-                    let Ok(client) = client else { continue };
-                    if state.down.load(Ordering::SeqCst) {
-                        // Refuse: accept and close at once.
-                        drop(client);
-                        continue;
-                    }
-                    let Ok(server) = TcpStream::connect(upstream) else {
-                        continue;
-                    };
-                    let _ = client.set_nodelay(true);
-                    let _ = server.set_nodelay(true);
-                    let clones = (
-                        client.try_clone(),
-                        server.try_clone(),
-                        client.try_clone(),
-                        server.try_clone(),
-                    );
-                    let (Ok(c2), Ok(s2), Ok(c3), Ok(s3)) = clones else {
-                        continue;
-                    };
-                    state.sockets.lock().unwrap().extend([c3, s3]);
-                    pump(client, server);
-                    pump(s2, c2);
-                }
-            });
-            Proxy { port, shared }
-        }
-
-        pub fn port(&self) -> u16 {
-            self.port
-        }
-
-        /// Severs every connection and refuses new ones until `restore`.
-        pub fn cut(&self) {
-            self.shared.down.store(true, Ordering::SeqCst);
-            for socket in self.shared.sockets.lock().unwrap().drain(..) {
-                let _ = socket.shutdown(Shutdown::Both);
-            }
-        }
-
-        pub fn restore(&self) {
-            self.shared.down.store(false, Ordering::SeqCst);
-        }
-    }
-
-    /// Copies `from` to `to` on a thread until either end closes, then
-    /// closes both.
-    fn pump(mut from: TcpStream, mut to: TcpStream) {
-        thread::spawn(move || {
-            let _ = io::copy(&mut from, &mut to);
-            let _ = from.shutdown(Shutdown::Both);
-            let _ = to.shutdown(Shutdown::Both);
-        });
-    }
-
-    impl Drop for Proxy {
-        fn drop(&mut self) {
-            self.shared.stopped.store(true, Ordering::SeqCst);
-            self.cut();
-            // Wake the accept loop so that it sees `stopped`.
-            let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port));
-        }
-    }
-}
-
 mod scenarios {
-    use super::proxy::Proxy;
     use super::rt::{self, *};
     use mqtt_integration_tests::broker::Mosquitto;
+    use mqtt_integration_tests::proxy::Proxy;
     use std::collections::{BTreeMap, BTreeSet};
-    use std::future::Future;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
-    /// The bound for one thing that should happen promptly on loopback.
-    const STEP: Duration = Duration::from_secs(5);
-    /// How long "nothing more arrives" is watched for.
-    const QUIET: Duration = Duration::from_millis(300);
-
-    pub async fn within<F: Future>(limit: Duration, what: &str, f: F) -> F::Output {
-        match rt::timeout(limit, f).await {
-            Ok(v) => v,
-            Err(()) => panic!("timed out after {limit:?}: {what}"),
-        }
-    }
-
-    /// Options for `broker` with a fast reconnect, so that tests that break
-    /// connections do not wait for the default backoff.
-    fn options(port: u16) -> Options {
-        Options::new("127.0.0.1", port)
-            .backoff(Duration::from_millis(50), Duration::from_millis(500))
-            .connect_timeout(Duration::from_secs(3))
-    }
-
-    async fn connect<R: Runtime>(options: Options) -> Client<R> {
-        let connecting = mqtt_integration_tests::on_smol::connect::<R>(options);
-        match within(STEP, "Client::connect", connecting).await {
-            Ok(client) => client,
-            Err(e) => panic!("Client::connect failed: {e}"),
-        }
-    }
-
-    async fn subscribe<R>(client: &Client<R>, filter: &str, qos: QoS) -> Subscription<R> {
-        let sub = within(STEP, "subscribe", client.subscribe(filter, qos))
-            .await
-            .unwrap_or_else(|e| panic!("subscribe {filter:?}: {e}"));
-        assert_eq!(sub.outcomes(), [SubscribeOutcome::Granted(qos)], "{filter}");
-        sub
-    }
-
-    async fn publish<R>(
-        client: &Client<R>,
-        topic: &str,
-        payload: impl Into<bytes::Bytes>,
-        qos: QoS,
-    ) {
-        within(STEP, "publish", client.publish(topic, payload, qos))
-            .await
-            .unwrap_or_else(|e| panic!("publish to {topic:?}: {e}"));
-    }
-
-    async fn recv<R>(sub: &mut Subscription<R>, what: &str) -> Message {
-        match within(STEP, what, sub.next()).await {
-            Some(m) => m,
-            None => panic!("the subscription ended while waiting for {what}"),
-        }
-    }
-
-    /// Asserts that nothing arrives on `sub` for `wait`.
-    async fn expect_silence<R>(sub: &mut Subscription<R>, wait: Duration, what: &str) {
-        if let Ok(m) = rt::timeout(wait, sub.next()).await {
-            panic!("{what}: expected nothing, got {m:?}");
-        }
-    }
-
-    async fn disconnect<R>(client: &Client<R>) {
-        within(STEP, "disconnect", client.disconnect())
-            .await
-            .unwrap_or_else(|e| panic!("disconnect: {e}"));
-    }
-
-    /// The state a connected client reports: only whether the session
-    /// was present matters here (the server is the test's one broker).
-    fn connected(session_present: bool) -> bool {
-        session_present
-    }
-
-    /// `client.events()`, once the new receiver told the current state
-    /// first, as it must: the latest Connected/Disconnected, here `state`.
-    /// Awaiting it also means the receiver is registered with the driver
-    /// before the caller goes on to break something.
-    async fn events<R>(client: &Client<R>, session_present: bool) -> Events {
-        let events = client.events();
-        let first = within(
-            STEP,
-            "the current state on a new events() receiver",
-            events.recv(),
-        )
-        .await;
-        assert!(
-            matches!(&first, Ok(ConnectionEvent::Connected { session_present: sp, .. }) if *sp == session_present),
-            "a new events() receiver first gets the latest Connected/Disconnected \
-             (Connected, session present {session_present}); got {first:?}"
-        );
-        events
-    }
-
-    /// The first event matching `pred` within `limit` (skipping others).
-    async fn wait_event(
-        events: &Events,
-        limit: Duration,
-        what: &str,
-        pred: impl Fn(&ConnectionEvent) -> bool,
-    ) -> ConnectionEvent {
-        let give_up = Instant::now() + limit;
-        let mut seen = Vec::new();
-        loop {
-            let left = give_up.saturating_duration_since(Instant::now());
-            match rt::timeout(left, events.recv()).await {
-                Ok(Ok(event)) if pred(&event) => return event,
-                Ok(Ok(event)) => seen.push(event),
-                Ok(Err(_)) => {
-                    panic!("event stream closed while waiting for {what}; saw {seen:?}")
-                }
-                Err(()) => panic!("no {what} within {limit:?}; saw {seen:?}"),
-            }
-        }
-    }
-
-    fn is_connected(e: &ConnectionEvent) -> bool {
-        matches!(e, ConnectionEvent::Connected { .. })
-    }
-
-    fn is_disconnected(e: &ConnectionEvent) -> bool {
-        matches!(e, ConnectionEvent::Disconnected { .. })
-    }
-
-    /// Events already queued on `events`, without waiting.
-    fn drain_events(events: &Events) -> Vec<ConnectionEvent> {
-        let mut out = Vec::new();
-        while let Some(e) = events.try_recv() {
-            out.push(e);
-        }
-        out
-    }
+    pub use mqtt_integration_tests::steps::within;
+    use mqtt_integration_tests::steps::{
+        connect, connected, disconnect, drain_events, events, expect_silence, is_connected,
+        is_disconnected, options, publish, recv, subscribe, wait_event, QUIET, STEP,
+    };
 
     /// Restarts `broker` (SIGTERM, then the same config on the same port),
     /// blocking the calling thread meanwhile. It must be the thread that
