@@ -25,9 +25,6 @@ pub const WS_PATH: &str = "/mqtt";
 /// Node.js starts slower than mosquitto, more so on a busy machine.
 const READY_TIMEOUT: Duration = Duration::from_secs(10);
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
-/// Spawn attempts, each on fresh ports, in case another process took a
-/// port between our probe and the server's bind.
-const ATTEMPTS: usize = 3;
 
 /// A running aedes owned by one test.
 #[derive(Debug)]
@@ -69,53 +66,47 @@ impl Aedes {
                 copy(&pki.server_key(), "server.key"),
             )
         });
-        let mut failures = String::new();
-        for _ in 0..ATTEMPTS {
-            let ports = harness::free_ports(if certs.is_some() { 3 } else { 2 });
-            let mut args = vec![
-                script.display().to_string(),
-                "--port".into(),
-                ports[0].to_string(),
-                "--ws-port".into(),
-                ports[1].to_string(),
-            ];
-            if let Some((cert, key)) = &certs {
-                let wss = [
-                    "--wss-port",
-                    &ports[2].to_string(),
-                    "--cert",
-                    cert,
-                    "--key",
-                    key,
+        let mut args = Vec::new();
+        let (child, ports) = harness::launch(
+            "aedes",
+            &dir,
+            &dir.join("aedes.log"),
+            if certs.is_some() { 3 } else { 2 },
+            |ports| {
+                args = vec![
+                    script.display().to_string(),
+                    "--port".into(),
+                    ports[0].to_string(),
+                    "--ws-port".into(),
+                    ports[1].to_string(),
                 ];
-                args.extend(wss.map(String::from));
-            }
-            if let Some((name, value)) = require_header {
-                args.extend(["--require-header".into(), format!("{name}={value}")]);
-            }
-            let mut child = spawn(&node, &args, &dir);
-            match harness::wait_listening(&mut child, &ports, READY_TIMEOUT) {
-                Ok(()) => {
-                    return Aedes {
-                        child,
-                        port: ports[0],
-                        ws_port: ports[1],
-                        wss_port: ports.get(2).copied(),
-                        args,
-                        node,
-                        dir,
-                    }
+                if let Some((cert, key)) = &certs {
+                    let wss = [
+                        "--wss-port",
+                        &ports[2].to_string(),
+                        "--cert",
+                        cert,
+                        "--key",
+                        key,
+                    ];
+                    args.extend(wss.map(String::from));
                 }
-                Err(why) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    failures.push_str(&format!("ports {ports:?}: {why}\n"));
+                if let Some((name, value)) = require_header {
+                    args.extend(["--require-header".into(), format!("{name}={value}")]);
                 }
-            }
+                spawn(&node, &args, &dir)
+            },
+            |child, ports| harness::wait_listening(child, ports, READY_TIMEOUT),
+        );
+        Aedes {
+            child,
+            port: ports[0],
+            ws_port: ports[1],
+            wss_port: ports.get(2).copied(),
+            args,
+            node,
+            dir,
         }
-        let log = read_log(&dir);
-        let _ = fs::remove_dir_all(&dir);
-        panic!("aedes did not start:\n{failures}--- log ---\n{log}");
     }
 
     /// The plain MQTT address.

@@ -48,9 +48,6 @@ const READY_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long a broker may take to exit after SIGINT (it closes its sessions
 /// and finishes writing its database).
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
-/// Spawn attempts, each on a fresh port, in case another process took the
-/// port between our probe and amqtt's bind.
-const ATTEMPTS: usize = 3;
 
 /// A running amqtt owned by one test.
 #[derive(Debug)]
@@ -93,31 +90,27 @@ impl Amqtt {
     fn launch(persistent: bool) -> Amqtt {
         let binary = find_binary();
         let dir = harness::temp_dir("amqtt");
-        let mut failures = String::new();
-        for _ in 0..ATTEMPTS {
-            let port = harness::free_ports(1)[0];
-            write_config(&dir, port, persistent);
-            let logged = read_log(&dir).len();
-            let mut child = spawn(&binary, &dir);
-            match wait_started(&mut child, &dir, port, logged) {
-                Ok(()) => {
-                    return Amqtt {
-                        child,
-                        port,
-                        dir,
-                        binary,
-                    }
-                }
-                Err(why) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    failures.push_str(&format!("port {port}: {why}\n"));
-                }
-            }
+        // Where the log stood before this attempt: readiness is a line the
+        // new process writes after it.
+        let logged = std::cell::Cell::new(0);
+        let (child, ports) = harness::launch(
+            "amqtt",
+            &dir,
+            &dir.join("amqtt.log"),
+            1,
+            |ports| {
+                write_config(&dir, ports[0], persistent);
+                logged.set(read_log(&dir).len());
+                spawn(&binary, &dir)
+            },
+            |child, ports| wait_started(child, &dir, ports[0], logged.get()),
+        );
+        Amqtt {
+            child,
+            port: ports[0],
+            dir,
+            binary,
         }
-        let log = read_log(&dir);
-        let _ = fs::remove_dir_all(&dir);
-        panic!("amqtt did not start:\n{failures}--- log ---\n{log}");
     }
 
     /// The address clients connect to.

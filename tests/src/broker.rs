@@ -22,9 +22,6 @@ use crate::pki::Pki;
 const READY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a broker may take to exit after SIGTERM (it saves its database).
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
-/// Spawn attempts, each on fresh ports, in case another process took a
-/// port between our probe and mosquitto's bind.
-const ATTEMPTS: usize = 3;
 
 /// A running mosquitto owned by one test.
 #[derive(Debug)]
@@ -84,35 +81,27 @@ impl Mosquitto {
     pub(crate) fn launch(config_extra: &str, pki: Option<&Pki>) -> Mosquitto {
         let binary = find_binary();
         let dir = harness::temp_dir("mosquitto");
-        let mut failures = String::new();
-        for _ in 0..ATTEMPTS {
-            let mut ports = harness::free_ports(1 + pki.map_or(0, |_| TlsListeners::COUNT));
-            let port = ports.remove(0);
-            let tls = pki.map(|pki| TlsListeners::new(pki, &dir, &ports));
-            let listeners = tls.as_ref().map(TlsListeners::config).unwrap_or_default();
-            write_config(&dir, port, config_extra, &listeners);
-            let mut child = spawn(&binary, &dir);
-            let all = all_ports(port, tls.as_ref());
-            match harness::wait_listening(&mut child, &all, READY_TIMEOUT) {
-                Ok(()) => {
-                    return Mosquitto {
-                        child,
-                        port,
-                        tls,
-                        dir,
-                        binary,
-                    }
-                }
-                Err(why) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    failures.push_str(&format!("ports {all:?}: {why}\n"));
-                }
-            }
+        let mut tls = None;
+        let (child, ports) = harness::launch(
+            "mosquitto",
+            &dir,
+            &dir.join("mosquitto.log"),
+            1 + pki.map_or(0, |_| TlsListeners::COUNT),
+            |ports| {
+                tls = pki.map(|pki| TlsListeners::new(pki, &dir, &ports[1..]));
+                let listeners = tls.as_ref().map(TlsListeners::config).unwrap_or_default();
+                write_config(&dir, ports[0], config_extra, &listeners);
+                spawn(&binary, &dir)
+            },
+            |child, ports| harness::wait_listening(child, ports, READY_TIMEOUT),
+        );
+        Mosquitto {
+            child,
+            port: ports[0],
+            tls,
+            dir,
+            binary,
         }
-        let log = read_log(&dir);
-        let _ = fs::remove_dir_all(&dir);
-        panic!("mosquitto did not start:\n{failures}--- log ---\n{log}");
     }
 
     /// The address clients connect to.

@@ -159,3 +159,38 @@ pub(crate) fn read_log(path: &Path) -> String {
     }
     log
 }
+
+/// Spawn attempts, each on fresh ports, in case another process took a port
+/// between our probe and the server's bind.
+const ATTEMPTS: usize = 3;
+
+/// Starts a server on `n` fresh free ports: `spawn` writes its config for
+/// those ports and starts it, `ready` waits until it serves (or says why
+/// not). A failed attempt is killed and tried again on other ports; after
+/// the last one, the server's `log` goes into the panic and `dir` is
+/// removed. Returns the running child and its ports.
+pub(crate) fn launch(
+    what: &str,
+    dir: &Path,
+    log: &Path,
+    n: usize,
+    mut spawn: impl FnMut(&[u16]) -> Child,
+    mut ready: impl FnMut(&mut Child, &[u16]) -> Result<(), String>,
+) -> (Child, Vec<u16>) {
+    let mut failures = String::new();
+    for _ in 0..ATTEMPTS {
+        let ports = free_ports(n);
+        let mut child = spawn(&ports);
+        match ready(&mut child, &ports) {
+            Ok(()) => return (child, ports),
+            Err(why) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                failures.push_str(&format!("ports {ports:?}: {why}\n"));
+            }
+        }
+    }
+    let log = read_log(log);
+    let _ = fs::remove_dir_all(dir);
+    panic!("{what} did not start:\n{failures}--- log ---\n{log}");
+}

@@ -41,9 +41,6 @@ const READY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a broker may take to exit after SIGTERM (it has nothing to
 /// save, so it dies at once).
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
-/// Spawn attempts, each on a fresh port, in case another process took the
-/// port between our probe and rumqttd's bind.
-const ATTEMPTS: usize = 3;
 
 /// A running rumqttd owned by one test.
 #[derive(Debug)]
@@ -64,30 +61,23 @@ impl Rumqttd {
     pub fn start() -> Rumqttd {
         let binary = find_binary();
         let dir = harness::temp_dir("rumqttd");
-        let mut failures = String::new();
-        for _ in 0..ATTEMPTS {
-            let port = harness::free_ports(1)[0];
-            write_config(&dir, port);
-            let mut child = spawn(&binary, &dir);
-            match harness::wait_listening(&mut child, &[port], READY_TIMEOUT) {
-                Ok(()) => {
-                    return Rumqttd {
-                        child,
-                        port,
-                        dir,
-                        binary,
-                    }
-                }
-                Err(why) => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    failures.push_str(&format!("port {port}: {why}\n"));
-                }
-            }
+        let (child, ports) = harness::launch(
+            "rumqttd",
+            &dir,
+            &dir.join("rumqttd.log"),
+            1,
+            |ports| {
+                write_config(&dir, ports[0]);
+                spawn(&binary, &dir)
+            },
+            |child, ports| harness::wait_listening(child, ports, READY_TIMEOUT),
+        );
+        Rumqttd {
+            child,
+            port: ports[0],
+            dir,
+            binary,
         }
-        let log = read_log(&dir);
-        let _ = fs::remove_dir_all(&dir);
-        panic!("rumqttd did not start:\n{failures}--- log ---\n{log}");
     }
 
     /// The address clients connect to.
