@@ -63,17 +63,7 @@ async fn wait_event(
     what: &str,
     pred: impl Fn(&ConnectionEvent) -> bool,
 ) -> ConnectionEvent {
-    let give_up = Instant::now() + STEP;
-    let mut seen = Vec::new();
-    loop {
-        let left = give_up.saturating_duration_since(Instant::now());
-        match timeout(left, events.recv()).await {
-            Ok(Ok(event)) if pred(&event) => return event,
-            Ok(Ok(event)) => seen.push(event),
-            Ok(Err(_)) => panic!("events ended while waiting for {what}; saw {seen:?}"),
-            Err(()) => panic!("no {what} within {STEP:?}; saw {seen:?}"),
-        }
-    }
+    mqtt_integration_tests::steps::wait_event(events, STEP, what, pred).await
 }
 
 /// `client.events()` past the current state it reports first, so that
