@@ -131,24 +131,25 @@ fn downstream(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        let armed = shared.trigger.lock().unwrap().is_some();
+        if !armed && buf.is_empty() {
+            // Nothing to watch for: straight through.
+            if to.write_all(&chunk[..n]).is_err() {
+                break;
+            }
+            continue;
+        }
         buf.extend_from_slice(&chunk[..n]);
-        loop {
-            let before = buf.clone();
-            let packet = match packet::decode(&mut buf, usize::MAX) {
-                Ok(Some(packet)) => packet,
-                Ok(None) => break,
-                // Not ours to judge: pass the rest on untouched.
-                Err(_) => {
-                    if to.write_all(&before).is_err() {
-                        break 'read;
-                    }
-                    buf.clear();
-                    break;
-                }
-            };
-            let raw = &before[..before.len() - buf.len()];
+        // Whole packets only, each judged before it is passed on.
+        while let Some(len) = frame_len(&buf) {
+            let raw = buf.split_to(len);
             let mut trigger = shared.trigger.lock().unwrap();
-            if trigger.as_ref().is_some_and(|t| t(&packet)) {
+            let fires = match packet::decode(&mut raw.clone(), usize::MAX) {
+                Ok(Some(packet)) => trigger.as_ref().is_some_and(|t| t(&packet)),
+                // Not ours to judge: pass it on untouched.
+                Ok(None) | Err(_) => false,
+            };
+            if fires {
                 *trigger = None;
                 drop(trigger);
                 for socket in shared.sockets.lock().unwrap().drain(..) {
@@ -157,13 +158,28 @@ fn downstream(mut from: TcpStream, mut to: TcpStream, shared: &Shared) {
                 break 'read;
             }
             drop(trigger);
-            if to.write_all(raw).is_err() {
+            if to.write_all(&raw).is_err() {
                 break 'read;
             }
         }
     }
     let _ = from.shutdown(Shutdown::Both);
     let _ = to.shutdown(Shutdown::Both);
+}
+
+/// The length of the whole packet at the front of `buf` (fixed header and
+/// remaining length), once all of it is there.
+fn frame_len(buf: &[u8]) -> Option<usize> {
+    let mut remaining = 0usize;
+    for (i, byte) in buf.iter().skip(1).take(4).enumerate() {
+        remaining |= usize::from(byte & 0x7F) << (7 * i);
+        if byte & 0x80 == 0 {
+            let total = 1 + (i + 1) + remaining;
+            return (buf.len() >= total).then_some(total);
+        }
+    }
+    // A fifth length byte would be malformed; pass what is there as is.
+    (buf.len() >= 5).then_some(buf.len())
 }
 
 impl Drop for Proxy {
