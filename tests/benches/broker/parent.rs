@@ -1,37 +1,320 @@
-//! The parent process: starts one mosquitto (a plain and a TLS listener,
-//! certificates from a fresh test PKI), runs each library and phase in a
-//! child process of its own, and prints the results as one markdown table
-//! with ratios ours vs rumqttc.
+//! The parent process: raises the open-files limit, starts two mosquittos
+//! (the tuned one with a plain and a TLS listener, certificates from a fresh
+//! test PKI, and a stock one for the Nagle phase), runs each library and
+//! phase in a child process of its own, writes every child's results to
+//! `target/bench/broker.tsv` and prints them as one markdown table with
+//! ratios ours vs the best peer (`table.rs`).
+
+#[path = "table.rs"]
+mod table;
 
 use crate::{messages, tls_messages, IDLE_CONNECTIONS, LATENCY_ROUNDS, LIBS, PAYLOAD};
 use mqtt_integration_tests::broker::Mosquitto;
 use mqtt_integration_tests::pki::Pki;
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::Command;
-use std::time::Instant;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use table::{Results, LIBRARIES};
 
-/// Starts the broker, runs every child, prints the table.
+/// The tuned broker: no persistence, large inflight and queue limits,
+/// TCP_NODELAY, so that the broker is not what limits the clients.
+const TUNED: &[&str] = &[
+    "persistence false",
+    "max_inflight_messages 1000",
+    "max_queued_messages 1000000",
+    "set_tcp_nodelay true",
+];
+
+/// The stock broker of the Nagle phase: mosquitto's defaults (inflight 20,
+/// TCP_NODELAY off), except the queue, which must hold a whole run's
+/// backlog because the run checks that every QoS 1 message arrives (the
+/// default of 1,000 drops the rest).
+const STOCK: &[&str] = &[
+    "persistence false",
+    "max_inflight_messages 20",
+    "max_queued_messages 1000000",
+];
+
+/// Errors and warnings only: a benchmark must not time the broker's log.
+const QUIET: &str = "log_type none\nlog_type error\nlog_type warning\n";
+
+/// A child that has not finished by then is killed and counts as failed.
+const CHILD_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Starts the brokers, runs every child, writes the results, prints the
+/// table.
 pub(crate) fn run() {
     let started = Instant::now();
     let n = messages();
+    let tls_n = tls_messages();
+    let files = raise_open_files_limit();
     let pki = Pki::generate();
-    let broker = Mosquitto::start_tls(
-        &pki,
-        "persistence false\n\
-         max_inflight_messages 1000\n\
-         max_queued_messages 1000000\n\
-         set_tcp_nodelay true\n\
-         log_type none\n\
-         log_type error\n\
-         log_type warning\n",
-    );
+    let broker = Mosquitto::start_tls(&pki, &config(TUNED));
+    let stock = Mosquitto::start(&config(STOCK));
     let target = Target {
         port: broker.port(),
         tls_port: broker.tls_port(),
+        stock_port: stock.port(),
         ca: pki.ca_cert(),
     };
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+    let mut results = Results::default();
+    let mut machine = |k: &str, v: String| results.machine.push((k.into(), v));
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    machine("cores", cores.to_string());
+    machine("cpu", cpu_model());
+    machine("date", today());
+    machine("mosquitto", mosquitto_version());
+    machine("broker", TUNED.join(", "));
+    machine("stock_broker", STOCK.join(", "));
+    machine("messages", n.to_string());
+    machine("tls_messages", tls_n.to_string());
+    machine("payload_bytes", PAYLOAD.to_string());
+    machine("latency_rounds", LATENCY_ROUNDS.to_string());
+    machine("idle_connections", IDLE_CONNECTIONS.to_string());
+    machine("open_files_limit", files.to_string());
+    eprintln!(
+        "brokers: tuned mosquitto pid {} on port {} (TLS {}), stock pid {} on port {}",
+        broker.pid(),
+        target.port,
+        target.tls_port,
+        stock.pid(),
+        target.stock_port
+    );
+    eprintln!("machine: {}", describe(&results));
+
+    let mut missing = Vec::new();
+    for spec in phases() {
+        match run_child(&spec, &target) {
+            Ok(r) => {
+                eprintln!("{spec}: {r:?}");
+                results.specs.insert(spec, r);
+            }
+            Err(why) if tolerated(&spec) => {
+                eprintln!("{spec}: missing ({why})");
+                missing.push(spec.clone());
+                let error = HashMap::from([("error".to_string(), why)]);
+                results.specs.insert(spec, error);
+            }
+            Err(why) => panic!("benchmark {spec} failed: {why}"),
+        }
+    }
+    let log = broker.log();
+    let stock_log = stock.log();
+    drop(broker);
+    drop(stock);
+    drop(pki);
+    let secs = started.elapsed().as_secs_f64();
+    results
+        .machine
+        .push(("run_secs".into(), format!("{secs:.0}")));
+
+    let path = results_path();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    }
+    std::fs::write(&path, results.to_tsv())
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+
+    println!();
+    print!("{}", table::markdown(&results));
+    println!();
+    println!(
+        "Results in {}; broker logs {} and {} bytes (errors and warnings only).",
+        path.display(),
+        log.len(),
+        stock_log.len()
+    );
+    if !missing.is_empty() {
+        eprintln!("missing (their children failed): {}", missing.join(", "));
+    }
+    for (name, log) in [("tuned", log), ("stock", stock_log)] {
+        if !log.trim().is_empty() {
+            eprintln!("--- {name} broker log ---\n{log}");
+        }
+    }
+}
+
+/// Every child spec, in the order they run: the heavy many-clients phase
+/// last, so that it cannot disturb the others.
+fn phases() -> Vec<String> {
+    let mut specs = Vec::new();
+    for qos in 0..3 {
+        for lib in LIBRARIES {
+            specs.push(format!("throughput:{lib}:{qos}"));
+        }
+    }
+    for lib in LIBS {
+        specs.push(format!("nagle:{lib}:1"));
+    }
+    for qos in 0..2 {
+        for lib in LIBS {
+            specs.push(format!("tls-throughput:{lib}:{qos}"));
+        }
+    }
+    for lib in LIBRARIES {
+        specs.push(format!("latency:{lib}"));
+    }
+    for lib in LIBRARIES {
+        specs.push(format!("idle:{lib}"));
+    }
+    for lib in ["mqtt-tokio", "rumqttc"] {
+        specs.push(format!("scale:{lib}"));
+    }
+    specs
+}
+
+/// Whether a failing child is recorded as missing rather than failing the
+/// run: the phases and the library added after the first three libraries'
+/// throughput, TLS, latency and idle phases, whose failure stays fatal.
+fn tolerated(spec: &str) -> bool {
+    let mut parts = spec.split(':');
+    let kind = parts.next().unwrap_or_default();
+    let lib = parts.next().unwrap_or_default();
+    lib == "paho-c" || kind == "nagle" || kind == "scale"
+}
+
+/// The broker config: `settings`, one a line, and a quiet log.
+fn config(settings: &[&str]) -> String {
+    format!("{}\n{QUIET}", settings.join("\n"))
+}
+
+/// One line for stderr, the same the table starts with.
+fn describe(r: &Results) -> String {
+    format!(
+        "{} cores ({}), mosquitto {}, {} messages per throughput run ({} over TLS), {}",
+        r.machine("cores"),
+        r.machine("cpu"),
+        r.machine("mosquitto"),
+        r.machine("messages"),
+        r.machine("tls_messages"),
+        r.machine("date"),
+    )
+}
+
+/// Where the children connect to.
+struct Target {
+    port: u16,
+    tls_port: u16,
+    /// The stock broker (the Nagle phase).
+    stock_port: u16,
+    /// The CA that signed the TLS listener's certificate.
+    ca: PathBuf,
+}
+
+/// Runs one child and returns its `key=value` pairs, or why it failed.
+/// `BENCH_MESSAGES` passes through the environment as it is.
+fn run_child(spec: &str, target: &Target) -> Result<HashMap<String, String>, String> {
+    let exe = std::env::current_exe().expect("the bench binary's path");
+    let mut child = Command::new(exe)
+        .env("BENCH_CHILD", spec)
+        .env("BENCH_PORT", target.port.to_string())
+        .env("BENCH_TLS_PORT", target.tls_port.to_string())
+        .env("BENCH_STOCK_PORT", target.stock_port.to_string())
+        .env("BENCH_CA", &target.ca)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot re-execute the bench binary");
+    let drain = |mut from: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = from.read_to_end(&mut text);
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
+    let deadline = Instant::now() + CHILD_TIMEOUT;
+    let status = loop {
+        match child.try_wait().expect("the child's status") {
+            Some(status) => break Some(status),
+            None if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            None => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    let why = match status {
+        Some(status) if status.success() => None,
+        Some(status) => Some(status.to_string()),
+        None => Some(format!("killed after {CHILD_TIMEOUT:?}")),
+    };
+    if let Some(why) = why {
+        if !tolerated(spec) {
+            eprintln!("{spec} failed ({why})\n{stdout}\n{stderr}");
+        }
+        let panic = stderr
+            .lines()
+            .skip_while(|l| !l.contains("panicked"))
+            .nth(1)
+            .unwrap_or(&why);
+        return Err(panic.trim().to_string());
+    }
+    Ok(stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("BENCH "))
+        .flat_map(|l| l.split_whitespace())
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
+}
+
+/// Raises this process's open-files limit (which the brokers and children
+/// inherit) for the many-clients phase: to 65,536 or the hard limit if
+/// higher, raising the hard limit too where allowed (as root), else to the
+/// hard limit. Returns the limit in force.
+fn raise_open_files_limit() -> u64 {
+    // SAFETY: getrlimit and setrlimit only read and write the struct given.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
+        }
+        let wanted = limit.rlim_max.max(65_536);
+        let raised = libc::rlimit {
+            rlim_cur: wanted,
+            rlim_max: wanted,
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+            return wanted as u64;
+        }
+        limit.rlim_cur = limit.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+            eprintln!(
+                "cannot raise the open-files limit: {}",
+                std::io::Error::last_os_error()
+            );
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        }
+        limit.rlim_cur as u64
+    }
+}
+
+/// `target/bench/broker.tsv` of the target directory the bench binary runs
+/// from (`target/release/deps/broker-…`), or `BENCH_RESULTS`.
+fn results_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("BENCH_RESULTS") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().expect("the bench binary's path");
+    let target = exe
+        .ancestors()
+        .find(|d| d.file_name().is_some_and(|n| n == "deps"))
+        .and_then(|deps| deps.parent()?.parent())
+        .map_or_else(|| Path::new("target").to_path_buf(), Path::to_path_buf);
+    target.join("bench").join("broker.tsv")
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
             s.lines()
@@ -39,198 +322,40 @@ pub(crate) fn run() {
                 .and_then(|l| l.split(':').nth(1))
                 .map(|m| m.trim().to_string())
         })
-        .unwrap_or_else(|| "unknown".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let tls_n = tls_messages();
-    eprintln!(
-        "broker: mosquitto pid {} on port {} (TLS {})",
-        broker.pid(),
-        target.port,
-        target.tls_port
-    );
-    eprintln!("machine: {cores} cores, {cpu}; {n} messages per throughput run, {tls_n} over TLS");
-
-    let mut results: HashMap<String, HashMap<String, String>> = HashMap::new();
-    let mut run_one = |spec: String| {
-        let r = run_child(&spec, &target);
-        eprintln!("{spec}: {r:?}");
-        results.insert(spec, r);
-    };
-    for qos in 0..3 {
-        for lib in LIBS {
-            run_one(format!("throughput:{lib}:{qos}"));
-        }
-    }
-    for qos in 0..2 {
-        for lib in LIBS {
-            run_one(format!("tls-throughput:{lib}:{qos}"));
-        }
-    }
-    for lib in LIBS {
-        run_one(format!("latency:{lib}"));
-    }
-    for lib in LIBS {
-        run_one(format!("idle:{lib}"));
-    }
-    let log = broker.log();
-    drop(broker);
-    drop(pki);
-
-    let get = |spec: &str, key: &str| -> f64 {
-        results
-            .get(spec)
-            .and_then(|r| r.get(key))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(f64::NAN)
-    };
-    // (label, value per lib, higher is better, decimals)
-    let mut rows: Vec<(String, [f64; 3], Option<bool>, usize)> = Vec::new();
-    let per_lib = |f: &dyn Fn(&str) -> f64| -> [f64; 3] { LIBS.map(f) };
-    for qos in 0..3 {
-        rows.push((
-            format!("QoS {qos} throughput (msg/s)"),
-            per_lib(&|lib| get(&format!("throughput:{lib}:{qos}"), "rate")),
-            Some(true),
-            0,
-        ));
-    }
-    rows.push((
-        "QoS 0 loss (messages not received)".into(),
-        per_lib(&|lib| get(&format!("throughput:{lib}:0"), "lost")),
-        None,
-        0,
-    ));
-    rows.push((
-        "QoS 1 round trip p50 (µs)".into(),
-        per_lib(&|lib| get(&format!("latency:{lib}"), "p50_us")),
-        Some(false),
-        0,
-    ));
-    rows.push((
-        "QoS 1 round trip p99 (µs)".into(),
-        per_lib(&|lib| get(&format!("latency:{lib}"), "p99_us")),
-        Some(false),
-        0,
-    ));
-    for qos in 0..3 {
-        rows.push((
-            format!("QoS {qos} client CPU per message (µs)"),
-            per_lib(&|lib| get(&format!("throughput:{lib}:{qos}"), "cpu_us_per_msg")),
-            Some(false),
-            2,
-        ));
-    }
-    for qos in 0..3 {
-        rows.push((
-            format!("QoS {qos} peak RSS of the process (MiB)"),
-            per_lib(&|lib| get(&format!("throughput:{lib}:{qos}"), "maxrss_kib") / 1024.0),
-            Some(false),
-            1,
-        ));
-    }
-    rows.push((
-        "memory per idle connection (KiB)".into(),
-        per_lib(&|lib| get(&format!("idle:{lib}"), "kib_per_conn")),
-        Some(false),
-        1,
-    ));
-    // TLS last, so that the TCP rows keep their place in the table.
-    for qos in 0..2 {
-        rows.push((
-            format!("TLS QoS {qos} throughput (msg/s)"),
-            per_lib(&|lib| get(&format!("tls-throughput:{lib}:{qos}"), "rate")),
-            Some(true),
-            0,
-        ));
-    }
-    rows.push((
-        "TLS QoS 0 loss (messages not received)".into(),
-        per_lib(&|lib| get(&format!("tls-throughput:{lib}:0"), "lost")),
-        None,
-        0,
-    ));
-    for qos in 0..2 {
-        rows.push((
-            format!("TLS QoS {qos} client CPU per message (µs)"),
-            per_lib(&|lib| get(&format!("tls-throughput:{lib}:{qos}"), "cpu_us_per_msg")),
-            Some(false),
-            2,
-        ));
-    }
-
-    println!();
-    println!(
-        "Machine: {cores} cores ({cpu}); mosquitto on the same machine; \
-         {n} messages of {PAYLOAD} B per throughput run ({tls_n} over TLS); \
-         {LATENCY_ROUNDS} sequential QoS 1 round trips; {IDLE_CONNECTIONS} idle connections."
-    );
-    println!(
-        "Ratios are ours vs rumqttc, oriented so that > 1 means ours is better: \
-         ours ÷ rumqttc for throughput, rumqttc ÷ ours for latency, CPU and memory."
-    );
-    println!();
-    println!("| | mqtt-tokio | mqtt-async-std | rumqttc | mqtt-tokio vs rumqttc | mqtt-async-std vs rumqttc |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for (label, v, higher_better, decimals) in rows {
-        let ratio = |ours: f64| match higher_better {
-            Some(true) => format!("{:.2}", ours / v[2]),
-            Some(false) => format!("{:.2}", v[2] / ours),
-            None => "".into(),
-        };
-        println!(
-            "| {label} | {:.d$} | {:.d$} | {:.d$} | {} | {} |",
-            v[0],
-            v[1],
-            v[2],
-            ratio(v[0]),
-            ratio(v[1]),
-            d = decimals
-        );
-    }
-    println!();
-    println!(
-        "Total run time {:.1} s; broker log {} bytes (errors and warnings only).",
-        started.elapsed().as_secs_f64(),
-        log.len()
-    );
-    if !log.trim().is_empty() {
-        eprintln!("--- broker log ---\n{log}");
-    }
+        .unwrap_or_else(|| "unknown CPU".into())
 }
 
-/// Where the children connect to.
-struct Target {
-    port: u16,
-    tls_port: u16,
-    /// The CA that signed the TLS listener's certificate.
-    ca: PathBuf,
+/// The version `mosquitto -h` prints on its first line.
+fn mosquitto_version() -> String {
+    [
+        "mosquitto",
+        "/usr/sbin/mosquitto",
+        "/usr/local/sbin/mosquitto",
+    ]
+    .iter()
+    .find_map(|bin| Command::new(bin).arg("-h").output().ok())
+    .and_then(|out| {
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let first = text.lines().next()?.to_string();
+        first.rsplit(' ').next().map(str::to_string)
+    })
+    .unwrap_or_else(|| "?".into())
 }
 
-/// Runs one child and returns its `key=value` pairs; panics when it fails.
-/// `BENCH_MESSAGES` passes through the environment as it is.
-fn run_child(spec: &str, target: &Target) -> HashMap<String, String> {
-    let exe = std::env::current_exe().expect("the bench binary's path");
-    let out = Command::new(exe)
-        .env("BENCH_CHILD", spec)
-        .env("BENCH_PORT", target.port.to_string())
-        .env("BENCH_TLS_PORT", target.tls_port.to_string())
-        .env("BENCH_CA", &target.ca)
-        .output()
-        .expect("cannot re-execute the bench binary");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        eprintln!(
-            "{spec} failed ({})\n{stdout}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        panic!("benchmark {spec} failed: see above");
-    }
-    stdout
-        .lines()
-        .filter_map(|l| l.strip_prefix("BENCH "))
-        .flat_map(|l| l.split_whitespace())
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+/// Today's UTC date as YYYY-MM-DD (days to civil date, proleptic
+/// Gregorian calendar).
+fn today() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let z = (secs / 86_400) as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
 }
