@@ -248,15 +248,18 @@ fn run_child(spec: &str, target: &Target) -> Result<HashMap<String, String>, Str
         None => Some(format!("killed after {CHILD_TIMEOUT:?}")),
     };
     if let Some(why) = why {
-        if !tolerated(spec) {
-            eprintln!("{spec} failed ({why})\n{stdout}\n{stderr}");
-        }
         let panic = stderr
             .lines()
             .skip_while(|l| !l.contains("panicked"))
             .nth(1)
-            .unwrap_or(&why);
-        return Err(panic.trim().to_string());
+            .unwrap_or(&why)
+            .trim();
+        // A phase with no child yet says only that; any other failure
+        // shows all the child printed.
+        if !panic.starts_with("unknown BENCH_CHILD") {
+            eprintln!("{spec} failed ({why})\n{stdout}\n{stderr}");
+        }
+        return Err(panic.to_string());
     }
     Ok(stdout
         .lines()
