@@ -34,6 +34,7 @@
 
 mod measure;
 mod ours;
+mod paho;
 mod parent;
 mod theirs;
 mod tls;
@@ -110,6 +111,7 @@ fn child(spec: &str) {
         ("idle", "mqtt-tokio") => tokio_rt().block_on(ours::idle::<Tokio>(&phase)),
         ("idle", "mqtt-async-std") => async_std::task::block_on(ours::idle::<AsyncStd>(&phase)),
         ("idle", "rumqttc") => tokio_rt().block_on(theirs::idle(&phase)),
+        (kind @ ("throughput" | "latency" | "idle"), "paho-c") => paho::run(kind, &phase),
         _ => panic!("unknown BENCH_CHILD {spec}"),
     };
     println!("BENCH {line}");
