@@ -2,17 +2,27 @@
 //! is not handed out again until it is released, whatever the inflight
 //! window [MQTT-2.3.1-2], [MQTT-2.3.1-3].
 //!
-//! A 65,536-bit set (8 KiB) and a rotating cursor: allocation scans forward
-//! from the last id handed out, so ids are reused as late as possible, which
-//! makes a stale ack from a broker easy to tell from a live one.
+//! A 65,536-bit set and a rotating cursor: allocation scans forward from
+//! the last id handed out, so ids are reused as late as possible, which
+//! makes a stale ack from a broker easy to tell from a live one. The set is
+//! kept in 16 blocks of 4,096 ids (512 bytes each), allocated when an id in
+//! them is first used and let go when none is: a session with a window of
+//! a hundred messages holds one or two blocks, an idle one none.
 
 use crate::packet::PacketId;
 use alloc::boxed::Box;
 
+/// Ids per block.
+const BLOCK_IDS: usize = 4096;
+const BLOCKS: usize = 65_536 / BLOCK_IDS;
+const WORDS: usize = BLOCK_IDS / 64;
+
 /// Packet identifiers in use by this session.
 #[derive(Clone)]
 pub(crate) struct PacketIds {
-    used: Box<[u64; 1024]>,
+    blocks: [Option<Box<[u64; WORDS]>>; BLOCKS],
+    /// Ids in use in each block.
+    counts: [u16; BLOCKS],
     in_use: u32,
     cursor: u16,
 }
@@ -29,22 +39,31 @@ impl core::fmt::Debug for PacketIds {
 impl PacketIds {
     pub(crate) fn new() -> Self {
         PacketIds {
-            used: Box::new([0; 1024]),
+            blocks: Default::default(),
+            counts: [0; BLOCKS],
             in_use: 0,
             cursor: 0,
         }
     }
 
-    fn slot(id: u16) -> (usize, u64) {
-        (usize::from(id / 64), 1u64 << (id % 64))
+    /// The block, the word in it and the bit of `id`.
+    fn slot(id: u16) -> (usize, usize, u64) {
+        let id = usize::from(id);
+        (id / BLOCK_IDS, (id % BLOCK_IDS) / 64, 1u64 << (id % 64))
     }
 
     /// Marks `id` as used (for ids restored from a stored session).
     pub(crate) fn claim(&mut self, id: PacketId) -> bool {
-        let (word, bit) = Self::slot(id.get());
-        match self.used.get_mut(word) {
+        let (block, word, bit) = Self::slot(id.get());
+        let (Some(slot), Some(count)) = (self.blocks.get_mut(block), self.counts.get_mut(block))
+        else {
+            return false;
+        };
+        let words = slot.get_or_insert_with(|| Box::new([0; WORDS]));
+        match words.get_mut(word) {
             Some(w) if *w & bit == 0 => {
                 *w |= bit;
+                *count += 1;
                 self.in_use += 1;
                 true
             }
@@ -71,15 +90,30 @@ impl PacketIds {
 
     /// Frees `id` for reuse; returns whether it was in use.
     pub(crate) fn release(&mut self, id: PacketId) -> bool {
-        let (word, bit) = Self::slot(id.get());
-        match self.used.get_mut(word) {
-            Some(w) if *w & bit != 0 => {
-                *w &= !bit;
-                self.in_use -= 1;
-                true
-            }
-            _ => false,
+        let (block, word, bit) = Self::slot(id.get());
+        let (Some(slot), Some(count)) = (self.blocks.get_mut(block), self.counts.get_mut(block))
+        else {
+            return false;
+        };
+        let Some(w) = slot.as_mut().and_then(|words| words.get_mut(word)) else {
+            return false;
+        };
+        if *w & bit == 0 {
+            return false;
         }
+        *w &= !bit;
+        *count -= 1;
+        self.in_use -= 1;
+        if *count == 0 {
+            *slot = None;
+        }
+        true
+    }
+
+    /// Blocks allocated now.
+    #[cfg(test)]
+    fn blocks_held(&self) -> usize {
+        self.blocks.iter().filter(|b| b.is_some()).count()
     }
 
     pub(crate) fn in_use(&self) -> usize {
@@ -114,6 +148,26 @@ mod tests {
         assert!(!ids.release(freed), "double release is reported");
         assert_eq!(ids.allocate(), Some(freed));
         assert_eq!(ids.allocate(), None);
+    }
+
+    #[test]
+    fn only_blocks_with_ids_in_use_are_held() {
+        let mut ids = PacketIds::new();
+        assert_eq!(ids.blocks_held(), 0);
+        // A window of 100 moving through every id holds at most two blocks.
+        let mut window = alloc::collections::VecDeque::new();
+        for _ in 0..200_000 {
+            window.push_back(ids.allocate().unwrap());
+            if window.len() > 100 {
+                assert!(ids.release(window.pop_front().unwrap()));
+            }
+            assert!(ids.blocks_held() <= 2);
+        }
+        for id in window.drain(..) {
+            assert!(ids.release(id));
+        }
+        assert_eq!(ids.blocks_held(), 0);
+        assert_eq!(ids.in_use(), 0);
     }
 
     #[test]
