@@ -2,7 +2,7 @@
 //! and [`Subscription`] (a `Stream` of messages). Each call becomes a
 //! [`Command`] for the driver task; nothing here touches the network.
 
-use crate::driver::{Command, Driver};
+use crate::driver::{handover, Command, CommandSender, Driver, SendError};
 use crate::events::{Events, Listeners};
 use crate::pending_publish::PendingPublish;
 use crate::runtime::Runtime;
@@ -38,7 +38,7 @@ use std::sync::Arc;
 /// # Ok(()) }
 /// ```
 pub struct Client<R> {
-    commands: async_channel::Sender<Command>,
+    commands: CommandSender,
     listeners: Arc<Listeners>,
     client_id: Arc<str>,
     runtime: PhantomData<fn() -> R>,
@@ -121,9 +121,10 @@ impl<R: Runtime> Client<R> {
     ) -> Result<(Self, oneshot::Receiver<Result<(), Error>>), Error> {
         // The hand-over holds as many commands as the session queue, so
         // that `try_publish` fails when the session is backed up, not when
-        // the driver has not run for a moment.
+        // the driver has not run for a moment. It allocates as commands
+        // arrive, so the bound costs an idle client nothing.
         let capacity = options.command_capacity.max(options.session.max_queued);
-        let (commands, rx) = async_channel::bounded(capacity);
+        let (commands, rx) = handover(capacity);
         let (ready_tx, ready_rx) = oneshot::channel();
         let listeners = Arc::new(Listeners::default());
         let spawner = options.spawner.0.clone();
@@ -219,17 +220,18 @@ impl<R> Client<R> {
         self.call(|done| Command::Publish {
             message,
             done: Some(done),
-            queued: None,
         })
         .await
     }
 
-    /// Publishes without waiting for the broker: waits only until the
-    /// session queue took the message (for room, when `max_queued`
-    /// messages already wait), then returns a [`PendingPublish`] that
-    /// completes on PUBACK (QoS 1) or PUBCOMP (QoS 2). One task can so keep
-    /// thousands of messages in flight, and still learn each outcome.
-    /// Messages leave in the order of the calls.
+    /// Publishes without waiting for the broker: waits only for room when
+    /// the client already holds `max_queued` messages not yet queued in
+    /// the session (never for the driver to run), then returns a
+    /// [`PendingPublish`] that completes on PUBACK (QoS 1) or PUBCOMP
+    /// (QoS 2), or fails with the reason the message could not be sent
+    /// (too large for the broker, say, or the client closed). One task can
+    /// so keep thousands of messages in flight, and still learn each
+    /// outcome. Messages leave in the order of the calls.
     ///
     /// ```no_run
     /// # async fn run<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
@@ -252,24 +254,17 @@ impl<R> Client<R> {
     ) -> Result<PendingPublish, Error> {
         let message = Message::new(topic, payload, qos)?;
         let (done, done_rx) = oneshot::channel();
-        let (queued, queued_rx) = oneshot::channel();
         let command = Command::Publish {
             message,
             done: Some(done),
-            queued: Some(queued),
         };
         if self.commands.send(command).await.is_err() {
             return Err(self.listeners.stopped_because());
         }
-        let pending = PendingPublish {
+        Ok(PendingPublish {
             done: done_rx,
             listeners: self.listeners.clone(),
-        };
-        match queued_rx.await {
-            Ok(()) => Ok(pending),
-            // Refused before it was queued: the reason is the outcome.
-            Err(_) => Err(pending.await.err().unwrap_or(Error::Closed)),
-        }
+        })
     }
 
     /// Hands the message to the client without waiting: fire and forget.
@@ -300,11 +295,10 @@ impl<R> Client<R> {
             .try_send(Command::Publish {
                 message,
                 done: None,
-                queued: None,
             })
             .map_err(|e| match e {
-                async_channel::TrySendError::Full(_) => Error::Backpressure,
-                async_channel::TrySendError::Closed(_) => self.listeners.stopped_because(),
+                SendError::Full(_) => Error::Backpressure,
+                SendError::Closed(_) => self.listeners.stopped_because(),
             })
     }
 

@@ -43,8 +43,6 @@ pub(crate) enum Command {
     Publish {
         message: Message,
         done: Option<Responder<()>>,
-        /// Told once the session queue took the message.
-        queued: Option<oneshot::Sender<()>>,
     },
     Subscribe {
         filters: Vec<(TopicFilter, QoS)>,
@@ -90,7 +88,7 @@ struct Sub {
 }
 
 /// A publish waiting for room in the session queue, with its callers.
-type Stalled = (Message, Option<Responder<()>>, Option<oneshot::Sender<()>>);
+type Stalled = (Message, Option<Responder<()>>);
 
 /// A caller's SUBSCRIBE awaiting its SUBACK.
 #[derive(Debug)]
@@ -149,6 +147,8 @@ pub(crate) struct Dispatch {
     /// deadline (in arrival order, so deadlines ascend).
     unmatched: VecDeque<(Instant, Message, Option<AckToken>)>,
     unmatched_grace: Duration,
+    /// How long a close may take to drain and write DISCONNECT.
+    disconnect_timeout: Duration,
     closing: Option<Closing>,
     manual_acks: ManualAcks,
     /// The subscription that takes messages no other one matches.
@@ -164,10 +164,7 @@ impl Dispatch {
     pub(crate) fn new(
         ready: oneshot::Sender<Result<(), Error>>,
         listeners: Arc<Listeners>,
-        capacity: usize,
-        budget: usize,
-        unmatched_grace: Duration,
-        request_timeout: Duration,
+        options: &Options,
         server: Server,
     ) -> Self {
         Dispatch {
@@ -178,17 +175,18 @@ impl Dispatch {
             subscribes: HashMap::new(),
             unsubscribes: HashMap::new(),
             ack_deadlines: AckDeadlines::default(),
-            request_timeout,
+            request_timeout: options.request_timeout,
             router: Router::new(),
             subs: HashMap::new(),
             next_sub: 0,
-            capacity,
-            budget: Budget::new(budget),
+            capacity: options.subscription_capacity,
+            budget: Budget::new(options.max_held_bytes),
             held: VecDeque::new(),
             room: None,
             matched: Vec::new(),
             unmatched: VecDeque::new(),
-            unmatched_grace,
+            unmatched_grace: options.unmatched_grace,
+            disconnect_timeout: options.disconnect_timeout,
             closing: None,
             manual_acks: ManualAcks::default(),
             unmatched_sub: None,
@@ -283,18 +281,13 @@ impl Dispatch {
         cmd: Command,
         now: Instant,
         core_now: mqtt_proto::Instant,
-        options: &Options,
     ) {
         if let Some(e) = self.refusal() {
             reply_err(cmd, e);
             return;
         }
         match cmd {
-            Command::Publish {
-                message,
-                done,
-                queued,
-            } => self.publish(conn, message, done, queued),
+            Command::Publish { message, done } => self.publish(conn, message, done),
             Command::Subscribe {
                 filters,
                 manual,
@@ -305,7 +298,7 @@ impl Dispatch {
             Command::UnsubscribeFilter { id, filter, done } => {
                 self.unsubscribe_filter(conn, id, filter, done, now)
             }
-            Command::Disconnect { done } => self.begin_close(conn, Some(done), core_now, options),
+            Command::Disconnect { done } => self.begin_close(conn, Some(done), core_now),
         }
     }
 

@@ -37,7 +37,7 @@ impl<R: Runtime> Driver<R> {
     }
 
     fn open(&mut self, index: usize) {
-        let Some(server) = self.options.servers.get(index).cloned() else {
+        let Some(server) = self.servers.get(index).cloned() else {
             // The core only names servers it was told of.
             return;
         };
@@ -78,7 +78,7 @@ impl<R: Runtime> Driver<R> {
                 error => DisconnectReason::ConnectFailed { server, error },
             }
         };
-        if self.dispatch.on_disconnected(told.clone(), R::now()) {
+        if self.dispatch.on_disconnected(told.clone(), self.clock) {
             // The end of a close: the DISCONNECT (if any) is still to be
             // written, so the stream stays until then.
             if reason != CoreReason::Requested {

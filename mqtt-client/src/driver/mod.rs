@@ -26,36 +26,33 @@
 
 mod budget;
 mod dispatch;
+mod handover;
 mod lifecycle;
+mod outbox;
+mod reader;
 
 pub(crate) use budget::{Budget, DropCount};
 pub(crate) use dispatch::{Command, SubscribeReply};
+pub(crate) use handover::{handover, CommandReceiver, CommandSender, SendError};
 
 use crate::error::TlsError;
 use crate::events::Listeners;
 use crate::runtime::{BoxFuture, Runtime};
 use crate::transport::{self, BoxedStream, Transport};
-use crate::{Error, Options};
-use bytes::Bytes;
+use crate::{Error, Options, Server};
 use dispatch::Dispatch;
 use futures_channel::oneshot;
-use futures_core::Stream;
-use futures_io::{AsyncRead, AsyncWrite};
 use mqtt_proto::{Connection, Instant, ReconnectOptions};
-use std::collections::VecDeque;
+use outbox::Outbox;
+use reader::Reader;
 use std::future::Future;
-use std::io::{self, IoSlice};
+use std::io;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant as StdInstant;
 
-/// Bytes read per socket read.
-const READ_CHUNK: usize = 64 * 1024;
-/// The read buffer starts this small (an idle client costs little) and
-/// doubles up to `READ_CHUNK` while reads fill it.
-const READ_START: usize = 4 * 1024;
 /// Bytes parked for writing beyond which no new command is taken: QoS 0
 /// publishes skip the core's queue, so this is what bounds their memory
 /// when the socket is slower than the application.
@@ -69,11 +66,11 @@ const ROUNDS_PER_POLL: usize = 64;
 
 /// The driver task of one client.
 pub(crate) struct Driver<R: Runtime> {
-    options: Options,
+    /// The brokers, in the order the core picks them by index.
+    servers: Vec<Server>,
     conn: Connection,
     start: StdInstant,
-    // async-channel's receiver is not Unpin; boxing it keeps the driver so.
-    commands: Pin<Box<async_channel::Receiver<Command>>>,
+    commands: CommandReceiver,
     commands_open: bool,
     stream: Option<BoxedStream>,
     connecting: Option<BoxFuture<Result<BoxedStream, Error>>>,
@@ -86,8 +83,10 @@ pub(crate) struct Driver<R: Runtime> {
     /// What the latest failed attempt or lost connection is reported as,
     /// should the core give up.
     last_error: Option<Error>,
-    out: VecDeque<Bytes>,
-    read_buf: Vec<u8>,
+    out: Outbox,
+    reader: Reader,
+    /// The runtime's clock, read once per round.
+    clock: StdInstant,
     timer: Option<(StdInstant, BoxFuture<()>)>,
     dispatch: Dispatch,
     runtime: PhantomData<fn() -> R>,
@@ -96,7 +95,7 @@ pub(crate) struct Driver<R: Runtime> {
 impl<R: Runtime> Driver<R> {
     pub(crate) fn new(
         options: Options,
-        commands: async_channel::Receiver<Command>,
+        commands: CommandReceiver,
         ready: oneshot::Sender<Result<(), Error>>,
         listeners: Arc<Listeners>,
         give_up_if_unreachable: bool,
@@ -129,20 +128,12 @@ impl<R: Runtime> Driver<R> {
             .first()
             .cloned()
             .ok_or_else(|| Error::InvalidUrl("no broker given".to_owned()))?;
-        let dispatch = Dispatch::new(
-            ready,
-            listeners,
-            options.subscription_capacity,
-            options.max_held_bytes,
-            options.unmatched_grace,
-            options.request_timeout,
-            first,
-        );
+        let dispatch = Dispatch::new(ready, listeners, &options, first);
         let mut driver = Driver {
-            options,
+            servers: options.servers,
             conn,
             start: R::now(),
-            commands: Box::pin(commands),
+            commands,
             commands_open: true,
             stream: None,
             connecting: None,
@@ -150,8 +141,9 @@ impl<R: Runtime> Driver<R> {
             check_first_bytes: false,
             transport_error: None,
             last_error: None,
-            out: VecDeque::new(),
-            read_buf: vec![0; READ_START],
+            out: Outbox::default(),
+            reader: Reader::default(),
+            clock: R::now(),
             timer: None,
             dispatch,
             runtime: PhantomData,
@@ -165,8 +157,15 @@ impl<R: Runtime> Driver<R> {
         self.conn.options().client_id.to_string()
     }
 
+    /// The time of this round, as the core counts it.
     fn now(&self) -> Instant {
-        Instant::from_duration(R::now().saturating_duration_since(self.start))
+        Instant::from_duration(self.clock.saturating_duration_since(self.start))
+    }
+
+    /// Reads the runtime's clock: once per round, which is precise enough
+    /// for every deadline the client keeps.
+    fn tick(&mut self) {
+        self.clock = R::now();
     }
 
     fn transport_failed(&mut self, error: Error) {
@@ -174,6 +173,7 @@ impl<R: Runtime> Driver<R> {
         self.transport_error = Some(error);
         self.stream = None;
         self.out.clear();
+        self.reader.reset();
         self.conn.handle_closed(self.now());
     }
 
@@ -186,13 +186,13 @@ impl<R: Runtime> Driver<R> {
             while let Some(bytes) = self.conn.poll_transmit(now) {
                 progressed = true;
                 if self.stream.is_some() {
-                    self.out.push_back(bytes);
+                    self.out.push(bytes);
                 }
             }
             while let Some(event) = self.conn.poll_event() {
                 progressed = true;
                 if let Some(event) = self.on_lifecycle(event) {
-                    self.dispatch.on_event(&mut self.conn, event, R::now());
+                    self.dispatch.on_event(&mut self.conn, event, self.clock);
                 }
             }
             if !progressed {
@@ -204,44 +204,20 @@ impl<R: Runtime> Driver<R> {
     /// Writes parked bytes until the socket would block. Returns whether
     /// the transport failed, which leaves work for the core to report.
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> bool {
-        while !self.out.is_empty() {
-            let Some(stream) = self.stream.as_mut() else {
-                self.out.clear();
-                return false;
-            };
-            let slices: Vec<IoSlice<'_>> =
-                self.out.iter().take(64).map(|b| IoSlice::new(b)).collect();
-            match Pin::new(&mut *stream).poll_write_vectored(cx, &slices) {
-                Poll::Ready(Ok(0)) => {
-                    self.transport_failed(io::Error::from(io::ErrorKind::WriteZero).into());
-                    return true;
-                }
-                Poll::Ready(Ok(mut n)) => {
-                    while n > 0 {
-                        let Some(front) = self.out.front_mut() else {
-                            break;
-                        };
-                        if n >= front.len() {
-                            n -= front.len();
-                            self.out.pop_front();
-                        } else {
-                            bytes::Buf::advance(front, n);
-                            n = 0;
-                        }
-                    }
-                    if self.out.is_empty() {
-                        // Push the bytes out now rather than at the next write.
-                        let _ = Pin::new(&mut *stream).poll_flush(cx);
-                    }
-                }
-                Poll::Ready(Err(e)) => {
-                    self.transport_failed(transport::io_error(e, false));
-                    return true;
-                }
-                Poll::Pending => return false,
+        if self.out.is_empty() {
+            return false;
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            self.out.clear();
+            return false;
+        };
+        match self.out.poll_write(stream, cx) {
+            Poll::Ready(Ok(())) | Poll::Pending => false,
+            Poll::Ready(Err(e)) => {
+                self.transport_failed(transport::io_error(e, false));
+                true
             }
         }
-        false
     }
 
     fn next_deadline(&self) -> Option<StdInstant> {
@@ -261,7 +237,8 @@ impl<R: Runtime> Driver<R> {
     }
 
     fn on_deadline(&mut self) {
-        let now = R::now();
+        let now = self.clock;
+        self.reader.on_deadline();
         self.conn.handle_timeout(self.now());
         self.dispatch.expire_unmatched(&mut self.conn, now);
         self.dispatch.expire_requests(now);
@@ -272,7 +249,7 @@ impl<R: Runtime> Driver<R> {
         let mut progressed = false;
 
         if let Some(deadline) = self.next_deadline() {
-            if deadline <= R::now() {
+            if deadline <= self.clock {
                 self.on_deadline();
                 return true;
             }
@@ -303,30 +280,23 @@ impl<R: Runtime> Driver<R> {
         // Take a batch of commands before writing: their packets then leave
         // in one write instead of one each.
         for _ in 0..COMMANDS_PER_ROUND {
-            let backlog: usize = self.out.iter().map(Bytes::len).sum();
             if !(self.commands_open && self.dispatch.accepting_commands())
-                || backlog > WRITE_BACKLOG
+                || self.out.len() > WRITE_BACKLOG
             {
                 break;
             }
-            match self.commands.as_mut().poll_next(cx) {
+            match self.commands.poll_next(cx) {
                 Poll::Ready(Some(cmd)) => {
                     let core_now = self.now();
-                    self.dispatch.on_command(
-                        &mut self.conn,
-                        cmd,
-                        R::now(),
-                        core_now,
-                        &self.options,
-                    );
+                    self.dispatch
+                        .on_command(&mut self.conn, cmd, self.clock, core_now);
                     progressed = true;
                 }
                 Poll::Ready(None) => {
                     // Every handle is gone: leave cleanly.
                     self.commands_open = false;
                     let core_now = self.now();
-                    self.dispatch
-                        .begin_close(&mut self.conn, None, core_now, &self.options);
+                    self.dispatch.begin_close(&mut self.conn, None, core_now);
                     progressed = true;
                 }
                 Poll::Pending => break,
@@ -334,7 +304,17 @@ impl<R: Runtime> Driver<R> {
         }
 
         if let Some(stream) = self.stream.as_mut() {
-            match Pin::new(stream).poll_read(cx, &mut self.read_buf) {
+            let now = Instant::from_duration(self.clock.saturating_duration_since(self.start));
+            let (conn, check) = (&mut self.conn, &mut self.check_first_bytes);
+            let mut speaks_tls = false;
+            let read = self.reader.poll_read(stream, cx, |data| {
+                if std::mem::take(check) && transport::looks_like_tls(data) {
+                    speaks_tls = true;
+                } else {
+                    conn.handle_read(now, data);
+                }
+            });
+            match read {
                 Poll::Ready(Ok(0)) => {
                     let error = if self.conn.is_connected() {
                         io::Error::from(io::ErrorKind::UnexpectedEof).into()
@@ -344,23 +324,12 @@ impl<R: Runtime> Driver<R> {
                     self.transport_failed(error);
                     progressed = true;
                 }
-                Poll::Ready(Ok(n)) => {
-                    let now = self.now();
-                    let data = self.read_buf.get(..n).unwrap_or_default();
-                    if std::mem::take(&mut self.check_first_bytes)
-                        && transport::looks_like_tls(data)
-                    {
-                        // A TLS server answering our plaintext CONNECT.
-                        self.transport_failed(Error::Tls(TlsError::ServerRequiresTls));
-                        return true;
-                    }
-                    self.conn.handle_read(now, data);
-                    if n == self.read_buf.len() && n < READ_CHUNK {
-                        // Traffic: read in bigger chunks from now on.
-                        self.read_buf.resize(n * 2, 0);
-                    }
-                    progressed = true;
+                Poll::Ready(Ok(_)) if speaks_tls => {
+                    // A TLS server answering our plaintext CONNECT.
+                    self.transport_failed(Error::Tls(TlsError::ServerRequiresTls));
+                    return true;
                 }
+                Poll::Ready(Ok(_)) => progressed = true,
                 Poll::Ready(Err(e)) => {
                     self.transport_failed(transport::io_error(e, false));
                     progressed = true;
@@ -392,12 +361,13 @@ impl<R: Runtime> Future for Driver<R> {
         // Every field is Unpin (streams are required to be), so the driver is.
         let this = self.get_mut();
         for _ in 0..ROUNDS_PER_POLL {
+            this.tick();
             this.drain_core();
             // Bytes are written once the sources are drained, so that one
             // write carries what a burst of reads and commands produced;
             // only a large backlog, or closing, is written right away.
-            let backlog: usize = this.out.iter().map(Bytes::len).sum();
-            if (backlog >= FLUSH_EARLY || this.dispatch.is_closing()) && this.poll_flush(cx) {
+            if (this.out.len() >= FLUSH_EARLY || this.dispatch.is_closing()) && this.poll_flush(cx)
+            {
                 // The write failed: the core now has a Disconnected event
                 // to report and a reconnect to schedule, before any waiting.
                 continue;
@@ -429,11 +399,11 @@ impl<R: Runtime> Driver<R> {
     fn finish_if_done(&mut self) -> bool {
         if !self
             .dispatch
-            .closing_done(self.out.is_empty() || self.stream.is_none(), R::now())
+            .closing_done(self.out.is_empty() || self.stream.is_none(), self.clock)
         {
             return false;
         }
-        self.dispatch.shut_down(&self.commands);
+        self.dispatch.shut_down(&mut self.commands);
         self.stream = None;
         true
     }

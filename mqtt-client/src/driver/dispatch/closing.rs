@@ -4,8 +4,9 @@
 //! complete, the DISCONNECT gets up to `disconnect_timeout` more to be
 //! written; the task then ends and every pending call is answered.
 
-use super::{reply_err, Closing, Command, Dispatch, Responder};
-use crate::{Error, Options};
+use super::{reply_err, Closing, Dispatch, Responder};
+use crate::driver::CommandReceiver;
+use crate::Error;
 use mqtt_proto::Connection;
 use std::time::Instant;
 
@@ -15,7 +16,6 @@ impl Dispatch {
         conn: &mut Connection,
         done: Option<Responder<()>>,
         core_now: mqtt_proto::Instant,
-        options: &Options,
     ) {
         if let Some(closing) = &mut self.closing {
             // A second disconnect call is answered with the first.
@@ -30,9 +30,9 @@ impl Dispatch {
             done,
             ended: false,
             flush_by: None,
-            linger: options.disconnect_timeout,
+            linger: self.disconnect_timeout,
         });
-        conn.disconnect(core_now, options.disconnect_timeout);
+        conn.disconnect(core_now, self.disconnect_timeout);
     }
 
     /// Until when the DISCONNECT may take to be written.
@@ -50,7 +50,7 @@ impl Dispatch {
                 .is_some_and(|c| c.ended && (written || c.flush_by.is_some_and(|at| at <= now)))
     }
 
-    pub(crate) fn shut_down(&mut self, commands: &async_channel::Receiver<Command>) {
+    pub(crate) fn shut_down(&mut self, commands: &mut CommandReceiver) {
         let error = self.terminal.clone().unwrap_or(Error::Closed);
         if let Some(ready) = self.ready.take() {
             let _ = ready.send(Err(error.clone()));
@@ -58,7 +58,7 @@ impl Dispatch {
         for (_, done) in self.publishes.drain() {
             let _ = done.send(Err(error.clone()));
         }
-        if let Some((_, Some(done), _)) = self.stalled.take() {
+        if let Some((_, Some(done))) = self.stalled.take() {
             let _ = done.send(Err(error.clone()));
         }
         for (_, pending) in self.subscribes.drain() {
@@ -73,7 +73,7 @@ impl Dispatch {
         self.subs.clear();
         self.room = None;
         commands.close();
-        while let Ok(cmd) = commands.try_recv() {
+        while let Some(cmd) = commands.try_recv() {
             reply_err(cmd, error.clone());
         }
         self.listeners.close(self.terminal.clone());

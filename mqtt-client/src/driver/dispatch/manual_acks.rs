@@ -13,28 +13,22 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct ManualAcks {
     /// Handles send their key here; unbounded, as each key is sent once
-    /// and the keys outstanding are bounded by the broker's window.
-    to_driver: async_channel::Sender<u64>,
-    from_handles: Pin<Box<async_channel::Receiver<u64>>>,
+    /// and the keys outstanding are bounded by the broker's window. Made
+    /// with the first message handed out by hand: most clients never do.
+    channel: Option<AckChannel>,
     /// Messages every subscription took, waiting for acks by hand: the
     /// core's token and how many acks are still to come.
     waiting: HashMap<u64, (AckToken, usize)>,
     next_key: u64,
 }
 
-impl Default for ManualAcks {
-    fn default() -> Self {
-        let (to_driver, from_handles) = async_channel::unbounded();
-        ManualAcks {
-            to_driver,
-            from_handles: Box::pin(from_handles),
-            waiting: HashMap::new(),
-            next_key: 0,
-        }
-    }
+#[derive(Debug)]
+struct AckChannel {
+    to_driver: async_channel::Sender<u64>,
+    from_handles: Pin<Box<async_channel::Receiver<u64>>>,
 }
 
 impl ManualAcks {
@@ -43,10 +37,17 @@ impl ManualAcks {
         self.next_key
     }
 
-    pub(super) fn handle(&self, key: u64) -> AckHandle {
+    pub(super) fn handle(&mut self, key: u64) -> AckHandle {
+        let channel = self.channel.get_or_insert_with(|| {
+            let (to_driver, from_handles) = async_channel::unbounded();
+            AckChannel {
+                to_driver,
+                from_handles: Box::pin(from_handles),
+            }
+        });
         AckHandle {
             key,
-            to_driver: self.to_driver.clone(),
+            to_driver: channel.to_driver.clone(),
         }
     }
 }
@@ -71,7 +72,10 @@ impl Dispatch {
     /// Takes the acks the application gave; returns whether there were any.
     pub(crate) fn poll_manual_acks(&mut self, conn: &mut Connection, cx: &mut Context<'_>) -> bool {
         let mut any = false;
-        while let Poll::Ready(Some(key)) = self.manual_acks.from_handles.as_mut().poll_next(cx) {
+        while let Some(channel) = self.manual_acks.channel.as_mut() {
+            let Poll::Ready(Some(key)) = channel.from_handles.as_mut().poll_next(cx) else {
+                break;
+            };
             any = true;
             self.acked_by_hand(conn, key);
         }
@@ -81,7 +85,12 @@ impl Dispatch {
     /// Takes the acks already given, without waiting: before a close, so
     /// that they leave ahead of DISCONNECT.
     pub(super) fn take_manual_acks(&mut self, conn: &mut Connection) {
-        while let Ok(key) = self.manual_acks.from_handles.try_recv() {
+        while let Some(Ok(key)) = self
+            .manual_acks
+            .channel
+            .as_ref()
+            .map(|channel| channel.from_handles.try_recv())
+        {
             self.acked_by_hand(conn, key);
         }
     }

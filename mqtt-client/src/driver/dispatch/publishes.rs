@@ -5,7 +5,6 @@
 
 use super::{Dispatch, Responder};
 use crate::Error;
-use futures_channel::oneshot;
 use mqtt_proto::{Connection, Message, PublishId};
 
 impl Dispatch {
@@ -14,20 +13,16 @@ impl Dispatch {
         conn: &mut Connection,
         message: Message,
         done: Option<Responder<()>>,
-        queued: Option<oneshot::Sender<()>>,
     ) {
         if !conn.can_publish(message.qos) {
             // Hold it and take no further commands until there is room.
-            self.stalled = Some((message, done, queued));
+            self.stalled = Some((message, done));
             return;
         }
         match conn.publish(message) {
             Ok(id) => {
                 if let Some(done) = done {
                     self.publishes.insert(id, done);
-                }
-                if let Some(queued) = queued {
-                    let _ = queued.send(());
                 }
             }
             Err(e) => {
@@ -39,8 +34,8 @@ impl Dispatch {
     }
 
     pub(super) fn retry_stalled(&mut self, conn: &mut Connection) {
-        if let Some((message, done, queued)) = self.stalled.take() {
-            self.publish(conn, message, done, queued);
+        if let Some((message, done)) = self.stalled.take() {
+            self.publish(conn, message, done);
         }
     }
 
