@@ -42,7 +42,14 @@
 //! column take turns sample by sample, so that a slow spell of the machine
 //! hits them alike; the median of 25 samples is kept) and prints a markdown
 //! table of ns per packet with the ratio peer / `mqtt-proto` (above 1 means
-//! `mqtt-proto` is faster). Nothing asserts on timings.
+//! `mqtt-proto` is faster), after the line `<!-- codec table -->`.
+//!
+//! The run then ends with the case of `benches/incoming.rs`, included here
+//! as a module: 65,535 outstanding incoming QoS 2 messages, our
+//! `Connection` next to rumqttc's `MqttState` (checked first, then timed as
+//! that bench does), printed after the line `<!-- incoming table -->` as a
+//! second table: milliseconds for each, and rumqttc / `mqtt-proto`. Nothing
+//! asserts on timings.
 //!
 //! Run it with
 //!
@@ -51,8 +58,9 @@
 //! ```
 //!
 //! A criterion filter (`-- decode/publish`) narrows the criterion groups;
-//! the final table always covers every case. Under `cargo test --benches`
-//! the checks and one pass of each routine run, but no table is printed.
+//! the final tables always cover every case. Under `cargo test --benches`
+//! the checks and one pass of each routine run, but no table is printed
+//! (`benches/incoming.rs` runs its own checks there).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -69,6 +77,12 @@ use mqtt_proto::packet::{
 };
 use mqtt_proto::{MqttString, PacketId, QoS, TopicFilter, TopicName};
 use rumqttc::mqttbytes::{self as rqb, v4 as rq};
+
+/// The incoming QoS 2 case, whose table ends this bench's run. Its `main`
+/// is that bench's own and unused here.
+#[path = "incoming.rs"]
+#[allow(dead_code)]
+mod incoming;
 
 /// The codec names, in table order; also the criterion function names.
 const CODECS: [&str; 4] = ["mqtt-proto", "rumqttc", "mqttrs", "mqtt-protocol"];
@@ -882,6 +896,7 @@ fn print_table(mut columns: Vec<Column>) {
          peer / mqtt-proto, above 1 means mqtt-proto is faster"
     );
     println!();
+    println!("<!-- codec table -->");
     let mut header = String::from("| codec |");
     let mut rule = String::from("|---|");
     for c in &columns {
@@ -952,5 +967,7 @@ fn main() {
     if measuring {
         let columns = cases.iter_mut().flat_map(time_case).collect();
         print_table(columns);
+        let wire = incoming::checked_wire();
+        incoming::print_table(&wire, incoming::DEFAULT_RUNS);
     }
 }

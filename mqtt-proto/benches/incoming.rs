@@ -39,6 +39,10 @@
 //!
 //! `-- --runs N` changes the number of runs per side (default 9). Under
 //! `cargo test --benches` the checks run, but nothing is timed.
+//!
+//! The codec bench (`benches/codec.rs`) includes this file as a module and
+//! ends its own run with this table, printed after the line
+//! `<!-- incoming table -->`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -241,14 +245,62 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn main() {
+/// Runs per side and mode when `--runs` does not say.
+pub const DEFAULT_RUNS: usize = 9;
+
+/// The case's wire bytes, once every side has been checked on them in every
+/// mode.
+pub fn checked_wire() -> Vec<u8> {
     let wire = wire();
     for (mode, manual) in MODES {
         for (name, make) in SIDES {
             check(name, mode, make, manual, &wire);
         }
     }
+    wire
+}
 
+/// Times every side in every mode, `runs` times each, and prints what was
+/// timed, the line `<!-- incoming table -->` and the table (milliseconds,
+/// and rumqttc / `mqtt-proto`). The codec bench calls this too, so that
+/// its run ends with this table after its own.
+pub fn print_table(wire: &[u8], runs: usize) {
+    let runs = runs.max(1);
+    let mut rows = Vec::new();
+    for (mode, manual) in MODES {
+        let mut times: [Vec<Duration>; 2] = Default::default();
+        for _ in 0..runs {
+            for ((_, make), t) in SIDES.iter().zip(&mut times) {
+                let mut side = make(manual, false);
+                let start = Instant::now();
+                black_box(side.feed(black_box(wire)));
+                t.push(start.elapsed());
+                drop(side);
+            }
+        }
+        let [ours, theirs] = times.map(median);
+        rows.push(format!(
+            "| {mode:<6} | {:>15.1} | {:>12.1} | {:>20.3} |",
+            ours.as_secs_f64() * 1e3,
+            theirs.as_secs_f64() * 1e3,
+            theirs.as_secs_f64() / ours.as_secs_f64()
+        ));
+    }
+    println!(
+        "\n{MESSAGES} incoming QoS 2 PUBLISH, no PUBREL, {} KiB reads; median of {runs} runs; \
+         rumqttc / mqtt-proto above 1 means mqtt-proto is faster\n",
+        READ / 1024
+    );
+    println!("<!-- incoming table -->");
+    println!("| mode   | mqtt-proto (ms) | rumqttc (ms) | rumqttc / mqtt-proto |");
+    println!("|--------|----------------:|-------------:|---------------------:|");
+    for row in rows {
+        println!("{row}");
+    }
+}
+
+fn main() {
+    let wire = checked_wire();
     let args: Vec<String> = std::env::args().collect();
     if !args.iter().any(|a| a == "--bench") {
         return;
@@ -258,32 +310,6 @@ fn main() {
         .position(|a| a == "--runs")
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
-        .unwrap_or(9usize)
-        .max(1);
-
-    println!(
-        "\n{MESSAGES} incoming QoS 2 PUBLISH, no PUBREL, {} KiB reads; median of {runs} runs\n",
-        READ / 1024
-    );
-    println!("| mode   | mqtt-proto (ms) | rumqttc (ms) | rumqttc / mqtt-proto |");
-    println!("|--------|----------------:|-------------:|---------------------:|");
-    for (mode, manual) in MODES {
-        let mut times: [Vec<Duration>; 2] = Default::default();
-        for _ in 0..runs {
-            for ((_, make), t) in SIDES.iter().zip(&mut times) {
-                let mut side = make(manual, false);
-                let start = Instant::now();
-                black_box(side.feed(black_box(&wire)));
-                t.push(start.elapsed());
-                drop(side);
-            }
-        }
-        let [ours, theirs] = times.map(median);
-        println!(
-            "| {mode:<6} | {:>15.1} | {:>12.1} | {:>20.3} |",
-            ours.as_secs_f64() * 1e3,
-            theirs.as_secs_f64() * 1e3,
-            theirs.as_secs_f64() / ours.as_secs_f64()
-        );
-    }
+        .unwrap_or(DEFAULT_RUNS);
+    print_table(&wire, runs);
 }

@@ -62,8 +62,10 @@ pub enum PacketType {
 }
 
 impl PacketType {
-    fn from_nibble(v: u8) -> Result<PacketType, DecodeError> {
-        Ok(match v {
+    /// The type for a first byte's high nibble; `None` for the reserved 0
+    /// and 15.
+    const fn from_nibble(v: u8) -> Option<PacketType> {
+        Some(match v {
             1 => PacketType::Connect,
             2 => PacketType::ConnAck,
             3 => PacketType::Publish,
@@ -78,7 +80,7 @@ impl PacketType {
             12 => PacketType::PingReq,
             13 => PacketType::PingResp,
             14 => PacketType::Disconnect,
-            other => return Err(DecodeError::ReservedPacketType(other)),
+            _ => return None,
         })
     }
 
@@ -171,7 +173,8 @@ impl FixedHeader {
         let Some(&first) = bytes.first() else {
             return Ok(None);
         };
-        let packet_type = PacketType::from_nibble(first >> 4)?;
+        let packet_type = PacketType::from_nibble(first >> 4)
+            .ok_or(DecodeError::ReservedPacketType(first >> 4))?;
         let flags = first & 0x0F;
         match packet_type.required_flags() {
             Some(required) if flags != required => {
@@ -236,6 +239,61 @@ impl FixedHeader {
     }
 }
 
+impl FixedHeader {
+    /// [`FixedHeader::parse`] with its common case inlined: a valid first
+    /// byte and a one-byte remaining length, which is every packet under 130
+    /// bytes. Anything else, errors included, goes to `parse`.
+    #[inline]
+    pub(crate) fn parse_inline(
+        bytes: &[u8],
+        max_packet_size: usize,
+    ) -> Result<Option<FixedHeader>, DecodeError> {
+        if let [first, len @ 0..=0x7F, ..] = *bytes {
+            if let Some(packet_type) = FIRST_BYTE[usize::from(first)] {
+                let remaining_len = usize::from(len);
+                let length_ok = match packet_type.fixed_remaining_length() {
+                    Some(fixed) => remaining_len == fixed,
+                    None => true,
+                };
+                if length_ok && 2 + remaining_len <= max_packet_size {
+                    return Ok(Some(FixedHeader {
+                        packet_type,
+                        flags: first & 0x0F,
+                        header_len: 2,
+                        remaining_len,
+                    }));
+                }
+            }
+        }
+        FixedHeader::parse(bytes, max_packet_size)
+    }
+}
+
+/// The packet type of every first byte whose type and flags `parse` accepts;
+/// `None` for the others.
+const FIRST_BYTE: [Option<PacketType>; 256] = {
+    let mut table = [None; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let flags = byte as u8 & 0x0F;
+        if let Some(packet_type) = PacketType::from_nibble(byte as u8 >> 4) {
+            let ok = match packet_type.required_flags() {
+                Some(required) => flags == required,
+                // PUBLISH: QoS 3 and DUP on QoS 0 are refused.
+                None => {
+                    let qos = (flags >> 1) & 0b11;
+                    qos != 3 && !(qos == 0 && flags & 0b1000 != 0)
+                }
+            };
+            if ok {
+                table[byte] = Some(packet_type);
+            }
+        }
+        byte += 1;
+    }
+    table
+};
+
 /// How many bytes the remaining-length field takes for `len`.
 pub(crate) const fn remaining_length_len(len: usize) -> usize {
     match len {
@@ -253,6 +311,10 @@ pub(crate) fn fixed_header(
     first: u8,
     remaining_len: usize,
 ) -> Result<([u8; 5], usize), EncodeError> {
+    // Most packets are under 128 bytes: one length byte, no loop.
+    if remaining_len < 0x80 {
+        return Ok(([first, remaining_len as u8, 0, 0, 0], 2));
+    }
     if remaining_len > MAX_REMAINING_LENGTH {
         return Err(EncodeError::PacketTooLarge { remaining_len });
     }
@@ -287,4 +349,42 @@ pub(crate) fn write_fixed_header(
     buf.reserve(used + remaining_len);
     buf.put_slice(&header[..used]);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_parse_agrees_with_parse() {
+        // Every first byte with every one-byte length (and a continuation
+        // byte after it), under limits around the packet's size.
+        for first in 0..=255u8 {
+            for second in 0..=255u8 {
+                let bytes = [first, second, 0x01];
+                for max in [0, 2, 3, 4, 100, 129, 130, usize::MAX] {
+                    for len in 0..=bytes.len() {
+                        assert_eq!(
+                            FixedHeader::parse_inline(&bytes[..len], max),
+                            FixedHeader::parse(&bytes[..len], max),
+                            "{:02x?} max {max}",
+                            &bytes[..len]
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn short_lengths_encode_as_the_loop_does() {
+        for len in (0..=300).chain([16_383, 16_384, MAX_REMAINING_LENGTH]) {
+            let (header, used) = fixed_header(0x30, len).unwrap();
+            let back = FixedHeader::parse(&header[..used], usize::MAX)
+                .unwrap()
+                .unwrap();
+            assert_eq!((back.remaining_len, back.header_len), (len, used));
+            assert_eq!(used, 1 + remaining_length_len(len));
+        }
+    }
 }

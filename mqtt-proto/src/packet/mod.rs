@@ -192,13 +192,15 @@ impl Packet {
 /// assert!(matches!(decode(&mut bad, 1024), Err(DecodeError::InvalidFlags { .. })));
 /// ```
 pub fn decode(buf: &mut BytesMut, max_packet_size: usize) -> Result<Option<Packet>, DecodeError> {
-    let Some(header) = FixedHeader::parse(buf, max_packet_size)? else {
+    let Some(header) = FixedHeader::parse_inline(buf, max_packet_size)? else {
         return Ok(None);
     };
-    if buf.len() < header.packet_len() {
+    let packet_len = header.packet_len();
+    if buf.len() < packet_len {
         return Ok(None);
     }
-    let mut frame = buf.split_to(header.packet_len()).freeze();
+    // The frame is split off once; the packet's fields are views of it.
+    let mut frame = buf.split_to(packet_len).freeze();
     bytes::Buf::advance(&mut frame, header.header_len);
     decode_frame(header, Body::new(frame, header.packet_type)).map(Some)
 }

@@ -15,10 +15,12 @@ pub(crate) struct Body {
 }
 
 impl Body {
+    #[inline]
     pub(crate) fn new(bytes: Bytes, packet_type: PacketType) -> Self {
         Body { bytes, packet_type }
     }
 
+    #[inline]
     fn end(&self) -> DecodeError {
         DecodeError::UnexpectedEnd {
             packet_type: self.packet_type,
@@ -36,6 +38,7 @@ impl Body {
         Ok(self.bytes.get_u8())
     }
 
+    #[inline]
     pub(crate) fn u16(&mut self) -> Result<u16, DecodeError> {
         if self.bytes.len() < 2 {
             return Err(self.end());
@@ -43,11 +46,13 @@ impl Body {
         Ok(self.bytes.get_u16())
     }
 
+    #[inline]
     pub(crate) fn packet_id(&mut self) -> Result<PacketId, DecodeError> {
         PacketId::new(self.u16()?).ok_or(DecodeError::ZeroPacketId)
     }
 
     /// Length-prefixed bytes, sliced from the body without copying.
+    #[inline]
     pub(crate) fn binary(&mut self) -> Result<Bytes, DecodeError> {
         let len = usize::from(self.u16()?);
         if self.bytes.len() < len {
@@ -62,6 +67,7 @@ impl Body {
     }
 
     /// Everything left in the body.
+    #[inline]
     pub(crate) fn rest(self) -> Bytes {
         self.bytes
     }
