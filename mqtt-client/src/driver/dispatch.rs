@@ -18,7 +18,7 @@ use mqtt_proto::{
     AckToken, Connection, Event, Message, PacketId, PublishId, QoS, Router, SubscribeOutcome,
     TopicFilter,
 };
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -128,13 +128,16 @@ pub(crate) struct Dispatch {
     ready: Option<oneshot::Sender<Result<(), Error>>>,
     listeners: Arc<Listeners>,
     publishes: HashMap<PublishId, Responder<()>>,
-    stalled: Option<Stalled>,
-    subscribes: HashMap<PacketId, PendingSubscribe>,
-    unsubscribes: HashMap<PacketId, (Responder<()>, u64)>,
+    /// Boxed: rare, and large next to the rest.
+    stalled: Option<Box<Stalled>>,
+    // Ordered maps where a few entries are the rule: empty, they are half
+    // the size of a hash map, which every idle client would carry.
+    subscribes: BTreeMap<PacketId, PendingSubscribe>,
+    unsubscribes: BTreeMap<PacketId, (Responder<()>, u64)>,
     ack_deadlines: AckDeadlines,
     request_timeout: Duration,
     router: Router<u64>,
-    subs: HashMap<u64, Sub>,
+    subs: BTreeMap<u64, Sub>,
     next_sub: u64,
     capacity: usize,
     /// Bytes of incoming messages held (unmatched, held, in channels).
@@ -155,7 +158,8 @@ pub(crate) struct Dispatch {
     unmatched_sub: Option<u64>,
     /// Whether CONNACK accepted the current connection.
     up: bool,
-    terminal: Option<Error>,
+    /// Boxed, as it is rare: why the client gave up.
+    terminal: Option<Box<Error>>,
     /// The server of the connection in use or being made.
     pub(crate) server: Server,
 }
@@ -172,12 +176,12 @@ impl Dispatch {
             listeners,
             publishes: HashMap::new(),
             stalled: None,
-            subscribes: HashMap::new(),
-            unsubscribes: HashMap::new(),
+            subscribes: BTreeMap::new(),
+            unsubscribes: BTreeMap::new(),
             ack_deadlines: AckDeadlines::default(),
             request_timeout: options.request_timeout,
             router: Router::new(),
-            subs: HashMap::new(),
+            subs: BTreeMap::new(),
             next_sub: 0,
             capacity: options.subscription_capacity,
             budget: Budget::new(options.max_held_bytes),
@@ -219,7 +223,7 @@ impl Dispatch {
         if let Some(ready) = self.ready.take() {
             let _ = ready.send(Err(error.clone()));
         }
-        self.terminal = Some(error);
+        self.terminal = Some(Box::new(error));
     }
 
     // ---- events from the core ---------------------------------------------
@@ -304,7 +308,7 @@ impl Dispatch {
 
     fn refusal(&self) -> Option<Error> {
         match (&self.terminal, &self.closing) {
-            (Some(e), _) => Some(e.clone()),
+            (Some(e), _) => Some((**e).clone()),
             (None, Some(_)) => Some(Error::Closed),
             (None, None) => None,
         }

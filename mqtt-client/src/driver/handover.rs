@@ -7,7 +7,9 @@
 //! thousand commands) before it sends anything. Here the queue is an
 //! unbounded linked queue, a node per command; the bound is an atomic count
 //! checked before each send, and senders that find it full wait on an
-//! event the driver signals as it takes commands.
+//! event the driver signals once it has taken commands down to half the
+//! bound: waiting senders then wake once for a batch of room rather than
+//! once per command.
 
 use super::Command;
 use event_listener::Event;
@@ -24,7 +26,8 @@ struct Room {
     limit: usize,
     /// Commands sent and not yet taken by the driver.
     held: AtomicUsize,
-    /// Signalled when the driver takes a command, or stops.
+    /// Signalled when the driver took the hand-over down to half the
+    /// bound, or stopped.
     freed: Event,
 }
 
@@ -38,9 +41,14 @@ impl Room {
             .is_ok()
     }
 
-    fn release(&self) {
+    /// Counts one command out, without waking anyone.
+    fn take(&self) {
         self.held.fetch_sub(1, Ordering::AcqRel);
-        self.freed.notify(1);
+    }
+
+    fn release(&self) {
+        self.take();
+        self.freed.notify(usize::MAX);
     }
 }
 
@@ -130,13 +138,22 @@ pub(crate) struct CommandReceiver {
 }
 
 impl CommandReceiver {
-    /// The next command; `None` once every handle is gone.
+    /// The next command; `None` once every handle is gone. Senders
+    /// waiting for room are woken by `wake_senders`, once per batch.
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Command>> {
         let next = Pin::new(&mut self.rx).poll_next(cx);
         if let Poll::Ready(Some(_)) = &next {
-            self.room.release();
+            self.room.take();
         }
         next
+    }
+
+    /// Called after taking a batch of commands: wakes the senders waiting
+    /// for room once the hand-over is down to half its bound.
+    pub(crate) fn wake_senders(&self) {
+        if self.room.held.load(Ordering::Acquire) <= self.room.limit / 2 {
+            self.room.freed.notify(usize::MAX);
+        }
     }
 
     /// Refuses new commands and wakes every sender waiting for room.
@@ -191,6 +208,27 @@ mod tests {
         let mut send = Box::pin(tx.send(disconnect()));
         assert!(send.as_mut().poll(&mut ctx()).is_pending());
         assert!(matches!(rx.poll_next(&mut ctx()), Poll::Ready(Some(_))));
+        rx.wake_senders();
+        assert!(matches!(
+            send.as_mut().poll(&mut ctx()),
+            Poll::Ready(Ok(()))
+        ));
+    }
+
+    #[test]
+    fn waiting_senders_wake_once_half_the_room_is_free() {
+        let (tx, mut rx) = handover(4);
+        for _ in 0..4 {
+            assert!(tx.try_send(disconnect()).is_ok());
+        }
+        let mut send = Box::pin(tx.send(disconnect()));
+        assert!(send.as_mut().poll(&mut ctx()).is_pending());
+        assert!(matches!(rx.poll_next(&mut ctx()), Poll::Ready(Some(_))));
+        rx.wake_senders();
+        // Three of four still held: the sender sleeps on.
+        assert!(send.as_mut().poll(&mut ctx()).is_pending());
+        assert!(matches!(rx.poll_next(&mut ctx()), Poll::Ready(Some(_))));
+        rx.wake_senders();
         assert!(matches!(
             send.as_mut().poll(&mut ctx()),
             Poll::Ready(Ok(()))

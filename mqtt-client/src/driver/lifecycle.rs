@@ -24,7 +24,7 @@ impl<R: Runtime> Driver<R> {
                 self.dispatch.emit(ConnectionEvent::Reconnecting { delay });
             }
             Event::GaveUp => {
-                let error = self.last_error.take().unwrap_or(Error::Closed);
+                let error = self.last_error.take().map_or(Error::Closed, |e| *e);
                 self.dispatch.fail(error);
             }
             Event::Connected { .. } => {
@@ -59,14 +59,14 @@ impl<R: Runtime> Driver<R> {
                 self.conn.connect(self.now());
             }
             Err(e) => {
-                self.transport_error = Some(e);
+                self.transport_error = Some(Box::new(e));
                 self.conn.handle_closed(self.now());
             }
         }
     }
 
     fn on_disconnected(&mut self, reason: CoreReason) {
-        let cause = self.transport_error.take();
+        let cause = self.transport_error.take().map(|e| *e);
         // Whatever was being opened or used is abandoned.
         self.connecting = None;
         let server = self.dispatch.server.clone();
@@ -90,13 +90,13 @@ impl<R: Runtime> Driver<R> {
         self.stream = None;
         self.out.clear();
         tracing::warn!(server = %self.dispatch.server, reason = %told, "disconnected");
-        self.last_error = Some(match &told {
+        self.last_error = Some(Box::new(match &told {
             DisconnectReason::ConnectFailed { error, .. } => error.clone(),
             DisconnectReason::Refused(code) => Error::Refused(*code),
             DisconnectReason::ProtocolViolation(v) => Error::Protocol(*v),
             DisconnectReason::Transport(e) => e.clone(),
             _ => Error::Closed,
-        });
+        }));
         self.dispatch
             .emit(ConnectionEvent::Disconnected { reason: told });
     }

@@ -79,10 +79,10 @@ pub(crate) struct Driver<R: Runtime> {
     /// bytes tell an MQTT broker from a TLS port.
     check_first_bytes: bool,
     /// Why the current transport ended, when the transport said.
-    transport_error: Option<Error>,
+    transport_error: Option<Box<Error>>,
     /// What the latest failed attempt or lost connection is reported as,
     /// should the core give up.
-    last_error: Option<Error>,
+    last_error: Option<Box<Error>>,
     out: Outbox,
     reader: Reader,
     /// The runtime's clock, read once per round.
@@ -170,7 +170,7 @@ impl<R: Runtime> Driver<R> {
 
     fn transport_failed(&mut self, error: Error) {
         tracing::debug!(%error, "transport ended");
-        self.transport_error = Some(error);
+        self.transport_error = Some(Box::new(error));
         self.stream = None;
         self.out.clear();
         self.reader.reset();
@@ -279,6 +279,7 @@ impl<R: Runtime> Driver<R> {
 
         // Take a batch of commands before writing: their packets then leave
         // in one write instead of one each.
+        let mut taken = false;
         for _ in 0..COMMANDS_PER_ROUND {
             if !(self.commands_open && self.dispatch.accepting_commands())
                 || self.out.len() > WRITE_BACKLOG
@@ -291,6 +292,7 @@ impl<R: Runtime> Driver<R> {
                     self.dispatch
                         .on_command(&mut self.conn, cmd, self.clock, core_now);
                     progressed = true;
+                    taken = true;
                 }
                 Poll::Ready(None) => {
                     // Every handle is gone: leave cleanly.
@@ -301,6 +303,10 @@ impl<R: Runtime> Driver<R> {
                 }
                 Poll::Pending => break,
             }
+        }
+        if taken {
+            // Senders waiting for room wake once for the whole batch.
+            self.commands.wake_senders();
         }
 
         if let Some(stream) = self.stream.as_mut() {

@@ -22,6 +22,11 @@ pub(super) struct Outbox {
 impl Outbox {
     pub(super) fn push(&mut self, bytes: Bytes) {
         self.len += bytes.len();
+        if self.chunks.capacity() == 0 {
+            // A quiet connection writes a packet at a time: room for one,
+            // grown once traffic needs more.
+            self.chunks.reserve_exact(1);
+        }
         self.chunks.push_back(bytes);
     }
 

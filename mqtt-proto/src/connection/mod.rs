@@ -226,7 +226,9 @@ impl Connection {
             tx: BytesMut::new(),
             qos0_in_tx: Vec::new(),
             disconnect_in_tx: false,
-            events: VecDeque::new(),
+            // Events are drained after every call: room for one is what an
+            // idle connection needs, and the queue grows once under load.
+            events: VecDeque::with_capacity(1),
             timers: TimerTable::default(),
             keep_alive,
             ids: PacketIds::new(),

@@ -51,22 +51,22 @@ impl Dispatch {
     }
 
     pub(crate) fn shut_down(&mut self, commands: &mut CommandReceiver) {
-        let error = self.terminal.clone().unwrap_or(Error::Closed);
+        let error = self.terminal.as_deref().cloned().unwrap_or(Error::Closed);
         if let Some(ready) = self.ready.take() {
             let _ = ready.send(Err(error.clone()));
         }
         for (_, done) in self.publishes.drain() {
             let _ = done.send(Err(error.clone()));
         }
-        if let Some((_, Some(done))) = self.stalled.take() {
+        if let Some((_, Some(done))) = self.stalled.take().map(|stalled| *stalled) {
             let _ = done.send(Err(error.clone()));
         }
-        for (_, pending) in self.subscribes.drain() {
+        for (_, pending) in std::mem::take(&mut self.subscribes) {
             if let Some((done, _, _)) = pending.reply {
                 let _ = done.send(Err(error.clone()));
             }
         }
-        for (_, (done, _)) in self.unsubscribes.drain() {
+        for (_, (done, _)) in std::mem::take(&mut self.unsubscribes) {
             let _ = done.send(Err(error.clone()));
         }
         // Ending the channels ends every Subscription stream.
@@ -76,7 +76,7 @@ impl Dispatch {
         while let Some(cmd) = commands.try_recv() {
             reply_err(cmd, error.clone());
         }
-        self.listeners.close(self.terminal.clone());
+        self.listeners.close(self.terminal.as_deref().cloned());
         if let Some(closing) = self.closing.take() {
             if let Some(done) = closing.done {
                 let _ = done.send(Ok(()));

@@ -9,7 +9,7 @@ use super::Dispatch;
 use crate::delivery::AckHandle;
 use futures_core::Stream;
 use mqtt_proto::{AckToken, Connection};
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -21,7 +21,7 @@ pub(super) struct ManualAcks {
     channel: Option<AckChannel>,
     /// Messages every subscription took, waiting for acks by hand: the
     /// core's token and how many acks are still to come.
-    waiting: HashMap<u64, (AckToken, usize)>,
+    waiting: BTreeMap<u64, (AckToken, usize)>,
     next_key: u64,
 }
 

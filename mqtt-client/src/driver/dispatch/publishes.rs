@@ -16,7 +16,7 @@ impl Dispatch {
     ) {
         if !conn.can_publish(message.qos) {
             // Hold it and take no further commands until there is room.
-            self.stalled = Some((message, done));
+            self.stalled = Some(Box::new((message, done)));
             return;
         }
         match conn.publish(message) {
@@ -34,7 +34,7 @@ impl Dispatch {
     }
 
     pub(super) fn retry_stalled(&mut self, conn: &mut Connection) {
-        if let Some((message, done)) = self.stalled.take() {
+        if let Some((message, done)) = self.stalled.take().map(|stalled| *stalled) {
             self.publish(conn, message, done);
         }
     }
