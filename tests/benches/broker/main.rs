@@ -1,36 +1,42 @@
-//! Broker benchmark: mqtt-tokio, mqtt-async-std and rumqttc against one
-//! tuned mosquitto, in one run, over TCP and over TLS.
+//! Broker benchmark: mqtt-tokio, mqtt-async-std, rumqttc and Eclipse Paho C
+//! against mosquitto, in one run: over TCP and TLS to a tuned broker, and
+//! over TCP to a second one in its stock configuration (Nagle on).
 //!
 //! ```sh
-//! cargo bench -p mqtt-integration-tests --bench broker
-//! BENCH_MESSAGES=50000 cargo bench -p mqtt-integration-tests --bench broker
+//! ./scripts/bench-report                                                     # the README tables and chart
+//! cargo bench -p mqtt-integration-tests --bench broker                        # the table only
+//! BENCH_MESSAGES=50000 cargo bench -p mqtt-integration-tests --bench broker   # quicker
 //! ```
 //!
-//! The parent process (`parent.rs`) starts the broker and re-executes this
+//! The parent process (`parent.rs`) starts the brokers and re-executes this
 //! binary once per library and phase (`BENCH_CHILD=phase:library[:qos]`), so
-//! CPU time and peak RSS (`getrusage`) belong to that library alone. Each
-//! child prints one `BENCH key=value ...` line; the parent collects them and
-//! prints a markdown table. Timings are reported, never asserted: only
-//! correctness (QoS 1/2: every message received exactly once) fails the run.
+//! CPU time, context switches and peak RSS (`getrusage`) belong to that
+//! library alone. Each child prints one `BENCH key=value ...` line; the
+//! parent collects them, keeps them in `target/bench/broker.tsv` and prints
+//! a markdown table (`table.rs`). Timings are reported, never asserted: only
+//! correctness (QoS 1/2: every message received exactly once) fails a run.
 //!
 //! Settings, the same for every library where they exist: 64-byte payloads,
 //! publisher inflight window 100 (rumqttc's default; ours is raised from 64),
-//! rumqttc's request channel raised from 10 to 1,024 (our command queue
-//! keeps its default of 128), TCP_NODELAY on (ours always; rumqttc's set),
-//! keep-alive 60 s. Our publisher calls `try_publish` in a loop and falls
-//! back to `publish().await` on `Backpressure`; our subscriber's
+//! rumqttc's request channel raised from 10 to 1,024 (our hand-over holds
+//! as many commands as the session queue, 1,000), TCP_NODELAY on (ours
+//! always; rumqttc's set; Paho C has no such option), keep-alive 60 s. Our
+//! publisher calls `try_publish` in a loop and, when the session is backed
+//! up, waits for room with `publish_pipelined`; our subscriber's
 //! `subscription_capacity` is 10,000. rumqttc's publisher awaits
 //! `AsyncClient::publish` (which waits for channel room only).
 //!
-//! TLS phases (`tls-throughput`, QoS 0 and 1, half the messages of a TCP
-//! run) use the broker's TLS listener with a certificate from a fresh test
-//! [`Pki`](mqtt_integration_tests::pki::Pki); every client gets the same
-//! rustls configuration (see `tls.rs`), so the handshake and cipher suite
-//! are the same and only the clients differ.
+//! Phases: `throughput` (per QoS), `tls-throughput` (QoS 0 and 1, half the
+//! messages, every client on the same rustls configuration, see `tls.rs`),
+//! `nagle` (QoS 1 throughput against the stock broker), `latency`
+//! (sequential QoS 1 round trips), `idle` (memory per idle connection) and
+//! `scale` (`BENCH_SCALE_CLIENTS` clients, 10,000 by default, each
+//! publishing one QoS 1 message a second, default options).
 //!
-//! Modules: `parent` (broker, children, table), `measure` (what a child
-//! counts and prints), `ours` (our client on either runtime), `theirs`
-//! (rumqttc), `tls` (the shared client configuration).
+//! Modules: `parent` (brokers, children), `table` (results file and table),
+//! `measure` (what a child counts and prints), `ours` (our client on either
+//! runtime), `theirs` (rumqttc), `paho` (Paho C, a C program built at run
+//! time), `tls` (the shared client configuration).
 
 mod measure;
 mod ours;
@@ -57,6 +63,10 @@ const IDLE_CONNECTIONS: usize = 1_000;
 const QOS0_QUIET: Duration = Duration::from_secs(1);
 /// QoS 1/2: no progress for this long fails the run.
 const STALL: Duration = Duration::from_secs(30);
+/// The many-clients phase: how long its measured window lasts, and how
+/// many clients connect at a time before it.
+const SCALE_WINDOW: Duration = Duration::from_secs(10);
+const SCALE_BATCH: usize = 100;
 
 const LIBS: [&str; 3] = ["mqtt-tokio", "mqtt-async-std", "rumqttc"];
 
@@ -88,21 +98,31 @@ fn child(spec: &str) {
     let parts: Vec<&str> = spec.split(':').collect();
     let (kind, library) = (parts[0], parts[1]);
     let tls = kind.starts_with("tls-");
+    let port_var = match kind {
+        _ if tls => "BENCH_TLS_PORT",
+        // QoS 1 throughput against the broker in its stock configuration
+        // (Nagle's algorithm on): pipelining must not stall on delayed acks.
+        "nagle" => "BENCH_STOCK_PORT",
+        _ => "BENCH_PORT",
+    };
     let phase = Phase {
-        port: env(if tls { "BENCH_TLS_PORT" } else { "BENCH_PORT" })
-            .parse()
-            .expect("a port number"),
+        port: env(port_var).parse().expect("a port number"),
         n: if tls { tls_messages() } else { messages() },
         qos: parts.get(2).map_or(1, |q| q.parse().expect("qos")),
         tag: format!("bench/{}/{}", std::process::id(), spec.replace(':', "/")),
         tls: tls.then(|| tls::client_config(env("BENCH_CA").as_ref())),
     };
     let line = match (kind.trim_start_matches("tls-"), library) {
-        ("throughput", "mqtt-tokio") => tokio_rt().block_on(ours::throughput::<Tokio>(&phase)),
-        ("throughput", "mqtt-async-std") => {
+        ("throughput" | "nagle", "mqtt-tokio") => {
+            tokio_rt().block_on(ours::throughput::<Tokio>(&phase))
+        }
+        ("throughput" | "nagle", "mqtt-async-std") => {
             async_std::task::block_on(ours::throughput::<AsyncStd>(&phase))
         }
-        ("throughput", "rumqttc") => tokio_rt().block_on(theirs::throughput(&phase)),
+        ("throughput" | "nagle", "rumqttc") => tokio_rt().block_on(theirs::throughput(&phase)),
+        ("scale", "mqtt-tokio") => tokio_rt().block_on(ours::scale::<Tokio>(&phase)),
+        ("scale", "mqtt-async-std") => async_std::task::block_on(ours::scale::<AsyncStd>(&phase)),
+        ("scale", "rumqttc") => tokio_rt().block_on(theirs::scale(&phase)),
         ("latency", "mqtt-tokio") => tokio_rt().block_on(ours::latency::<Tokio>(&phase)),
         ("latency", "mqtt-async-std") => {
             async_std::task::block_on(ours::latency::<AsyncStd>(&phase))

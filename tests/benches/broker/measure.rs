@@ -103,6 +103,8 @@ where
 pub(crate) struct Usage {
     cpu: Duration,
     maxrss_kib: i64,
+    /// Context switches, voluntary (waiting) and involuntary (preempted).
+    ctxsw: i64,
 }
 
 pub(crate) fn usage() -> Usage {
@@ -116,6 +118,7 @@ pub(crate) fn usage() -> Usage {
     Usage {
         cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
         maxrss_kib: ru.ru_maxrss,
+        ctxsw: ru.ru_nvcsw + ru.ru_nivcsw,
     }
 }
 
@@ -157,13 +160,14 @@ pub(crate) fn throughput_line(
     let cpu = (after.cpu - before.cpu).as_secs_f64();
     format!(
         "sent={} received={received} duplicates={} lost={} secs={secs:.3} rate={:.0} \
-         cpu_s={cpu:.3} cpu_us_per_msg={:.3} maxrss_kib={}",
+         cpu_s={cpu:.3} cpu_us_per_msg={:.3} maxrss_kib={} ctxsw_per_msg={:.3}",
         phase.n,
         seen.duplicates,
         phase.n.saturating_sub(unique),
         unique as f64 / secs,
         cpu * 1e6 / phase.n as f64,
-        after.maxrss_kib
+        after.maxrss_kib,
+        (after.ctxsw - before.ctxsw) as f64 / phase.n as f64
     )
 }
 
@@ -184,5 +188,40 @@ pub(crate) fn idle_line(before: u64, after: u64) -> String {
         "connections={IDLE_CONNECTIONS} rss_before_kib={before} rss_after_kib={after} \
          kib_per_conn={:.2}",
         after.saturating_sub(before) as f64 / IDLE_CONNECTIONS as f64
+    )
+}
+
+/// Clients in the many-clients phase (`BENCH_SCALE_CLIENTS`, default
+/// 10,000).
+pub(crate) fn scale_clients() -> usize {
+    std::env::var("BENCH_SCALE_CLIENTS")
+        .ok()
+        .map(|v| v.parse().expect("BENCH_SCALE_CLIENTS must be a number"))
+        .unwrap_or(10_000)
+}
+
+/// What the many-clients phase measured: `clients` connections, each
+/// publishing once a second for `window`, `completed` of those publishes
+/// acknowledged in it, CPU time used in it (from `before`), and the memory
+/// the clients added to the process (`rss_before` to now).
+pub(crate) fn scale_line(
+    clients: usize,
+    completed: u64,
+    window: Duration,
+    before: &Usage,
+    rss_before: u64,
+) -> String {
+    let after = usage();
+    let rss_after = rss_kib();
+    let secs = window.as_secs_f64();
+    let cpu = (after.cpu - before.cpu).as_secs_f64();
+    format!(
+        "clients={clients} secs={secs:.1} completed={completed} rate={:.0} cpu_s={cpu:.3} \
+         cpu_us_per_client_s={:.2} rss_before_kib={rss_before} rss_after_kib={rss_after} \
+         kib_per_client={:.2} ctxsw_per_msg={:.3}",
+        completed as f64 / secs,
+        cpu * 1e6 / (clients as f64 * secs),
+        rss_after.saturating_sub(rss_before) as f64 / clients as f64,
+        (after.ctxsw - before.ctxsw) as f64 / completed.max(1) as f64
     )
 }

@@ -3,12 +3,16 @@
 //! idle memory.
 
 use crate::measure::{
-    idle_line, payload, percentiles, rss_kib, throughput_line, usage, watch, Seen, Tally,
+    idle_line, payload, percentiles, rss_kib, scale_clients, scale_line, throughput_line, usage,
+    watch, Seen, Tally,
 };
 use crate::{
-    Phase, IDLE_CONNECTIONS, IDLE_WARMUP, INFLIGHT, LATENCY_ROUNDS, LATENCY_WARMUP, SUB_CAPACITY,
+    Phase, IDLE_CONNECTIONS, IDLE_WARMUP, INFLIGHT, LATENCY_ROUNDS, LATENCY_WARMUP, SCALE_BATCH,
+    SCALE_WINDOW, SUB_CAPACITY,
 };
 use mqtt_client::{Client, Error, Options, QoS, Runtime, TlsOptions};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn qos(q: u8) -> QoS {
@@ -56,16 +60,21 @@ pub(crate) async fn throughput<R: Runtime>(phase: &Phase) -> String {
     }
     let before = usage();
     let started = Instant::now();
-    let mut fallbacks = 0u64;
+    // The fast path: `try_publish` hands a message over without waiting;
+    // only when the session is backed up (the hand-over holds as many
+    // messages as the session queue) does the publisher wait, and then
+    // only for room (`publish_pipelined`), never for the broker. Outcomes
+    // are checked by the subscriber's tally.
+    let mut waits = 0u64;
     for seq in 0..phase.n {
         match publisher.try_publish(&phase.tag, payload(seq), qos) {
             Ok(()) => {}
             Err(Error::Backpressure) => {
-                fallbacks += 1;
-                publisher
-                    .publish(&phase.tag, payload(seq), qos)
+                waits += 1;
+                let _outcome_checked_by_the_subscriber = publisher
+                    .publish_pipelined(&phase.tag, payload(seq), qos)
                     .await
-                    .expect("publish")
+                    .expect("publish");
             }
             Err(e) => panic!("publish: {e}"),
         }
@@ -79,7 +88,7 @@ pub(crate) async fn throughput<R: Runtime>(phase: &Phase) -> String {
     let line = throughput_line(phase, &tally, &seen, &before, started);
     publisher.disconnect().await.expect("disconnect");
     format!(
-        "{line} publish_loop_secs={:.3} backpressure_fallbacks={fallbacks}",
+        "{line} publish_loop_secs={:.3} waits_for_room={waits}",
         published.as_secs_f64()
     )
 }
@@ -126,5 +135,63 @@ pub(crate) async fn idle<R: Runtime>(phase: &Phase) -> String {
     for client in &clients {
         let _ = client.disconnect().await;
     }
+    line
+}
+
+/// Many clients on one runtime, default options: `scale_clients()`
+/// connections, each publishing one QoS 1 message a second (spread over
+/// the second) from a task of its own; CPU and memory per client over
+/// `SCALE_WINDOW`.
+pub(crate) async fn scale<R: Runtime>(phase: &Phase) -> String {
+    let n = scale_clients();
+    let rss_before = rss_kib();
+    let mut clients = Vec::with_capacity(n);
+    while clients.len() < n {
+        let batch = SCALE_BATCH.min(n - clients.len());
+        let (tx, rx) = async_channel::bounded(batch);
+        for _ in 0..batch {
+            let (tx, port) = (tx.clone(), phase.port);
+            R::spawn(Box::pin(async move {
+                let client = Client::<R>::connect(Options::new("127.0.0.1", port)).await;
+                let _ = tx.send(client.expect("connect")).await;
+            }));
+        }
+        for _ in 0..batch {
+            clients.push(rx.recv().await.expect("a connected client"));
+        }
+    }
+    let completed = Arc::new(AtomicU64::new(0));
+    let start = Instant::now() + Duration::from_secs(1);
+    let end = start + SCALE_WINDOW;
+    for (i, client) in clients.iter().enumerate() {
+        let (client, completed) = (client.clone(), completed.clone());
+        let topic = format!("{}/{i}", phase.tag);
+        let offset = Duration::from_secs(1).mul_f64(i as f64 / n as f64);
+        R::spawn(Box::pin(async move {
+            let mut next = start + offset;
+            let mut seq = 0;
+            while next < end {
+                R::sleep_until(next).await;
+                if client
+                    .publish(&topic, payload(seq), QoS::AtLeastOnce)
+                    .await
+                    .is_ok()
+                {
+                    completed.fetch_add(1, Ordering::Relaxed);
+                }
+                seq += 1;
+                next += Duration::from_secs(1);
+            }
+        }));
+    }
+    R::sleep_until(start).await;
+    let before = usage();
+    let counted = completed.load(Ordering::Relaxed);
+    R::sleep_until(end).await;
+    let done = completed.load(Ordering::Relaxed) - counted;
+    let line = scale_line(n, done, SCALE_WINDOW, &before, rss_before);
+    // Every handle gone (the publishing tasks are done): each client
+    // closes by itself; the process ends right after anyway.
+    drop(clients);
     line
 }

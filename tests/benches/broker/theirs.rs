@@ -3,11 +3,15 @@
 //! shows. Over TLS it gets the benchmark's shared rustls configuration.
 
 use crate::measure::{
-    idle_line, payload, percentiles, rss_kib, throughput_line, usage, watch, Seen, Tally,
+    idle_line, payload, percentiles, rss_kib, scale_clients, scale_line, throughput_line, usage,
+    watch, Seen, Tally,
 };
 use crate::{
     Phase, CHANNEL, IDLE_CONNECTIONS, IDLE_WARMUP, INFLIGHT, LATENCY_ROUNDS, LATENCY_WARMUP,
+    SCALE_BATCH, SCALE_WINDOW,
 };
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn qos(q: u8) -> rumqttc::QoS {
@@ -185,4 +189,73 @@ pub(crate) async fn idle(phase: &Phase) -> String {
         let _ = task.await;
     }
     line
+}
+
+/// The many-clients phase with rumqttc's defaults (keep-alive 60 s as
+/// ours): each client's event loop polled by a task, and a task
+/// publishing one QoS 1 message a second that counts it once its PUBACK
+/// came (seen by the event loop).
+pub(crate) async fn scale(phase: &Phase) -> String {
+    let n = scale_clients();
+    let rss_before = rss_kib();
+    let completed = Arc::new(AtomicU64::new(0));
+    let mut clients = Vec::with_capacity(n);
+    while clients.len() < n {
+        let batch = SCALE_BATCH.min(n - clients.len());
+        let (tx, mut rx) = tokio::sync::mpsc::channel(batch);
+        for _ in 0..batch {
+            let i = clients.len();
+            let (tx, port, completed) = (tx.clone(), phase.port, completed.clone());
+            let id = format!("rumqttc-{}-scale-{i}", std::process::id());
+            tokio::spawn(async move {
+                let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
+                options.set_keep_alive(Duration::from_secs(60));
+                let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
+                ready(&mut eventloop, false).await;
+                let _ = tx.send(client).await;
+                loop {
+                    match eventloop.poll().await {
+                        Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => {
+                            completed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_) => {
+                            break
+                        }
+                        Ok(_) => {}
+                    }
+                }
+            });
+            clients.push(None);
+        }
+        let first = clients.len() - batch;
+        for slot in &mut clients[first..] {
+            *slot = Some(rx.recv().await.expect("a connected client"));
+        }
+    }
+    let clients: Vec<rumqttc::AsyncClient> = clients.into_iter().flatten().collect();
+    let start = Instant::now() + Duration::from_secs(1);
+    let end = start + SCALE_WINDOW;
+    for (i, client) in clients.iter().enumerate() {
+        let client = client.clone();
+        let topic = format!("{}/{i}", phase.tag);
+        let offset = Duration::from_secs(1).mul_f64(i as f64 / n as f64);
+        tokio::spawn(async move {
+            let mut next = start + offset;
+            let mut seq = 0;
+            while next < end {
+                tokio::time::sleep_until(next.into()).await;
+                let _ = client
+                    .publish(&topic, rumqttc::QoS::AtLeastOnce, false, payload(seq))
+                    .await;
+                seq += 1;
+                next += Duration::from_secs(1);
+            }
+        });
+    }
+    tokio::time::sleep_until(start.into()).await;
+    let before = usage();
+    let counted = completed.load(Ordering::Relaxed);
+    tokio::time::sleep_until(end.into()).await;
+    let done = completed.load(Ordering::Relaxed) - counted;
+    scale_line(n, done, SCALE_WINDOW, &before, rss_before)
 }
