@@ -504,6 +504,38 @@ fn inflight_window_and_bounded_queue() {
 }
 
 #[test]
+fn a_full_window_refills_a_quarter_at_a_time_in_order() {
+    // Window 8: once full, queued messages wait for 2 free slots, then
+    // leave together, in order, with fresh ids and DUP 0 [MQTT-4.3.2-1].
+    let mut s = Script::connected(options().max_inflight(8).max_queued(100));
+    for _ in 0..12 {
+        s.conn.publish(msg("t", "x", QoS::AtLeastOnce)).unwrap();
+    }
+    assert_eq!(s.sent().len(), 8);
+    s.broker(Packet::PubAck(PubAck::new(pid(1))));
+    assert!(
+        s.sent().is_empty(),
+        "one free slot of eight waits for a second"
+    );
+    s.broker(Packet::PubAck(PubAck::new(pid(2))));
+    let sent = s.sent();
+    let ids: Vec<_> = sent.iter().map(|p| publish_of(p).qos_pid).collect();
+    assert_eq!(
+        ids,
+        vec![QosPid::AtLeastOnce(pid(9)), QosPid::AtLeastOnce(pid(10))]
+    );
+    assert!(sent.iter().all(|p| !publish_of(p).dup));
+    // Below a full window, a new message goes out at once.
+    for n in 3..=10 {
+        s.broker(Packet::PubAck(PubAck::new(pid(n))));
+    }
+    let _ = s.sent();
+    assert_eq!((s.conn.inflight(), s.conn.queued()), (2, 0));
+    s.conn.publish(msg("t", "x", QoS::AtLeastOnce)).unwrap();
+    assert_eq!(s.sent().len(), 1);
+}
+
+#[test]
 fn too_large_publish_is_refused_without_closing() {
     let mut s = Script::connected(options().max_packet_size(100));
     let big = Message::new("t", vec![0u8; 200], QoS::AtMostOnce).unwrap();
