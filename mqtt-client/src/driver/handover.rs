@@ -201,12 +201,23 @@ mod tests {
         assert!(tx.try_send(disconnect()).is_ok());
     }
 
+    type Send = Pin<Box<dyn Future<Output = Result<(), Command>>>>;
+
+    /// A hand-over of `limit` filled up, and a send waiting for room.
+    fn full(limit: usize) -> (CommandSender, CommandReceiver, Send) {
+        let (tx, rx) = handover(limit);
+        for _ in 0..limit {
+            assert!(tx.try_send(disconnect()).is_ok());
+        }
+        let waiting = tx.clone();
+        let mut send: Send = Box::pin(async move { waiting.send(disconnect()).await });
+        assert!(send.as_mut().poll(&mut ctx()).is_pending());
+        (tx, rx, send)
+    }
+
     #[test]
     fn a_waiting_sender_goes_on_when_the_driver_takes_one() {
-        let (tx, mut rx) = handover(1);
-        assert!(tx.try_send(disconnect()).is_ok());
-        let mut send = Box::pin(tx.send(disconnect()));
-        assert!(send.as_mut().poll(&mut ctx()).is_pending());
+        let (_tx, mut rx, mut send) = full(1);
         assert!(matches!(rx.poll_next(&mut ctx()), Poll::Ready(Some(_))));
         rx.wake_senders();
         assert!(matches!(
@@ -217,12 +228,7 @@ mod tests {
 
     #[test]
     fn waiting_senders_wake_once_half_the_room_is_free() {
-        let (tx, mut rx) = handover(4);
-        for _ in 0..4 {
-            assert!(tx.try_send(disconnect()).is_ok());
-        }
-        let mut send = Box::pin(tx.send(disconnect()));
-        assert!(send.as_mut().poll(&mut ctx()).is_pending());
+        let (_tx, mut rx, mut send) = full(4);
         assert!(matches!(rx.poll_next(&mut ctx()), Poll::Ready(Some(_))));
         rx.wake_senders();
         // Three of four still held: the sender sleeps on.
@@ -237,10 +243,7 @@ mod tests {
 
     #[test]
     fn closing_fails_waiting_and_new_senders() {
-        let (tx, mut rx) = handover(1);
-        assert!(tx.try_send(disconnect()).is_ok());
-        let mut send = Box::pin(tx.send(disconnect()));
-        assert!(send.as_mut().poll(&mut ctx()).is_pending());
+        let (tx, mut rx, mut send) = full(1);
         rx.close();
         assert!(matches!(
             send.as_mut().poll(&mut ctx()),
