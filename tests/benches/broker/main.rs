@@ -34,7 +34,9 @@
 //! publishing one QoS 1 message a second, default options).
 //!
 //! Modules: `parent` (brokers, children), `table` (results file and table),
-//! `measure` (what a child counts and prints), `ours` (our client on either
+//! `split` (a throughput phase's subscriber in a process of its own, so
+//! each side's CPU is measured apart), `measure` (what a child counts and
+//! prints), `ours` (our client on either
 //! runtime), `theirs` (rumqttc), `paho` (Paho C, a C program built at run
 //! time), `tls` (the shared client configuration).
 
@@ -42,6 +44,7 @@ mod measure;
 mod ours;
 mod paho;
 mod parent;
+mod split;
 mod theirs;
 mod tls;
 
@@ -96,7 +99,12 @@ fn tls_messages() -> u64 {
 fn child(spec: &str) {
     let env = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
     let parts: Vec<&str> = spec.split(':').collect();
-    let (kind, library) = (parts[0], parts[1]);
+    // `sub-<spec>`: the subscribing side of a throughput phase (`split.rs`).
+    let (subscribing, kind) = match parts[0].strip_prefix("sub-") {
+        Some(kind) => (true, kind),
+        None => (false, parts[0]),
+    };
+    let library = parts[1];
     let tls = kind.starts_with("tls-");
     let port_var = match kind {
         _ if tls => "BENCH_TLS_PORT",
@@ -109,10 +117,17 @@ fn child(spec: &str) {
         port: env(port_var).parse().expect("a port number"),
         n: if tls { tls_messages() } else { messages() },
         qos: parts.get(2).map_or(1, |q| q.parse().expect("qos")),
-        tag: format!("bench/{}/{}", std::process::id(), spec.replace(':', "/")),
+        // The subscribing child is given its publisher's topic.
+        tag: std::env::var("BENCH_TAG")
+            .unwrap_or_else(|_| format!("bench/{}/{}", std::process::id(), spec.replace(':', "/"))),
         tls: tls.then(|| tls::client_config(env("BENCH_CA").as_ref())),
     };
     let line = match (kind.trim_start_matches("tls-"), library) {
+        (_, "mqtt-tokio") if subscribing => tokio_rt().block_on(ours::subscriber::<Tokio>(&phase)),
+        (_, "mqtt-async-std") if subscribing => {
+            async_std::task::block_on(ours::subscriber::<AsyncStd>(&phase))
+        }
+        (_, "rumqttc") if subscribing => tokio_rt().block_on(theirs::subscriber(&phase)),
         ("throughput" | "nagle", "mqtt-tokio") => {
             tokio_rt().block_on(ours::throughput::<Tokio>(&phase))
         }

@@ -23,6 +23,12 @@ pub(crate) struct Tally {
 }
 
 impl Tally {
+    /// Messages counted, and when the last one arrived.
+    pub(crate) fn count_and_last(&self) -> (u64, Instant) {
+        let last = Duration::from_nanos(self.last_ns.load(Ordering::Relaxed));
+        (self.count.load(Ordering::Relaxed), self.t0 + last)
+    }
+
     pub(crate) fn new() -> Arc<Tally> {
         Arc::new(Tally {
             t0: Instant::now(),
@@ -40,6 +46,20 @@ pub(crate) struct Seen {
 }
 
 impl Seen {
+    /// Distinct sequence numbers seen.
+    pub(crate) fn unique(&self) -> u64 {
+        self.bits.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
+
+    pub(crate) fn duplicates(&self) -> u64 {
+        self.duplicates
+    }
+
+    /// Payloads that were not this run's.
+    pub(crate) fn foreign(&self) -> u64 {
+        self.foreign
+    }
+
     pub(crate) fn new(n: u64) -> Seen {
         Seen {
             bits: vec![0; n.div_ceil(64) as usize],
@@ -107,6 +127,20 @@ pub(crate) struct Usage {
     ctxsw: i64,
 }
 
+impl Usage {
+    pub(crate) fn cpu_since(&self, before: &Usage) -> Duration {
+        self.cpu.saturating_sub(before.cpu)
+    }
+
+    pub(crate) fn ctxsw_since(&self, before: &Usage) -> i64 {
+        self.ctxsw - before.ctxsw
+    }
+
+    pub(crate) fn maxrss_kib(&self) -> i64 {
+        self.maxrss_kib
+    }
+}
+
 pub(crate) fn usage() -> Usage {
     // SAFETY: getrusage only writes the struct it is given.
     let ru = unsafe {
@@ -133,42 +167,6 @@ pub(crate) fn rss_kib() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as u64;
     pages * page / 1024
-}
-
-pub(crate) fn throughput_line(
-    phase: &Phase,
-    tally: &Tally,
-    seen: &Seen,
-    before: &Usage,
-    started: Instant,
-) -> String {
-    let after = usage();
-    let received = tally.count.load(Ordering::Relaxed);
-    let unique = seen
-        .bits
-        .iter()
-        .map(|w| u64::from(w.count_ones()))
-        .sum::<u64>();
-    if phase.qos > 0 && (received != phase.n || unique != phase.n || seen.foreign != 0) {
-        panic!(
-            "QoS {}: sent {}, received {received} ({unique} distinct, {} duplicates, {} foreign)",
-            phase.qos, phase.n, seen.duplicates, seen.foreign
-        );
-    }
-    let last = tally.t0 + Duration::from_nanos(tally.last_ns.load(Ordering::Relaxed));
-    let secs = last.saturating_duration_since(started).as_secs_f64();
-    let cpu = (after.cpu - before.cpu).as_secs_f64();
-    format!(
-        "sent={} received={received} duplicates={} lost={} secs={secs:.3} rate={:.0} \
-         cpu_s={cpu:.3} cpu_us_per_msg={:.3} maxrss_kib={} ctxsw_per_msg={:.3}",
-        phase.n,
-        seen.duplicates,
-        phase.n.saturating_sub(unique),
-        unique as f64 / secs,
-        cpu * 1e6 / phase.n as f64,
-        after.maxrss_kib,
-        (after.ctxsw - before.ctxsw) as f64 / phase.n as f64
-    )
 }
 
 pub(crate) fn percentiles(mut samples: Vec<Duration>) -> String {

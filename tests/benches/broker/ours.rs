@@ -3,9 +3,9 @@
 //! idle memory.
 
 use crate::measure::{
-    idle_line, payload, percentiles, rss_kib, scale_clients, scale_line, throughput_line, usage,
-    watch, Seen, Tally,
+    idle_line, payload, percentiles, rss_kib, scale_clients, scale_line, usage, watch, Seen, Tally,
 };
+use crate::split::{self, combined_line, sub_line, unix_ns, SubProcess};
 use crate::{
     Phase, IDLE_CONNECTIONS, IDLE_WARMUP, INFLIGHT, LATENCY_ROUNDS, LATENCY_WARMUP, SCALE_BATCH,
     SCALE_WINDOW, SUB_CAPACITY,
@@ -37,28 +37,14 @@ fn options(phase: &Phase) -> Options {
         .subscription_capacity(SUB_CAPACITY)
 }
 
+/// The publishing side of a throughput phase; the subscriber runs in a
+/// process of its own (`split.rs`, `subscriber` below).
 pub(crate) async fn throughput<R: Runtime>(phase: &Phase) -> String {
     let qos = qos(phase.qos);
-    let subscriber = Client::<R>::connect(options(phase)).await.expect("connect");
+    let mut subscriber = SubProcess::start(phase);
     let publisher = Client::<R>::connect(options(phase)).await.expect("connect");
-    let mut sub = subscriber
-        .subscribe(&phase.tag, qos)
-        .await
-        .expect("subscribe");
-    let tally = Tally::new();
-    let (done_tx, done_rx) = async_channel::bounded(1);
-    {
-        let tally = tally.clone();
-        let n = phase.n;
-        R::spawn(Box::pin(async move {
-            let mut seen = Seen::new(n);
-            while let Some(message) = sub.next().await {
-                seen.record(&tally, &message.payload);
-            }
-            let _ = done_tx.send(seen).await;
-        }));
-    }
     let before = usage();
+    let started_unix_ns = unix_ns();
     let started = Instant::now();
     // The fast path: `try_publish` hands a message over without waiting;
     // only when the session is backed up (the hand-over holds as many
@@ -80,17 +66,45 @@ pub(crate) async fn throughput<R: Runtime>(phase: &Phase) -> String {
         }
     }
     let published = started.elapsed();
-    watch(&tally, phase, |d| R::sleep_until(Instant::now() + d)).await;
-    // The CPU time counted ends here, once the subscriber has everything;
-    // the disconnects are not counted.
-    subscriber.disconnect().await.expect("disconnect");
-    let seen = done_rx.recv().await.expect("subscriber result");
-    let line = throughput_line(phase, &tally, &seen, &before, started);
+    subscriber.published();
+    // Blocks this thread until the subscriber has everything; the
+    // publisher's driver runs on the runtime's other threads meanwhile.
+    let sub = subscriber.finish();
+    let line = combined_line(phase, &sub, &before, started_unix_ns);
     publisher.disconnect().await.expect("disconnect");
     format!(
         "{line} publish_loop_secs={:.3} waits_for_room={waits}",
         published.as_secs_f64()
     )
+}
+
+/// The subscribing side of a throughput phase, in a child of its own.
+pub(crate) async fn subscriber<R: Runtime>(phase: &Phase) -> String {
+    let subscriber = Client::<R>::connect(options(phase)).await.expect("connect");
+    let mut sub = subscriber
+        .subscribe(&phase.tag, qos(phase.qos))
+        .await
+        .expect("subscribe");
+    let tally = Tally::new();
+    let (done_tx, done_rx) = async_channel::bounded(1);
+    {
+        let tally = tally.clone();
+        let n = phase.n;
+        R::spawn(Box::pin(async move {
+            let mut seen = Seen::new(n);
+            while let Some(message) = sub.next().await {
+                seen.record(&tally, &message.payload);
+            }
+            let _ = done_tx.send(seen).await;
+        }));
+    }
+    let published = split::ready();
+    let before = usage();
+    published.recv().await.expect("the publisher's DONE");
+    watch(&tally, phase, |d| R::sleep_until(Instant::now() + d)).await;
+    subscriber.disconnect().await.expect("disconnect");
+    let seen = done_rx.recv().await.expect("subscriber result");
+    sub_line(&tally, &seen, &before)
 }
 
 pub(crate) async fn latency<R: Runtime>(phase: &Phase) -> String {

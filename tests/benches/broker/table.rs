@@ -171,6 +171,17 @@ pub(crate) fn rows(r: &Results) -> Vec<Row> {
         let label = format!("QoS {q} client CPU per message (µs)");
         rows.push(row(label, &spec, "cpu_us_per_msg", Lower, 2));
     }
+    // Each side in a process of its own (paho-c runs both in one: —).
+    for (side, key) in [
+        ("publisher", "pub_cpu_us_per_msg"),
+        ("subscriber", "sub_cpu_us_per_msg"),
+    ] {
+        for q in 0..3 {
+            let spec = move |lib: &str| format!("throughput:{lib}:{q}");
+            let label = format!("QoS {q} {side} CPU per message (µs)");
+            rows.push(row(label, &spec, key, Lower, 2));
+        }
+    }
     for q in 0..3 {
         let spec = move |lib: &str| format!("throughput:{lib}:{q}");
         let label = format!("QoS {q} context switches per message");

@@ -3,9 +3,9 @@
 //! shows. Over TLS it gets the benchmark's shared rustls configuration.
 
 use crate::measure::{
-    idle_line, payload, percentiles, rss_kib, scale_clients, scale_line, throughput_line, usage,
-    watch, Seen, Tally,
+    idle_line, payload, percentiles, rss_kib, scale_clients, scale_line, usage, watch, Seen, Tally,
 };
+use crate::split::{self, combined_line, sub_line, unix_ns, SubProcess};
 use crate::{
     Phase, CHANNEL, IDLE_CONNECTIONS, IDLE_WARMUP, INFLIGHT, LATENCY_ROUNDS, LATENCY_WARMUP,
     SCALE_BATCH, SCALE_WINDOW,
@@ -69,17 +69,43 @@ fn drive(mut eventloop: rumqttc::EventLoop) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// The publishing side of a throughput phase; the subscriber runs in a
+/// process of its own (`split.rs`, `subscriber` below).
 pub(crate) async fn throughput(phase: &Phase) -> String {
     let qos = qos(phase.qos);
-    let (subscriber, mut sub_loop) = new_client(phase, "sub");
+    let mut subscriber = SubProcess::start(phase);
     let (publisher, mut pub_loop) = new_client(phase, "pub");
+    ready(&mut pub_loop, false).await;
+    let publishing_task = drive(pub_loop);
+    let before = usage();
+    let started_unix_ns = unix_ns();
+    let started = Instant::now();
+    for seq in 0..phase.n {
+        publisher
+            .publish(phase.tag.clone(), qos, false, payload(seq))
+            .await
+            .expect("publish");
+    }
+    let published = started.elapsed();
+    subscriber.published();
+    // Blocks this thread until the subscriber has everything; the event
+    // loop runs on the runtime's other threads meanwhile.
+    let sub = subscriber.finish();
+    let line = combined_line(phase, &sub, &before, started_unix_ns);
+    publisher.disconnect().await.expect("disconnect");
+    let _ = publishing_task.await;
+    format!("{line} publish_loop_secs={:.3}", published.as_secs_f64())
+}
+
+/// The subscribing side of a throughput phase, in a child of its own.
+pub(crate) async fn subscriber(phase: &Phase) -> String {
+    let qos = qos(phase.qos);
+    let (subscriber, mut sub_loop) = new_client(phase, "sub");
     subscriber
         .subscribe(phase.tag.clone(), qos)
         .await
         .expect("subscribe");
     ready(&mut sub_loop, true).await;
-    ready(&mut pub_loop, false).await;
-    let publishing_task = drive(pub_loop);
     let tally = Tally::new();
     let receiving = {
         let tally = tally.clone();
@@ -98,22 +124,13 @@ pub(crate) async fn throughput(phase: &Phase) -> String {
             seen
         })
     };
+    let published = split::ready();
     let before = usage();
-    let started = Instant::now();
-    for seq in 0..phase.n {
-        publisher
-            .publish(phase.tag.clone(), qos, false, payload(seq))
-            .await
-            .expect("publish");
-    }
-    let published = started.elapsed();
+    published.recv().await.expect("the publisher's DONE");
     watch(&tally, phase, tokio::time::sleep).await;
     subscriber.disconnect().await.expect("disconnect");
     let seen = receiving.await.expect("subscriber task");
-    let line = throughput_line(phase, &tally, &seen, &before, started);
-    publisher.disconnect().await.expect("disconnect");
-    let _ = publishing_task.await;
-    format!("{line} publish_loop_secs={:.3}", published.as_secs_f64())
+    sub_line(&tally, &seen, &before)
 }
 
 pub(crate) async fn latency(phase: &Phase) -> String {
