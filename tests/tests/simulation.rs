@@ -15,9 +15,7 @@
 //! each with its seed; replay one alone with
 //! `SIM_SEED=<seed> cargo test -p mqtt-integration-tests --test simulation`.
 //! `SIM_SCHEDULES=<n>` changes how many schedules run; `SIM_TRACE=1` prints
-//! every packet and event of a replayed schedule; `SIM_STRICT=1` fails on
-//! the known core bugs the simulation otherwise tolerates and counts (see
-//! `PolicyCheck::stale` and `Client::unsent_at_close`).
+//! every packet and event of a replayed schedule.
 
 use mqtt_integration_tests::sim::{run, Faults, Misbehaviour, Stats};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -137,21 +135,6 @@ fn random_fault_schedules_keep_every_promise() {
         total.held_checks,
         total.desyncs
     );
-    if p.stale_connection > 0 {
-        println!(
-            "known core bug tolerated {} times: after a connection ended during a graceful close, \
-             the first failed attempt after `start` is taken for the loss of that connection \
-             (SIM_STRICT=1 fails on it)",
-            p.stale_connection
-        );
-    }
-    if p.close_after_qos0 > 0 {
-        println!(
-            "known core bug tolerated {} times: a graceful close begun right after a QoS 0 publish \
-             waits for its drain deadline although nothing is left (SIM_STRICT=1 fails on it)",
-            p.close_after_qos0
-        );
-    }
     println!("misbehaviours injected:");
     for kind in Misbehaviour::ALL {
         let class = if kind.is_violation() {

@@ -148,12 +148,6 @@ impl Stats {
     }
 }
 
-/// Whether known core bugs fail a schedule (`SIM_STRICT` set) rather than
-/// being tolerated and counted.
-fn strict() -> bool {
-    std::env::var_os("SIM_STRICT").is_some()
-}
-
 /// One published message, as the schedule knows it.
 #[derive(Debug, Clone, Copy)]
 struct Sent {

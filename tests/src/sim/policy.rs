@@ -40,10 +40,6 @@ enum Phase {
     /// A connection was lost or a round failed: `ReconnectScheduled` is due
     /// now.
     ScheduleDue { ended: Instant },
-    /// The first attempt after a close failed, with servers left: the
-    /// next server is due now, or, tolerating the known core bug (see
-    /// [`PolicyCheck::stale`]), `ReconnectScheduled`.
-    FailoverOrSchedule { server: usize, ended: Instant },
     /// A final refusal: `GaveUp` is due now.
     GiveUpDue,
     /// A transport was asked for; no CONNACK accepted it yet.
@@ -73,12 +69,6 @@ pub struct PolicyStats {
     pub close_deadlines: u64,
     /// Clients that gave up after a final refusal.
     pub gave_up: u64,
-    /// Times the known core bug described at [`PolicyCheck::stale`]
-    /// showed, and was tolerated.
-    pub stale_connection: u64,
-    /// Closes that waited for their deadline after a QoS 0 message just
-    /// published: the known core bug at `world::Client::unsent_at_close`.
-    pub close_after_qos0: u64,
 }
 
 impl PolicyStats {
@@ -89,8 +79,6 @@ impl PolicyStats {
         self.closes += other.closes;
         self.close_deadlines += other.close_deadlines;
         self.gave_up += other.gave_up;
-        self.stale_connection += other.stale_connection;
-        self.close_after_qos0 += other.close_after_qos0;
     }
 }
 
@@ -111,18 +99,6 @@ pub struct PolicyCheck {
     n_lo: u32,
     n_hi: u32,
     close: Option<Close>,
-    /// Known core bug, tolerated unless `SIM_STRICT` is set: a connection
-    /// that ended during a graceful close is not forgotten by the reconnect
-    /// policy (`lose` returns before `Reconnect::on_ended`), so the first
-    /// attempt after the next `start` that fails before CONNACK is taken
-    /// for the loss of that old connection: no failover to the next server
-    /// but a backoff, started over if the old connection was healthy or if
-    /// the time since its CONNACK, idle time included, reached the
-    /// keep-alive. Holds (CONNACK time, healthy) of that connection.
-    stale: Option<(Instant, bool)>,
-    /// The lower bound the bug loosened, to count when it showed.
-    loosened: Option<u32>,
-    strict: bool,
     pub stats: PolicyStats,
 }
 
@@ -145,9 +121,6 @@ impl PolicyCheck {
             n_lo: 0,
             n_hi: 0,
             close: None,
-            stale: None,
-            loosened: None,
-            strict: super::strict(),
             stats: PolicyStats::default(),
         }
     }
@@ -233,19 +206,11 @@ impl PolicyCheck {
     pub fn on_event(&mut self, now: Instant, e: &Event, healthy: bool) -> Result<(), String> {
         match e {
             Event::OpenTransport { server } => match self.phase {
-                Phase::OpenDue { server: s, at }
-                | Phase::FailoverOrSchedule {
-                    server: s,
-                    ended: at,
-                } if s == *server && at == now => {
+                Phase::OpenDue { server: s, at } if s == *server && at == now => {
                     if *server >= self.servers {
                         return Err(self.err(now, format!("server {server} does not exist")));
                     }
-                    if let Phase::FailoverOrSchedule { .. } = self.phase {
-                        self.stats.failovers += 1;
-                    }
                     self.tried += 1;
-                    self.loosened = None;
                     self.phase = Phase::Attempt { server: *server };
                 }
                 other => {
@@ -256,11 +221,6 @@ impl PolicyCheck {
                 }
             },
             Event::ReconnectScheduled { server, delay } => match self.phase {
-                Phase::FailoverOrSchedule { ended, .. } => {
-                    self.stats.stale_connection += 1;
-                    self.phase = Phase::ScheduleDue { ended };
-                    return self.on_event(now, e, healthy);
-                }
                 Phase::ScheduleDue { ended } => {
                     let lo = self.ceiling(self.n_lo) / 2;
                     let hi = self.ceiling(self.n_hi);
@@ -276,11 +236,6 @@ impl PolicyCheck {
                                 self.n_lo, self.n_lo, self.n_hi, self.min
                             ),
                         ));
-                    }
-                    if let Some(n) = self.loosened.take() {
-                        if *delay < self.ceiling(n) / 2 {
-                            self.stats.stale_connection += 1;
-                        }
                     }
                     self.n_lo = self.n_lo.saturating_add(1);
                     self.n_hi = self.n_hi.saturating_add(1);
@@ -309,7 +264,6 @@ impl PolicyCheck {
             },
             Event::Connected { .. } => match self.phase {
                 Phase::Attempt { .. } => {
-                    self.stale = None;
                     self.tried = 0;
                     self.phase = Phase::Connected { at: now };
                 }
@@ -317,10 +271,7 @@ impl PolicyCheck {
             },
             Event::Disconnected { reason } => self.on_disconnected(now, reason, healthy)?,
             other => {
-                if let Phase::ScheduleDue { .. }
-                | Phase::GiveUpDue
-                | Phase::FailoverOrSchedule { .. } = self.phase
-                {
+                if let Phase::ScheduleDue { .. } | Phase::GiveUpDue = self.phase {
                     return Err(self.err(now, format!("{other:?} while {:?}", self.phase)));
                 }
             }
@@ -368,7 +319,6 @@ impl PolicyCheck {
                     }
                 }
                 self.phase = if requested {
-                    self.stale = Some((at, healthy));
                     Phase::Stopped
                 } else {
                     self.tried = 0;
@@ -381,27 +331,10 @@ impl PolicyCheck {
                     reason,
                     DisconnectReason::Refused(code) if *code != ConnectReturnCode::ServerUnavailable
                 );
-                let stale = match self.stale {
-                    Some((at, was_healthy)) if !requested && !final_refusal && !self.strict => {
-                        self.stale = None;
-                        Some(was_healthy || now.saturating_duration_since(at) >= self.keep_alive)
-                    }
-                    _ => None,
-                };
-                if stale == Some(true) {
-                    // The bug may start the backoff over.
-                    self.loosened = Some(self.n_lo);
-                    self.n_lo = 0;
-                }
                 self.phase = if requested {
                     Phase::Stopped
                 } else if final_refusal {
                     Phase::GiveUpDue
-                } else if self.tried < self.servers && stale.is_some() {
-                    Phase::FailoverOrSchedule {
-                        server: (server + 1) % self.servers,
-                        ended: now,
-                    }
                 } else if self.tried < self.servers {
                     self.stats.failovers += 1;
                     Phase::OpenDue {
@@ -434,7 +367,7 @@ impl PolicyCheck {
                 now,
                 format!("OpenTransport {{ server: {server} }} was due at {at:?} and never came"),
             )),
-            Phase::ScheduleDue { .. } | Phase::FailoverOrSchedule { .. } => {
+            Phase::ScheduleDue { .. } => {
                 Err(self.err(now, "a reconnect was owed and never scheduled".into()))
             }
             Phase::GiveUpDue => Err(self.err(now, "a final refusal without GaveUp".into())),

@@ -413,15 +413,6 @@ impl World {
                 && c.conn.inflight() == 0
                 && c.conn.queued() == 0
             {
-                if c.unsent_at_close && !super::strict() {
-                    // The known core bug: counted once per close, and
-                    // bounded by the drain deadline all the same (`policy`).
-                    if !c.stuck_closing {
-                        c.stuck_closing = true;
-                        c.policy.stats.close_after_qos0 += 1;
-                    }
-                    continue;
-                }
                 return Err(format!(
                     "{} at {now:?}: closing with nothing left to drain, and no DISCONNECT sent",
                     c.id

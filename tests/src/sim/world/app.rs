@@ -5,7 +5,7 @@
 
 use super::{tracing, World, FILTER, PUBLISHER};
 use core::time::Duration;
-use mqtt_proto::{Message, PublishError, PublishId, QoS, State, SubscribeError, TopicFilter};
+use mqtt_proto::{Message, PublishError, PublishId, QoS, SubscribeError, TopicFilter};
 
 impl World {
     /// The publisher publishes message `n`: its id, `None` if the queue
@@ -79,11 +79,6 @@ impl World {
         }
         c.policy
             .on_close(now, drain, c.conn.state(), c.conn.is_closing(), drained)?;
-        if !c.conn.is_closing() {
-            c.stuck_closing = false;
-            c.unsent_at_close =
-                c.conn.state() == State::Connected && c.conn.queued() > 0 && !drain.is_zero();
-        }
         c.conn.disconnect(now, drain);
         c.closing = true;
         Ok(())

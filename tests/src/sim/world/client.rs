@@ -29,17 +29,6 @@ pub struct Client {
     pub(super) restart_at: Option<Instant>,
     /// The application asked for a close whose `Disconnected` is to come.
     pub(super) closing: bool,
-    /// That close began with messages not handed out yet (a QoS 0 one
-    /// published just before). Known core bug, tolerated unless
-    /// `SIM_STRICT` is set: `disconnect` with a drain time, called after a
-    /// QoS 0 `publish` and before `poll_transmit` handed that message out,
-    /// waits for it (`drained()` counts the QoS 0 messages encoded in the
-    /// transmit buffer); once `poll_transmit` hands it out nothing checks
-    /// again, so DISCONNECT waits for the drain deadline although nothing
-    /// is left. The close still ends by its deadline.
-    pub(super) unsent_at_close: bool,
-    /// The bug showed during the current close.
-    pub(super) stuck_closing: bool,
     /// The client gave up after a final refusal: its run is over.
     pub gave_up: bool,
     /// The broker answered a request (PUBACK, PUBCOMP, SUBACK, UNSUBACK)
@@ -92,8 +81,6 @@ impl Client {
             // The application starts every client at once.
             restart_at: Some(Instant::ZERO),
             closing: false,
-            unsent_at_close: false,
-            stuck_closing: false,
             gave_up: false,
             healthy: false,
             tracker: PidTracker::default(),
