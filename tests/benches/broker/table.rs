@@ -189,7 +189,7 @@ pub(crate) fn rows(r: &Results) -> Vec<Row> {
     }
     for q in 0..3 {
         let spec = move |lib: &str| format!("throughput:{lib}:{q}");
-        let label = format!("QoS {q} peak RSS of the process (MiB)");
+        let label = format!("QoS {q} peak RSS, publisher + subscriber (MiB)");
         let mut mib = row(label, &spec, "maxrss_kib", Lower, 1);
         mib.values = mib.values.map(|kib| kib / 1024.0);
         rows.push(mib);
