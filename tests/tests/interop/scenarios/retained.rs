@@ -30,6 +30,8 @@ pub async fn retained<R: Runtime>(ctx: Ctx) {
     let first = connect::<R>(options(&broker, "ret-sub1")).await;
     let mut sub = subscribe(&first, "it/ret/+", QoS::AtLeastOnce).await;
     let got = collect(&mut sub, 3, "three retained messages").await;
+    // The order across topics is the broker's to choose, and some brokers
+    // choose differently from run to run: only that each came once counts.
     let mut order = Vec::new();
     if got.len() > 3 {
         // At QoS 1 a copy too many is allowed; record it.
@@ -47,13 +49,6 @@ pub async fn retained<R: Runtime>(ctx: Ctx) {
     let mut distinct = order.clone();
     distinct.sort();
     assert_eq!(distinct, ["a", "b", "c"], "each retained message: {got:?}");
-    let outcome = if order == ["a", "b", "c"] {
-        "publish order".to_owned()
-    } else {
-        // Which other order varies from run to run on some brokers.
-        "another order than published".to_owned()
-    };
-    ctx.note("retained messages on a wildcard subscription", &outcome);
 
     within(
         STEP,
