@@ -189,25 +189,17 @@ impl PublishParts<'_> {
 
     /// Appends the encoded packet to `buf`.
     ///
-    /// Room for the whole packet is reserved once, the fields are copied into
-    /// that room at offsets known in advance, and the buffer's length moves
-    /// once at the end: one capacity check instead of one per field. The
-    /// fixed header and the topic length are put together in one integer and
-    /// written as one eight-byte store; built in a stack array and copied
-    /// from there, they would be read back right after being stored
-    /// piecemeal, which stalls the store-to-load forwarding.
+    /// Room for the whole packet is reserved once. The fixed header and the
+    /// topic length are put together in one integer and written as one
+    /// eight-byte store; built in a stack array and copied from there, they
+    /// would be read back right after being stored piecemeal, which stalls
+    /// the store-to-load forwarding. The bytes of that store past the topic
+    /// length are cut off again, and the topic overwrites them.
     #[inline]
     pub(crate) fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
         let topic = self.topic.as_bytes();
-        let pid = self.qos_pid.pid();
         let remaining = self.remaining_len();
         let (header, used) = fixed_header(self.first_byte(), remaining)?;
-        let total = used + remaining;
-        // Offsets in the packet: the topic after the fixed header and its
-        // own two-byte length, the payload at the end, the packet identifier
-        // (if any) between them.
-        let topic_at = used + 2;
-        let payload_at = total - self.payload.len();
         // `used` is 2 to 5, so the topic length lands in bytes 2 to 6 of
         // the word. A topic name is at most 65,535 bytes by its type, so its
         // length fits two bytes; swapped, it reads big-endian from the
@@ -215,24 +207,15 @@ impl PublishParts<'_> {
         let [h0, h1, h2, h3, h4] = header;
         let word = u64::from_le_bytes([h0, h1, h2, h3, h4, 0, 0, 0])
             | u64::from((topic.len() as u16).swap_bytes()) << (8 * used);
-        // The word is written whole, so the room is at least eight bytes
-        // even for a shorter packet; bytes past `total` are not the packet's
-        // and the next write overwrites them.
-        buf.reserve(total.max(8));
-        let out = &mut buf.chunk_mut()[..total.max(8)];
-        out[..8].copy_from_slice(&word.to_le_bytes());
-        out[topic_at..topic_at + topic.len()].copy_from_slice(topic);
-        if let Some(pid) = pid {
-            out[payload_at - 2..payload_at].copy_from_slice(&pid.get().to_be_bytes());
+        let start = buf.len();
+        buf.reserve((used + remaining).max(8));
+        buf.put_u64_le(word);
+        buf.truncate(start + used + 2);
+        buf.put_slice(topic);
+        if let Some(pid) = self.qos_pid.pid() {
+            buf.put_u16(pid.get());
         }
-        out[payload_at..total].copy_from_slice(self.payload);
-        // SAFETY: `out` starts at the first byte of `buf`'s spare capacity,
-        // and all of its first `total` bytes were written above, with no gap:
-        // the word covers 0..topic_at (topic_at is at most 7), then come the
-        // topic up to topic_at + topic.len(), the two-byte identifier exactly
-        // when `remaining_len` counted it, and the payload up to `total`
-        // (`remaining` is 2 + topic + identifier + payload).
-        unsafe { buf.advance_mut(total) };
+        buf.put_slice(self.payload);
         Ok(())
     }
 }
