@@ -309,8 +309,8 @@ impl<R: Runtime> Driver<R> {
             self.commands.wake_senders();
         }
 
+        let now = self.now();
         if let Some(stream) = self.stream.as_mut() {
-            let now = Instant::from_duration(self.clock.saturating_duration_since(self.start));
             let (conn, check) = (&mut self.conn, &mut self.check_first_bytes);
             let mut speaks_tls = false;
             let read = self.reader.poll_read(stream, cx, |data| {
