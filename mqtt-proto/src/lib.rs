@@ -131,6 +131,7 @@ mod backoff;
 pub mod connection;
 pub mod packet;
 pub mod router;
+pub mod store;
 mod string;
 mod time;
 pub mod topic;

@@ -38,11 +38,23 @@ impl Connection {
             });
         }
         let id = PublishId(self.next_publish_id);
+        if message.qos != QoS::AtMostOnce {
+            // Recorded before `pump` may send it, so the op that gives it
+            // a packet id comes after.
+            self.record(|| StoreOp::Publish {
+                id,
+                message: message.clone(),
+            });
+        }
         self.outgoing.queue.push_back(Queued { id, message });
         self.pump();
         if self.outgoing.queue.len() > self.options.max_queued {
             // Ours is the last one and was not sent: take it back.
-            self.outgoing.queue.pop_back();
+            if let Some(refused) = self.outgoing.queue.pop_back() {
+                if refused.message.qos != QoS::AtMostOnce {
+                    self.record(|| StoreOp::Done { id });
+                }
+            }
             self.queue_full_reported = true;
             return Err(PublishError::QueueFull);
         }
@@ -118,6 +130,12 @@ impl Connection {
         let pid = self.request(filters.is_empty(), size, |pid| {
             Request::Subscribe(Subscribe { pid, filters })
         })?;
+        for (filter, qos) in &live {
+            self.record(|| StoreOp::Subscribed {
+                filter: filter.clone(),
+                qos: *qos,
+            });
+        }
         self.subscriptions.on_subscribe(&live);
         Ok(pid)
     }
@@ -149,6 +167,11 @@ impl Connection {
         let pid = self.request(filters.is_empty(), size, |pid| {
             Request::Unsubscribe(Unsubscribe { pid, filters })
         })?;
+        for filter in &gone {
+            self.record(|| StoreOp::Unsubscribed {
+                filter: filter.clone(),
+            });
+        }
         self.subscriptions.on_unsubscribe(&gone);
         Ok(pid)
     }
@@ -229,8 +252,12 @@ impl Connection {
     /// assert_eq!(&conn.poll_transmit(now).unwrap()[..], &[0x40, 2, 0, 1, 0x40, 2, 0, 2]);
     /// ```
     pub fn ack(&mut self, token: AckToken) -> Result<(), AckError> {
-        if !self.incoming.ack(token) {
-            return Err(AckError::UnknownToken);
+        match self.incoming.ack(token) {
+            Acked::Unknown => return Err(AckError::UnknownToken),
+            // Taken for good: a store keeps the id before its PUBREC goes
+            // out, so a redelivery after a restart is not handed out again.
+            Acked::Qos2(pid) => self.record(|| StoreOp::Received { pid }),
+            Acked::Yes => {}
         }
         self.flush_acks();
         Ok(())

@@ -195,14 +195,17 @@ impl IdSet {
         }
     }
 
-    fn remove(&mut self, pid: PacketId) {
+    /// Returns whether `pid` was in the set.
+    fn remove(&mut self, pid: PacketId) -> bool {
         let (word, bit) = Self::slot(pid);
         if let Some(w) = self.words.get_mut(word) {
             if *w & bit != 0 {
                 *w &= !bit;
                 self.len -= 1;
+                return true;
             }
         }
+        false
     }
 
     fn clear(&mut self) {
@@ -217,6 +220,17 @@ impl IdSet {
 struct Held {
     token: AckToken,
     acked: bool,
+}
+
+/// What an ack by the application did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Acked {
+    /// It acked a QoS 2 message it held with this id: taken for good.
+    Qos2(PacketId),
+    /// It acked some other message.
+    Yes,
+    /// No message has this token, or it was acked already.
+    Unknown,
 }
 
 /// What to do with an incoming QoS 1 or 2 PUBLISH.
@@ -354,26 +368,34 @@ impl Incoming {
     /// PUBREL: forget the id so a later PUBLISH with it is new. Answered with
     /// PUBCOMP whether or not the id was known (after a reconnect the
     /// PUBCOMP may be what was lost).
-    pub(crate) fn on_pubrel(&mut self, pid: PacketId) {
+    /// Returns whether the id was held as received.
+    pub(crate) fn on_pubrel(&mut self, pid: PacketId) -> bool {
         // A held id stays: its PUBREC has not been sent, so this PUBREL
         // cannot be for it.
-        self.received.remove(pid);
+        self.received.remove(pid)
     }
 
-    /// The application acked `token`; returns whether the token was known.
-    pub(crate) fn ack(&mut self, token: AckToken) -> bool {
-        let mut known = self.pending.ack(token);
-        let held = self
-            .held_ids
-            .get(&token)
-            .and_then(|pid| self.held.get_mut(pid));
-        if let Some(held) = held {
-            if !held.acked {
-                held.acked = true;
-                known = true;
+    /// An id a store kept as received (PUBREC owed or sent, PUBREL awaited).
+    pub(crate) fn restore_received(&mut self, pid: PacketId) {
+        self.received.insert(pid);
+    }
+
+    /// The application acked `token`.
+    pub(crate) fn ack(&mut self, token: AckToken) -> Acked {
+        let known = self.pending.ack(token);
+        if let Some(&pid) = self.held_ids.get(&token) {
+            if let Some(held) = self.held.get_mut(&pid) {
+                if !held.acked {
+                    held.acked = true;
+                    return Acked::Qos2(pid);
+                }
             }
         }
-        known
+        if known {
+            Acked::Yes
+        } else {
+            Acked::Unknown
+        }
     }
 
     /// The next ack that may go out now: the acked run at the front of the

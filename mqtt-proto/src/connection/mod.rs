@@ -30,6 +30,7 @@ mod keep_alive;
 mod options;
 mod outgoing;
 mod packet_ids;
+mod persist;
 mod receive;
 mod reconnect;
 mod refusal;
@@ -53,12 +54,13 @@ use crate::packet::{
     Publish, QoS, QosPid, SubAck, Subscribe, SubscribeReturnCode, Unsubscribe,
 };
 use crate::packet::{remaining_length_len, EncodeError, PublishParts};
+use crate::store::StoreOp;
 use crate::time::Instant;
 use crate::topic::TopicFilter;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
-use incoming::{Arrival, Incoming, Owed};
+use incoming::{Acked, Arrival, Incoming, Owed};
 use keep_alive::KeepAlive;
 use outgoing::{AckOutcome, Outgoing, Queued, Stage};
 use packet_ids::PacketIds;
@@ -121,7 +123,9 @@ pub enum State {
 ///   command error never ends the connection;
 /// - **pull what it wants done**: [`poll_transmit`](Self::poll_transmit)
 ///   (bytes to write: many packets per chunk), [`poll_event`](Self::poll_event),
-///   [`poll_timeout`](Self::poll_timeout) (when to call `handle_timeout`).
+///   [`poll_timeout`](Self::poll_timeout) (when to call `handle_timeout`),
+///   and with a store, [`poll_store`](Self::poll_store) (changes to make
+///   durable before anything else leaves; see [`store`](crate::store)).
 ///
 /// After every call of the first three groups, drain `poll_transmit` and
 /// `poll_event` until they return `None`, then wait for whichever comes first:
@@ -195,6 +199,9 @@ pub struct Connection {
     connected_once: bool,
     /// The latest time passed in.
     now: Instant,
+    /// Changes of the durable session not yet taken by `poll_store`; `None`
+    /// without a store.
+    store: Option<VecDeque<StoreOp>>,
 }
 
 impl Connection {
@@ -221,6 +228,7 @@ impl Connection {
             options.effective_ping_timeout(),
         );
         let options_reconnect = options.reconnect.map(Reconnect::new);
+        let store = options.store.then(VecDeque::new);
         Ok(Connection {
             options,
             state: State::Disconnected,
@@ -245,6 +253,7 @@ impl Connection {
             closing: false,
             connected_once: false,
             now: Instant::ZERO,
+            store,
         })
     }
 
@@ -364,7 +373,7 @@ impl Connection {
     #[must_use]
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Bytes> {
         self.now = self.now.max(now);
-        if self.tx.is_empty() {
+        if self.tx.is_empty() || self.store_pending() {
             return None;
         }
         let chunk = self.tx.split().freeze();
@@ -395,6 +404,9 @@ impl Connection {
     /// ```
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
+        if self.store_pending() {
+            return None;
+        }
         self.events.pop_front()
     }
 
@@ -484,6 +496,8 @@ impl Connection {
                 QoS::ExactlyOnce => QosPid::ExactlyOnce(pid),
                 _ => QosPid::AtLeastOnce(pid),
             };
+            let id = queued.id;
+            self.record(|| StoreOp::Sent { id, pid });
             let started = self.outgoing.start(queued, pid);
             // [MQTT-4.3.2-1] [MQTT-4.3.3-1] a new message goes out with DUP 0.
             let _ = write_publish(&mut self.tx, false, qos_pid, &started.message);

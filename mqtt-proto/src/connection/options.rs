@@ -72,6 +72,11 @@ pub struct Options {
     /// What happens to QoS 2 messages in flight when the broker lost the
     /// session (default: sent again as new).
     pub session_lost: SessionLostPolicy,
+    /// Record every change of the durable session as a
+    /// [`StoreOp`](crate::store::StoreOp) for
+    /// [`Connection::poll_store`](super::Connection::poll_store). Off by
+    /// default: the session then lives in memory only.
+    pub store: bool,
 }
 
 impl Options {
@@ -103,6 +108,7 @@ impl Options {
             reconnect: None,
             resubscribe: true,
             session_lost: SessionLostPolicy::ResendAsNew,
+            store: false,
         }
     }
 
@@ -297,6 +303,18 @@ impl Options {
     /// ```
     pub fn session_lost(mut self, policy: SessionLostPolicy) -> Self {
         self.session_lost = policy;
+        self
+    }
+
+    /// Sets `store`.
+    ///
+    /// ```
+    /// use mqtt_proto::{MqttString, Options};
+    /// let base = Options::new(MqttString::try_from("c").unwrap());
+    /// assert!(!base.store && base.store(true).store);
+    /// ```
+    pub fn store(mut self, store: bool) -> Self {
+        self.store = store;
         self
     }
 

@@ -53,8 +53,9 @@ const DISCARDED: u64 = u64::MAX;
 pub(crate) enum AckOutcome {
     /// The exchange finished; the id is free again.
     Completed(PublishId),
-    /// PUBREC moved a QoS 2 message on: send PUBREL.
-    SendPubRel,
+    /// PUBREC moved a QoS 2 message on: send PUBREL. `released` names
+    /// the message if this PUBREC was its first.
+    SendPubRel { released: Option<PublishId> },
     /// No exchange in the right stage has this id.
     Unknown,
 }
@@ -92,6 +93,30 @@ impl Outgoing {
         });
         let last = self.inflight.len() - 1;
         &self.inflight[last]
+    }
+
+    /// A message restored from a store that had packet id `pid`: resent
+    /// with DUP 1, as it may have left before the process ended.
+    pub(crate) fn restore_inflight(
+        &mut self,
+        id: PublishId,
+        pid: PacketId,
+        message: Message,
+        released: bool,
+    ) {
+        let stage = match (message.qos, released) {
+            (QoS::ExactlyOnce, true) => Stage::Released,
+            (QoS::ExactlyOnce, false) => Stage::SentQos2,
+            _ => Stage::SentQos1,
+        };
+        self.inflight.push_back(Inflight {
+            id,
+            pid,
+            message,
+            stage,
+            transmitted: true,
+            encoded_in: DISCARDED,
+        });
     }
 
     /// The transmit buffer was handed out: everything encoded so far left.
@@ -145,10 +170,13 @@ impl Outgoing {
     pub(crate) fn on_pubrec(&mut self, pid: PacketId) -> AckOutcome {
         match self.position(pid) {
             Some(i) => match self.inflight[i].stage {
-                Stage::SentQos2 | Stage::Released => {
+                Stage::SentQos2 => {
                     self.inflight[i].stage = Stage::Released;
-                    AckOutcome::SendPubRel
+                    AckOutcome::SendPubRel {
+                        released: Some(self.inflight[i].id),
+                    }
                 }
+                Stage::Released => AckOutcome::SendPubRel { released: None },
                 Stage::SentQos1 => AckOutcome::Unknown,
             },
             None => AckOutcome::Unknown,
@@ -173,6 +201,7 @@ impl Outgoing {
                 Stage::Released => {
                     // Its PUBREC came back, so its PUBLISH left.
                     loss.resent.push(m.id);
+                    loss.requeued.push(m.id);
                     self.queue.push_front(Queued {
                         id: m.id,
                         message: m.message,
@@ -182,6 +211,7 @@ impl Outgoing {
                     if sent {
                         loss.resent.push(m.id);
                     }
+                    loss.requeued.push(m.id);
                     self.queue.push_front(Queued {
                         id: m.id,
                         message: m.message,
@@ -190,6 +220,7 @@ impl Outgoing {
             }
         }
         loss.resent.reverse();
+        loss.requeued.reverse();
         loss.failed.reverse();
         loss
     }
@@ -204,4 +235,6 @@ pub(crate) struct SessionLoss {
     pub(crate) resent: Vec<PublishId>,
     /// QoS 2 messages given up.
     pub(crate) failed: Vec<PublishId>,
+    /// Every message queued again, sent before or not.
+    pub(crate) requeued: Vec<PublishId>,
 }

@@ -24,7 +24,12 @@ impl Connection {
             },
             Packet::PubRec(r) => match self.outgoing.on_pubrec(r.pid) {
                 // [MQTT-4.3.3-1] answer PUBREC with PUBREL, same id.
-                AckOutcome::SendPubRel => self.encode(&Packet::PubRel(PubRel::new(r.pid))),
+                AckOutcome::SendPubRel { released } => {
+                    if let Some(id) = released {
+                        self.record(|| StoreOp::Released { id });
+                    }
+                    self.encode(&Packet::PubRel(PubRel::new(r.pid)));
+                }
                 _ => self.unknown_id(packet::PacketType::PubRec, r.pid),
             },
             Packet::PubComp(c) => match self.outgoing.on_pubcomp(c.pid) {
@@ -34,7 +39,9 @@ impl Connection {
             Packet::PubRel(r) => {
                 // [MQTT-4.3.3-2] answer PUBREL with PUBCOMP; the id is new
                 // again afterwards.
-                self.incoming.on_pubrel(r.pid);
+                if self.incoming.on_pubrel(r.pid) {
+                    self.record(|| StoreOp::Forgotten { pid: r.pid });
+                }
                 self.encode(&Packet::PubComp(PubComp::new(r.pid)));
             }
             Packet::SubAck(s) => self.on_suback(s),
@@ -64,6 +71,7 @@ impl Connection {
     }
 
     fn complete(&mut self, pid: PacketId, id: PublishId) {
+        self.record(|| StoreOp::Done { id });
         self.ids.release(pid);
         self.answered();
         self.events.push_back(Event::Published { id });
@@ -184,6 +192,11 @@ impl Connection {
         };
         match arrival {
             Arrival::Deliver { token, send } => {
+                if let (None, QosPid::ExactlyOnce(pid)) = (token, p.qos_pid) {
+                    // Taken at once: a store keeps the id before the
+                    // message reaches the application.
+                    self.record(|| StoreOp::Received { pid });
+                }
                 // [MQTT-4.5.0-2] [MQTT-3.3.4-1] the ack goes out whatever the
                 // application does with the message.
                 if let Some(owed) = send {
@@ -249,6 +262,11 @@ impl Connection {
                 Request::Unsubscribe(_) => false,
             });
             if *outcome == SubscribeOutcome::Refused && !superseded {
+                if let Some(ops) = self.store.as_mut() {
+                    ops.push_back(StoreOp::Unsubscribed {
+                        filter: filter.clone(),
+                    });
+                }
                 self.subscriptions.on_refused(filter);
             }
         }

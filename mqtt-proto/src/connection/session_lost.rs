@@ -15,6 +15,7 @@
 //! session (a broker that passes QoS 2 messages on only at PUBREL does).
 
 use super::{Connection, Event};
+use crate::store::StoreOp;
 
 /// What to do with QoS 2 messages in flight when the broker lost the
 /// session ([`Options::session_lost`](super::Options::session_lost)).
@@ -57,9 +58,22 @@ impl Connection {
     /// and owed acks, apply the policy to the messages in flight, and
     /// report what it touched.
     pub(super) fn discard_session(&mut self) {
+        if self.incoming.qos2_len() > 0 {
+            self.record(|| StoreOp::ForgetIncoming);
+        }
         self.incoming.clear();
         let fail = self.options.session_lost == SessionLostPolicy::Fail;
         let loss = self.outgoing.requeue_after_session_loss(fail);
+        if let Some(ops) = self.store.as_mut() {
+            // Every message that had an id is queued again without it,
+            // except those given up.
+            for id in &loss.requeued {
+                ops.push_back(StoreOp::Unsent { id: *id });
+            }
+            for id in &loss.failed {
+                ops.push_back(StoreOp::Done { id: *id });
+            }
+        }
         for pid in loss.freed {
             self.ids.release(pid);
         }

@@ -1,0 +1,202 @@
+//! [`StoredSession`]: the durable session folded from its ops, what a
+//! connection is restored from and what a compacting store rewrites.
+
+use super::StoreOp;
+use crate::connection::{Message, OptionsError, PublishId};
+use crate::packet::{PacketId, QoS};
+use crate::topic::TopicFilter;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+use core::fmt;
+
+/// A stored QoS 1 or 2 message that was not finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StoredPublish {
+    /// Its id; ids grow in publish order.
+    pub id: PublishId,
+    /// The message.
+    pub message: Message,
+    /// Its packet id, once its PUBLISH was about to leave; `None` while it
+    /// waits in the queue.
+    pub pid: Option<PacketId>,
+    /// PUBREC came (QoS 2): only PUBREL is sent for it from now on.
+    pub released: bool,
+}
+
+/// The durable session: the fold of every [`StoreOp`] in order.
+///
+/// ```
+/// use mqtt_proto::store::{StoreOp, StoredSession};
+/// use mqtt_proto::{Connection, Message, MqttString, Options, QoS};
+///
+/// // A connection that records its session...
+/// let options = Options::new(MqttString::try_from("sensor").unwrap()).clean_session(false).store(true);
+/// let mut conn = Connection::new(options.clone()).unwrap();
+/// conn.publish(Message::new("t", "kept", QoS::AtLeastOnce).unwrap()).unwrap();
+/// let ops: Vec<StoreOp> = std::iter::from_fn(|| conn.poll_store()).collect();
+///
+/// // ... and one restored from those ops, after a restart.
+/// let mut session = StoredSession::new();
+/// for op in ops {
+///     session.apply(op);
+/// }
+/// let restored = Connection::restore(options, &session).unwrap();
+/// assert_eq!(restored.queued(), 1);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredSession {
+    publishes: BTreeMap<PublishId, StoredPublish>,
+    received: BTreeSet<PacketId>,
+    subscriptions: BTreeMap<TopicFilter, QoS>,
+}
+
+impl StoredSession {
+    /// An empty session.
+    pub fn new() -> StoredSession {
+        StoredSession::default()
+    }
+
+    /// Applies the next op. An op about a message the session does not
+    /// hold changes nothing: folding is total, whatever the records say.
+    pub fn apply(&mut self, op: StoreOp) {
+        match op {
+            StoreOp::Publish { id, message } => {
+                self.publishes.insert(
+                    id,
+                    StoredPublish {
+                        id,
+                        message,
+                        pid: None,
+                        released: false,
+                    },
+                );
+            }
+            StoreOp::Sent { id, pid } => {
+                if let Some(p) = self.publishes.get_mut(&id) {
+                    p.pid = Some(pid);
+                }
+            }
+            StoreOp::Released { id } => {
+                if let Some(p) = self.publishes.get_mut(&id) {
+                    p.released = p.pid.is_some() && p.message.qos == QoS::ExactlyOnce;
+                }
+            }
+            StoreOp::Unsent { id } => {
+                if let Some(p) = self.publishes.get_mut(&id) {
+                    p.pid = None;
+                    p.released = false;
+                }
+            }
+            StoreOp::Done { id } => {
+                self.publishes.remove(&id);
+            }
+            StoreOp::Received { pid } => {
+                self.received.insert(pid);
+            }
+            StoreOp::Forgotten { pid } => {
+                self.received.remove(&pid);
+            }
+            StoreOp::ForgetIncoming => self.received.clear(),
+            StoreOp::Subscribed { filter, qos } => {
+                self.subscriptions.insert(filter, qos);
+            }
+            StoreOp::Unsubscribed { filter } => {
+                self.subscriptions.remove(&filter);
+            }
+        }
+    }
+
+    /// The fewest ops that fold into this session, for a store rewriting
+    /// its log.
+    ///
+    /// ```
+    /// use mqtt_proto::store::{StoreOp, StoredSession};
+    /// use mqtt_proto::{PacketId, TopicFilter, QoS};
+    ///
+    /// let mut session = StoredSession::new();
+    /// let filter = TopicFilter::try_from("a/+").unwrap();
+    /// session.apply(StoreOp::Subscribed { filter: filter.clone(), qos: QoS::AtMostOnce });
+    /// session.apply(StoreOp::Subscribed { filter: filter.clone(), qos: QoS::ExactlyOnce });
+    /// session.apply(StoreOp::Received { pid: PacketId::new(7).unwrap() });
+    /// session.apply(StoreOp::Forgotten { pid: PacketId::new(7).unwrap() });
+    /// assert_eq!(session.ops(), [StoreOp::Subscribed { filter, qos: QoS::ExactlyOnce }]);
+    /// ```
+    pub fn ops(&self) -> Vec<StoreOp> {
+        let mut ops = Vec::new();
+        for p in self.publishes.values() {
+            ops.push(StoreOp::Publish {
+                id: p.id,
+                message: p.message.clone(),
+            });
+            if let Some(pid) = p.pid {
+                ops.push(StoreOp::Sent { id: p.id, pid });
+            }
+            if p.released {
+                ops.push(StoreOp::Released { id: p.id });
+            }
+        }
+        ops.extend(self.received.iter().map(|&pid| StoreOp::Received { pid }));
+        ops.extend(
+            self.subscriptions
+                .iter()
+                .map(|(filter, &qos)| StoreOp::Subscribed {
+                    filter: filter.clone(),
+                    qos,
+                }),
+        );
+        ops
+    }
+
+    /// The unfinished messages, in publish order.
+    pub fn publishes(&self) -> impl Iterator<Item = &StoredPublish> {
+        self.publishes.values()
+    }
+
+    /// The incoming QoS 2 ids taken and not yet released.
+    pub fn received(&self) -> impl Iterator<Item = PacketId> + '_ {
+        self.received.iter().copied()
+    }
+
+    /// The filters the session holds.
+    pub fn subscriptions(&self) -> impl Iterator<Item = (&TopicFilter, QoS)> {
+        self.subscriptions.iter().map(|(f, q)| (f, *q))
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.publishes.is_empty() && self.received.is_empty() && self.subscriptions.is_empty()
+    }
+
+    /// The id the next message after the stored ones gets.
+    pub(crate) fn next_id(&self) -> u64 {
+        self.publishes
+            .keys()
+            .next_back()
+            .map_or(0, |id| id.0.saturating_add(1))
+    }
+}
+
+/// Why a connection cannot be restored from a [`StoredSession`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RestoreError {
+    /// The options are not valid.
+    Options(OptionsError),
+    /// Two stored messages hold the same packet id: the records disagree
+    /// with any session a connection can have.
+    DuplicatePacketId(PacketId),
+}
+
+impl fmt::Display for RestoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RestoreError::Options(e) => write!(f, "invalid options: {e}"),
+            RestoreError::DuplicatePacketId(pid) => {
+                write!(f, "two stored messages hold packet id {pid}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for RestoreError {}
