@@ -69,7 +69,11 @@ impl BlockingClient {
         Self::build(addr, options, Some(path.as_ref()))
     }
 
-    fn build(addr: impl ToSocketAddrs, options: Options, path: Option<&Path>) -> Result<Self, Error> {
+    fn build(
+        addr: impl ToSocketAddrs,
+        options: Options,
+        path: Option<&Path>,
+    ) -> Result<Self, Error> {
         let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
         let policy = ReconnectOptions::new(addrs.len())
             .backoff(Duration::from_millis(100), Duration::from_secs(5));
@@ -78,7 +82,8 @@ impl BlockingClient {
             None => (Connection::new(options)?, None),
             Some(path) => {
                 let (store, session) = FileStore::open(path)?;
-                (Connection::restore(options.store(true), &session)?, Some(store))
+                let conn = Connection::restore(options.store(true), &session)?;
+                (conn, Some(store))
             }
         };
         let mut client = BlockingClient {
@@ -99,6 +104,8 @@ impl BlockingClient {
     }
 
     /// Queues a publish; `Event::Published` with the id reports completion.
+    /// With a store, a QoS 1 or 2 message is durable from the next
+    /// [`run`](Self::run) on.
     pub fn publish(&mut self, topic: &str, payload: &[u8], qos: QoS) -> Result<PublishId, Error> {
         Ok(self
             .conn

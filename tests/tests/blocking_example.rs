@@ -4,7 +4,8 @@
 //! abrupt transport drops (with automatic and with manual acks) the core
 //! recovers from by itself, a broker restart in the middle of a QoS 1/2
 //! stream with and without broker persistence (the lost session is
-//! subscribed again by the core), and the graceful close.
+//! subscribed again by the core), the graceful close, and a session kept in
+//! the example's file store that a new process carries on after a crash.
 //!
 //! The example file is compiled here as a module, so this test drives the
 //! very loop the example ships, not a copy. The loop has no reconnect or
@@ -16,13 +17,16 @@
 #[path = "../../mqtt-proto/examples/blocking.rs"]
 mod blocking;
 
-use blocking::{BlockingClient, Error};
+use blocking::{BlockingClient, Error, FileStore};
 use mqtt_integration_tests::broker::Mosquitto;
+use mqtt_proto::store::{StoredPublish, StoredSession};
 use mqtt_proto::{
     AckToken, DisconnectReason, Event, MqttString, Options, PacketId, PublishError, PublishId, QoS,
     SubscribeOutcome, TopicFilter,
 };
 use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Runs `test` against a fresh broker started with `config_extra`. An error
@@ -693,12 +697,210 @@ fn graceful_close(broker: &mut Mosquitto) -> Result<(), Error> {
 /// The broker's log once it holds `line` (it writes asynchronously), or
 /// after [`WAIT`].
 fn log_with(broker: &Mosquitto, line: &str) -> String {
+    log_until(broker, |log| log.contains(line))
+}
+
+/// The broker's log once `done` holds for it, or after [`WAIT`].
+fn log_until(broker: &Mosquitto, done: impl Fn(&str) -> bool) -> String {
     let give_up = std::time::Instant::now() + WAIT;
     loop {
         let log = broker.log();
-        if log.contains(line) || std::time::Instant::now() > give_up {
+        if done(&log) || std::time::Instant::now() > give_up {
             return log;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// A store file in its own temporary directory, removed on drop.
+struct StoreFile {
+    dir: PathBuf,
+}
+
+impl StoreFile {
+    fn new(name: &str) -> StoreFile {
+        let dir = std::env::temp_dir().join(format!("it-store-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            panic!("cannot create {}: {e}", dir.display());
+        }
+        StoreFile { dir }
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.join("session.store")
+    }
+
+    /// What the file holds, folded as a new process would.
+    fn session(&self) -> Result<StoredSession, Error> {
+        Ok(FileStore::open(&self.path())?.1)
+    }
+}
+
+impl Drop for StoreFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The client id whose session the store keeps, in both processes.
+const STORED_ID: &str = "it-store";
+const STORED_TOPIC: &str = "it/store";
+
+/// `n` messages at QoS 2 and `n` at QoS 1, in turn.
+fn stored_batch(phase: &str, n: usize) -> Batch {
+    let qos = |i| [QoS::ExactlyOnce, QoS::AtLeastOnce][i % 2];
+    (0..2 * n)
+        .map(|i| (format!("{phase} #{i}"), qos(i)))
+        .collect()
+}
+
+/// A client of `addr` with the session in `store`: the "process" of these
+/// tests, which a test ends by dropping it (no DISCONNECT, nothing more
+/// written).
+fn stored_client(addr: std::net::SocketAddr, store: &StoreFile) -> Result<BlockingClient, Error> {
+    BlockingClient::with_store(addr, options(STORED_ID, false)?, store.path())
+}
+
+#[test]
+fn stored_session_is_carried_on_after_a_crash_mid_exchange() {
+    with_broker("", crash_mid_exchange);
+}
+
+/// A publishes QoS 1 and 2 messages to a broker that reads them but never
+/// answers, and dies before any ack; B, a new process on the same store
+/// file, finishes every one of them.
+fn crash_mid_exchange(broker: &mut Mosquitto) -> Result<(), Error> {
+    let store = StoreFile::new("crash");
+    let (mut sub, mut seen_sub) = connect(broker, options("it-store-sub", true)?)?;
+    subscribe(&mut sub, &mut seen_sub, &[(STORED_TOPIC, QoS::ExactlyOnce)])?;
+
+    let mut a = stored_client(broker.addr(), &store)?;
+    let mut seen_a = Seen::default();
+    wait(&mut a, &mut seen_a, |s| !s.connected.is_empty())?;
+    // The broker stops answering: A's PUBLISHes wait in its socket, unread
+    // and unacknowledged.
+    broker.freeze();
+    let messages = stored_batch("crash", 3);
+    publish(&mut a, STORED_TOPIC, &messages)?;
+    idle(&mut a, &mut seen_a, SETTLE)?;
+    assert!(seen_a.published.is_empty(), "{seen_a:#?}");
+    drop(a);
+
+    // Every message was recorded with its packet id before its PUBLISH
+    // left, none released yet.
+    let crashed = store.session()?;
+    assert_eq!(crashed.publishes().count(), messages.len());
+    assert!(crashed.publishes().all(|p| p.pid.is_some() && !p.released));
+    // Had the process died mid-write, a torn record would follow: it is
+    // ignored and cut off, and B's records follow the last whole one.
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(store.path())?;
+    file.write_all(&[0, 0, 0, 9, 1, 0])?;
+    assert_eq!(store.session()?, crashed);
+    // The broker wakes up, reads what it can of A's PUBLISHes and drops
+    // the connection once it finds it gone, forgetting the rest. A QoS 2
+    // message leads the batch, so that it is read before any write could
+    // fail: the broker holds its packet id as received when B starts.
+    broker.thaw();
+    if let Some(first) = crashed.publishes().next() {
+        assert_eq!(first.message.qos, QoS::ExactlyOnce);
+        broker_received(broker, first, false);
+    }
+    let gone = format!("Client {STORED_ID} disconnected");
+    let closed = format!("Client {STORED_ID} closed its connection");
+    log_until(broker, |log| log.contains(&gone) || log.contains(&closed));
+
+    let seen_b = carry_on(broker, &store, (&mut sub, &mut seen_sub), &messages)?;
+    // [MQTT-3.1.2-4] [MQTT-3.2.2-2] the broker kept A's session for B.
+    assert_eq!(seen_b.connected, [true]);
+    // [MQTT-4.4.0-1] [MQTT-3.3.1-1] B resent each PUBLISH with the packet
+    // id A had given it, and DUP 1.
+    for p in crashed.publishes() {
+        broker_received(broker, p, true);
+    }
+    close(&mut sub, &mut seen_sub)?;
+    Ok(())
+}
+
+/// Checks the broker got `p`'s PUBLISH from the stored client, with its
+/// packet id and the DUP flag `dup`.
+fn broker_received(broker: &Mosquitto, p: &StoredPublish, dup: bool) {
+    let (dup, qos) = (u8::from(dup), p.message.qos as u8);
+    let pid = p.pid.map_or(0, |pid| pid.get());
+    let line = format!("Received PUBLISH from {STORED_ID} (d{dup}, q{qos}, r0, m{pid},");
+    let log = log_with(broker, &line);
+    assert!(log.contains(&line), "{line}\n{log}");
+}
+
+#[test]
+fn stored_messages_published_while_the_broker_is_down_reach_it_after_a_crash() {
+    let port = Mosquitto::reserve_port();
+    let store = StoreFile::new("down");
+    let messages = stored_batch("down", 3);
+    // Nobody listens on the port yet: A tries to connect and publishes
+    // meanwhile, then dies.
+    let offline = || -> Result<StoredSession, Error> {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let mut a = stored_client(addr, &store)?;
+        let mut seen_a = Seen::default();
+        publish(&mut a, STORED_TOPIC, &messages)?;
+        idle(&mut a, &mut seen_a, SETTLE)?;
+        assert!(seen_a.connected.is_empty(), "{seen_a:#?}");
+        drop(a);
+        store.session()
+    };
+    let crashed = offline().unwrap_or_else(|e| panic!("{e}"));
+    // Queued in the store, none given a packet id.
+    assert_eq!(crashed.publishes().count(), messages.len());
+    assert!(crashed.publishes().all(|p| p.pid.is_none()));
+
+    with_broker_on(port, |broker| {
+        let (mut sub, mut seen_sub) = connect(broker, options("it-store-sub", true)?)?;
+        subscribe(&mut sub, &mut seen_sub, &[(STORED_TOPIC, QoS::ExactlyOnce)])?;
+        let seen_b = carry_on(broker, &store, (&mut sub, &mut seen_sub), &messages)?;
+        // [MQTT-3.2.2-3] A never connected: the broker has no session.
+        assert_eq!(seen_b.connected, [false]);
+        close(&mut sub, &mut seen_sub)
+    });
+}
+
+/// [`with_broker`] on a port reserved before.
+fn with_broker_on(port: u16, test: impl FnOnce(&mut Mosquitto) -> Result<(), Error>) {
+    let mut broker = Mosquitto::start_on(port, "");
+    if let Err(e) = test(&mut broker) {
+        panic!("{e}");
+    }
+}
+
+/// B, a new process on `store`, completes every message the store holds;
+/// the subscriber gets each one, QoS 2 exactly once, and the store is left
+/// with nothing unfinished. Returns B's events.
+fn carry_on(
+    broker: &Mosquitto,
+    store: &StoreFile,
+    (sub, seen_sub): (&mut BlockingClient, &mut Seen),
+    messages: &[(String, QoS)],
+) -> Result<Seen, Error> {
+    let ids: Vec<PublishId> = store.session()?.publishes().map(|p| p.id).collect();
+    let mut b = stored_client(broker.addr(), store)?;
+    let mut seen_b = Seen::default();
+    wait_both((&mut b, &mut seen_b), (sub, seen_sub), |b, s| {
+        ids.iter().all(|id| b.published.contains(id)) && s.has_all(messages)
+    })?;
+    let give_up = std::time::Instant::now() + SETTLE;
+    while std::time::Instant::now() < give_up {
+        idle(&mut b, &mut seen_b, TURN)?;
+        idle(sub, seen_sub, TURN)?;
+    }
+    // [MQTT-4.3.3-2] a QoS 2 message reached the subscriber once, though A
+    // and B may both have sent it; QoS 1 at least once.
+    assert_all_received(seen_sub, messages);
+    assert_eq!(seen_b.published.len(), ids.len(), "{seen_b:#?}");
+    close(&mut b, &mut seen_b)?;
+    // Every completion reached the store: nothing unfinished is left.
+    let left = store.session()?;
+    assert!(left.is_empty(), "{left:#?}");
+    Ok(seen_b)
 }
