@@ -191,13 +191,59 @@ fn bytes_and_events_wait_until_the_ops_before_them_are_taken() {
     conn.handle_read(Instant::ZERO, &[0x20, 0x02, 0x00, 0x00]);
     conn.publish(Message::new("t", "x", QoS::AtLeastOnce).unwrap())
         .unwrap();
-    // The PUBLISH is encoded, but its packet id is not durable yet.
+    // The PUBLISH is encoded, but its packet id is not durable yet. The
+    // event queued before the ops does not depend on them.
     assert_eq!(conn.poll_transmit(Instant::ZERO), None);
-    assert_eq!(conn.poll_event(), None);
+    assert!(matches!(conn.poll_event(), Some(Event::Connected { .. })));
     assert!(matches!(conn.poll_store(), Some(StoreOp::Publish { .. })));
     assert!(matches!(conn.poll_store(), Some(StoreOp::Sent { .. })));
     assert!(conn.poll_transmit(Instant::ZERO).is_some());
+
+    // [MQTT-4.3.3-2] an incoming QoS 2 message is handed out only once its
+    // id is durable, and a completion once its end is.
+    conn.handle_read(Instant::ZERO, &[0x40, 0x02, 0x00, 0x01]); // PUBACK 1
+    let publish = [0x34, 0x06, 0x00, 0x01, b'i', 0x00, 0x07, b'x']; // QoS 2, id 7
+    conn.handle_read(Instant::ZERO, &publish);
+    assert_eq!(conn.poll_event(), None);
+    assert!(matches!(conn.poll_store(), Some(StoreOp::Done { .. })));
+    assert_eq!(conn.poll_event(), None);
+    assert_eq!(conn.poll_store(), Some(StoreOp::Received { pid: pid(7) }));
+    assert_eq!(conn.poll_store(), None);
+    assert!(matches!(conn.poll_event(), Some(Event::Published { .. })));
+    assert!(matches!(conn.poll_event(), Some(Event::Message { .. })));
+
+    // A message queued before an op leaves before the op is taken: in
+    // manual-ack mode the application's ack of one message records an op
+    // while later messages wait in the queue, and they still come out.
+    let options = options().manual_acks(true);
+    let mut conn = Connection::new(options).unwrap();
+    conn.connect(Instant::ZERO);
+    conn.handle_read(Instant::ZERO, &[0x20, 0x02, 0x00, 0x00]);
+    while conn.poll_transmit(Instant::ZERO).is_some() {}
+    conn.handle_read(
+        Instant::ZERO,
+        &[0x34, 0x06, 0x00, 0x01, b'i', 0x00, 0x01, b'a'],
+    );
+    conn.handle_read(
+        Instant::ZERO,
+        &[0x34, 0x06, 0x00, 0x01, b'i', 0x00, 0x02, b'b'],
+    );
     assert!(matches!(conn.poll_event(), Some(Event::Connected { .. })));
+    let Some(Event::Message {
+        ack: Some(first), ..
+    }) = conn.poll_event()
+    else {
+        panic!("first message");
+    };
+    conn.ack(first).unwrap();
+    assert!(matches!(conn.poll_event(), Some(Event::Message { .. })));
+    assert_eq!(
+        conn.poll_transmit(Instant::ZERO),
+        None,
+        "PUBREC waits for its op"
+    );
+    assert_eq!(conn.poll_store(), Some(StoreOp::Received { pid: pid(1) }));
+    assert!(conn.poll_transmit(Instant::ZERO).is_some());
 }
 
 /// [MQTT-4.4.0-1] after a restart, unacknowledged PUBLISH and PUBREL go out

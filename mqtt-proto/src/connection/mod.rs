@@ -202,6 +202,9 @@ pub struct Connection {
     /// Changes of the durable session not yet taken by `poll_store`; `None`
     /// without a store.
     store: Option<VecDeque<StoreOp>>,
+    /// Events queued before the oldest op in `store`: they do not depend
+    /// on it and may leave before it is taken.
+    store_fence: usize,
 }
 
 impl Connection {
@@ -254,6 +257,7 @@ impl Connection {
             connected_once: false,
             now: Instant::ZERO,
             store,
+            store_fence: 0,
         })
     }
 
@@ -405,7 +409,10 @@ impl Connection {
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         if self.store_pending() {
-            return None;
+            if self.store_fence == 0 {
+                return None;
+            }
+            self.store_fence -= 1;
         }
         self.events.pop_front()
     }

@@ -71,9 +71,9 @@ impl Connection {
 
     /// The next change of the durable session, oldest first; always `None`
     /// unless [`Options::store`] is on. While one is waiting,
-    /// [`poll_transmit`](Self::poll_transmit) and
-    /// [`poll_event`](Self::poll_event) return `None`: take the ops, make
-    /// them durable, then carry on draining.
+    /// [`poll_transmit`](Self::poll_transmit) returns `None` and
+    /// [`poll_event`](Self::poll_event) only hands out the events queued
+    /// before it: take the ops, make them durable, then carry on draining.
     ///
     /// ```
     /// use mqtt_proto::store::StoreOp;
@@ -98,7 +98,11 @@ impl Connection {
 
     /// Records `op` when a store is in use; `op` is only built then.
     pub(super) fn record(&mut self, op: impl FnOnce() -> StoreOp) {
+        let queued_events = self.events.len();
         if let Some(ops) = self.store.as_mut() {
+            if ops.is_empty() {
+                self.store_fence = queued_events;
+            }
             ops.push_back(op());
         }
     }

@@ -262,11 +262,9 @@ impl Connection {
                 Request::Unsubscribe(_) => false,
             });
             if *outcome == SubscribeOutcome::Refused && !superseded {
-                if let Some(ops) = self.store.as_mut() {
-                    ops.push_back(StoreOp::Unsubscribed {
-                        filter: filter.clone(),
-                    });
-                }
+                self.record(|| StoreOp::Unsubscribed {
+                    filter: filter.clone(),
+                });
                 self.subscriptions.on_refused(filter);
             }
         }

@@ -64,15 +64,13 @@ impl Connection {
         self.incoming.clear();
         let fail = self.options.session_lost == SessionLostPolicy::Fail;
         let loss = self.outgoing.requeue_after_session_loss(fail);
-        if let Some(ops) = self.store.as_mut() {
-            // Every message that had an id is queued again without it,
-            // except those given up.
-            for id in &loss.requeued {
-                ops.push_back(StoreOp::Unsent { id: *id });
-            }
-            for id in &loss.failed {
-                ops.push_back(StoreOp::Done { id: *id });
-            }
+        // Every message that had an id is queued again without it, except
+        // those given up.
+        for &id in &loss.requeued {
+            self.record(|| StoreOp::Unsent { id });
+        }
+        for &id in &loss.failed {
+            self.record(|| StoreOp::Done { id });
         }
         for pid in loss.freed {
             self.ids.release(pid);

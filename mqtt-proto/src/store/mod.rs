@@ -20,10 +20,10 @@
 //!
 //! # The one rule for a store
 //!
-//! While ops are waiting to be taken, `poll_transmit` and `poll_event`
-//! return `None`: the loop takes the ops first. It must then make them
-//! durable before it writes any byte or hands out any event that came
-//! after them. That is what makes a restart safe: a packet id is on disk
+//! While ops are waiting to be taken, `poll_transmit` returns `None` and
+//! `poll_event` hands out only the events queued before the oldest of
+//! them: the loop takes the ops first. It must then make them durable
+//! before it writes any byte or hands out any event that came after them. That is what makes a restart safe: a packet id is on disk
 //! before a PUBLISH carries it, a release before its PUBREL leaves, a QoS 2
 //! id before its message reaches the application, and the end of that id
 //! before its PUBCOMP goes out. A loop commits once per round (group
