@@ -77,6 +77,7 @@ mod events;
 mod options;
 mod pending_publish;
 mod runtime;
+mod store;
 mod subscription;
 mod transport;
 
@@ -93,6 +94,7 @@ pub use runtime::{BoxFuture, Runtime};
 /// The rustls version this client is built with, for
 /// [`TlsOptions::rustls_config`].
 pub use rustls;
+pub use store::{Damage, Durability, StoreError};
 pub use subscription::{ManualSubscription, Subscription};
 pub use transport::{BoxedStream, ByteStream, Connector, Scheme, Server, TlsOptions};
 

@@ -7,6 +7,7 @@ pub use tls::TlsError;
 pub(crate) use tls::{classify, from_rustls};
 pub use websocket::WebSocketError;
 
+use crate::store::StoreError;
 use mqtt_proto::packet::ConnectReturnCode;
 use mqtt_proto::topic::TopicError;
 use mqtt_proto::{OptionsError, ProtocolViolation, PublishError, SubscribeError};
@@ -80,6 +81,10 @@ pub enum Error {
     /// and `Options::session_lost` says to give such messages up: it may
     /// or may not have reached subscribers.
     SessionLost,
+    /// The session store failed: it could not be opened, a commit failed,
+    /// or its file is damaged. Nothing that depended on a failed commit
+    /// was sent.
+    Store(StoreError),
 }
 
 impl fmt::Display for Error {
@@ -117,6 +122,7 @@ impl fmt::Display for Error {
                 "the broker lost the session while this QoS 2 message was in flight; \
                  it may or may not have been delivered",
             ),
+            Error::Store(e) => write!(f, "session store: {e}"),
         }
     }
 }
@@ -131,6 +137,7 @@ impl std::error::Error for Error {
             Error::Publish(e) => Some(e),
             Error::Subscribe(e) => Some(e),
             Error::Options(e) => Some(e),
+            Error::Store(e) => Some(e),
             _ => None,
         }
     }
@@ -145,5 +152,11 @@ impl From<std::io::Error> for Error {
 impl From<TopicError> for Error {
     fn from(e: TopicError) -> Self {
         Error::Topic(e)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e)
     }
 }
