@@ -41,6 +41,8 @@ pub struct Client<R> {
     commands: CommandSender,
     listeners: Arc<Listeners>,
     client_id: Arc<str>,
+    /// A store keeps the session: publishes can report when it has them.
+    stored: bool,
     runtime: PhantomData<fn() -> R>,
 }
 
@@ -50,6 +52,7 @@ impl<R> Clone for Client<R> {
             commands: self.commands.clone(),
             listeners: self.listeners.clone(),
             client_id: self.client_id.clone(),
+            stored: self.stored,
             runtime: PhantomData,
         }
     }
@@ -128,6 +131,7 @@ impl<R: Runtime> Client<R> {
         let (ready_tx, ready_rx) = oneshot::channel();
         let listeners = Arc::new(Listeners::default());
         let spawner = options.spawner.0.clone();
+        let stored = options.store_dir.is_some();
         let driver = Driver::<R>::new(
             options,
             rx,
@@ -147,6 +151,7 @@ impl<R: Runtime> Client<R> {
             commands,
             listeners,
             client_id,
+            stored,
             runtime: PhantomData,
         };
         Ok((client, ready_rx))
@@ -220,6 +225,7 @@ impl<R> Client<R> {
         self.call(|done| Command::Publish {
             message,
             done: Some(done),
+            stored: None,
         })
         .await
     }
@@ -254,15 +260,23 @@ impl<R> Client<R> {
     ) -> Result<PendingPublish, Error> {
         let message = Message::new(topic, payload, qos)?;
         let (done, done_rx) = oneshot::channel();
+        let (stored, stored_rx) = if self.stored && qos != QoS::AtMostOnce {
+            let (tx, rx) = oneshot::channel();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
         let command = Command::Publish {
             message,
             done: Some(done),
+            stored,
         };
         if self.commands.send(command).await.is_err() {
             return Err(self.listeners.stopped_because());
         }
         Ok(PendingPublish {
             done: done_rx,
+            stored: stored_rx,
             listeners: self.listeners.clone(),
         })
     }
@@ -295,6 +309,7 @@ impl<R> Client<R> {
             .try_send(Command::Publish {
                 message,
                 done: None,
+                stored: None,
             })
             .map_err(|e| match e {
                 SendError::Full(_) => Error::Backpressure,

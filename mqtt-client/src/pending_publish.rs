@@ -30,7 +30,40 @@ use std::task::{Context, Poll};
 #[must_use = "the publish goes on without it; await it to learn the outcome"]
 pub struct PendingPublish {
     pub(crate) done: oneshot::Receiver<Result<(), Error>>,
+    /// Answered when the store committed the message; `None` when no
+    /// store keeps it.
+    pub(crate) stored: Option<oneshot::Receiver<Result<(), Error>>>,
     pub(crate) listeners: Arc<Listeners>,
+}
+
+impl PendingPublish {
+    /// Completes once the message is in the client's store
+    /// ([`Options::store_dir`](crate::Options::store_dir)), durable as
+    /// [`Options::store_durability`](crate::Options::store_durability)
+    /// says: from then on it survives the process, and a client started
+    /// again with the same client id and store delivers it. Fails with
+    /// [`Error::NotStored`] when no store keeps it (QoS 0, or no store).
+    /// The message goes on either way; awaiting `self` still tells when
+    /// the broker has it.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::QoS;
+    ///
+    /// let mut pending = client.publish_pipelined("meter/17", "42.1 kWh", QoS::ExactlyOnce).await?;
+    /// pending.stored().await?; // on disk: safe to drop the reading from the sensor
+    /// pending.await?; // PUBCOMP
+    /// # Ok(()) }
+    /// ```
+    pub async fn stored(&mut self) -> Result<(), Error> {
+        match self.stored.take() {
+            Some(stored) => match stored.await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(self.listeners.stopped_because()),
+            },
+            None => Err(Error::NotStored),
+        }
+    }
 }
 
 impl std::fmt::Debug for PendingPublish {

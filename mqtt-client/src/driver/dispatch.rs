@@ -43,6 +43,8 @@ pub(crate) enum Command {
     Publish {
         message: Message,
         done: Option<Responder<()>>,
+        /// Answered once the message is in the store (only with a store).
+        stored: Option<Responder<()>>,
     },
     Subscribe {
         filters: Vec<(TopicFilter, QoS)>,
@@ -88,7 +90,7 @@ struct Sub {
 }
 
 /// A publish waiting for room in the session queue, with its callers.
-type Stalled = (Message, Option<Responder<()>>);
+type Stalled = (Message, Option<Responder<()>>, Option<Responder<()>>);
 
 /// A caller's SUBSCRIBE awaiting its SUBACK.
 #[derive(Debug)]
@@ -128,6 +130,8 @@ pub(crate) struct Dispatch {
     ready: Option<oneshot::Sender<Result<(), Error>>>,
     listeners: Arc<Listeners>,
     publishes: HashMap<PublishId, Responder<()>>,
+    /// Publishes waiting for the store to commit them.
+    stored: BTreeMap<PublishId, Responder<()>>,
     /// Boxed: rare, and large next to the rest.
     stalled: Option<Box<Stalled>>,
     // Ordered maps where a few entries are the rule: empty, they are half
@@ -175,6 +179,7 @@ impl Dispatch {
             ready: Some(ready),
             listeners,
             publishes: HashMap::new(),
+            stored: BTreeMap::new(),
             stalled: None,
             subscribes: BTreeMap::new(),
             unsubscribes: BTreeMap::new(),
@@ -291,7 +296,11 @@ impl Dispatch {
             return;
         }
         match cmd {
-            Command::Publish { message, done } => self.publish(conn, message, done),
+            Command::Publish {
+                message,
+                done,
+                stored,
+            } => self.publish(conn, message, done, stored),
             Command::Subscribe {
                 filters,
                 manual,
@@ -317,9 +326,9 @@ impl Dispatch {
 
 fn reply_err(cmd: Command, e: Error) {
     match cmd {
-        Command::Publish { done, .. } => {
-            if let Some(done) = done {
-                let _ = done.send(Err(e));
+        Command::Publish { done, stored, .. } => {
+            for reply in [done, stored].into_iter().flatten() {
+                let _ = reply.send(Err(e.clone()));
             }
         }
         Command::Subscribe { done, .. } | Command::Unmatched { done } => {

@@ -29,6 +29,7 @@ mod dispatch;
 mod handover;
 mod lifecycle;
 mod outbox;
+mod persistence;
 mod reader;
 
 pub(crate) use budget::{Budget, DropCount};
@@ -44,6 +45,7 @@ use dispatch::Dispatch;
 use futures_channel::oneshot;
 use mqtt_proto::{Connection, Instant, ReconnectOptions};
 use outbox::Outbox;
+use persistence::Persistence;
 use reader::Reader;
 use std::future::Future;
 use std::io;
@@ -89,6 +91,8 @@ pub(crate) struct Driver<R: Runtime> {
     clock: StdInstant,
     timer: Option<(StdInstant, BoxFuture<()>)>,
     dispatch: Dispatch,
+    /// The session store, when the options name one.
+    store: Option<Box<Persistence>>,
     runtime: PhantomData<fn() -> R>,
 }
 
@@ -112,7 +116,13 @@ impl<R: Runtime> Driver<R> {
                 .seed(seed)
                 .give_up_if_never_connected(give_up_if_unreachable),
         );
-        let conn = Connection::new(session).map_err(Error::Options)?;
+        let (store, conn) = match options.checked_store()? {
+            Some(store) => {
+                let (store, conn) = Persistence::open(&store, session)?;
+                (Some(Box::new(store)), conn)
+            }
+            None => (None, Connection::new(session).map_err(Error::Options)?),
+        };
         // Local transport settings (TLS files, headers) are checked here,
         // before anything is opened.
         let transport = transport::prepare(
@@ -146,6 +156,7 @@ impl<R: Runtime> Driver<R> {
             clock: R::now(),
             timer: None,
             dispatch,
+            store,
             runtime: PhantomData,
         };
         let now = driver.now();
@@ -182,6 +193,20 @@ impl<R: Runtime> Driver<R> {
     fn drain_core(&mut self) {
         loop {
             let mut progressed = false;
+            if let Some(store) = self.store.as_mut() {
+                let dispatch = &mut self.dispatch;
+                match store.commit(&mut self.conn, |id| dispatch.on_stored(id)) {
+                    Ok(committed) => progressed |= committed,
+                    Err(error) => {
+                        // Nothing that depends on the failed commit may
+                        // leave: drop the transport and stop.
+                        self.stream = None;
+                        self.out.clear();
+                        self.dispatch.fail(error);
+                        return;
+                    }
+                }
+            }
             let now = self.now();
             while let Some(bytes) = self.conn.poll_transmit(now) {
                 progressed = true;

@@ -61,6 +61,13 @@ pub enum Error {
     SubscriptionRefused,
     /// `try_publish` found the command queue full; `publish` would wait.
     Backpressure,
+    /// [`PendingPublish::stored`](crate::PendingPublish::stored) for a
+    /// message no store keeps: a QoS 0 message, or a client without
+    /// `Options::store_dir`.
+    NotStored,
+    /// The stored session cannot be restored: it disagrees with any
+    /// session a client can have (two messages under one packet id).
+    Restore(mqtt_proto::store::RestoreError),
     /// The options are not usable.
     Options(OptionsError),
     /// A broker URL could not be understood.
@@ -109,6 +116,8 @@ impl fmt::Display for Error {
             Error::Subscribe(e) => write!(f, "subscribe refused: {e}"),
             Error::SubscriptionRefused => f.write_str("the broker refused the subscription"),
             Error::Backpressure => f.write_str("the client's command queue is full"),
+            Error::NotStored => f.write_str("no store keeps this message"),
+            Error::Restore(e) => write!(f, "the stored session cannot be restored: {e}"),
             Error::Options(e) => write!(f, "invalid options: {e}"),
             Error::InvalidUrl(why) => write!(f, "invalid broker URL: {why}"),
             Error::Timeout => f.write_str("timed out connecting to the broker"),
@@ -138,6 +147,7 @@ impl std::error::Error for Error {
             Error::Subscribe(e) => Some(e),
             Error::Options(e) => Some(e),
             Error::Store(e) => Some(e),
+            Error::Restore(e) => Some(e),
             _ => None,
         }
     }

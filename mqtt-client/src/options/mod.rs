@@ -14,6 +14,9 @@ use std::time::Duration;
 
 mod limits;
 mod session;
+mod store;
+
+pub(crate) use store::StoreOptions;
 
 /// The user's connector, if any (a trait object has no `Debug`).
 #[derive(Clone, Default)]
@@ -80,6 +83,8 @@ pub struct Options {
     pub(crate) unmatched_grace: Duration,
     pub(crate) spawner: Spawner,
     pub(crate) invalid: Option<Error>,
+    pub(crate) store_dir: Option<std::path::PathBuf>,
+    pub(crate) store_durability: crate::store::Durability,
 }
 
 impl Options {
@@ -123,6 +128,8 @@ impl Options {
             unmatched_grace: Duration::from_secs(10),
             spawner: Spawner::default(),
             invalid: None,
+            store_dir: None,
+            store_durability: crate::store::Durability::default(),
         }
     }
 
@@ -285,6 +292,7 @@ impl Options {
     /// }
     /// ```
     pub fn check(&self) -> Result<(), Error> {
+        self.checked_store()?;
         let session = self.session(0)?;
         mqtt_proto::Connection::new(session).map_err(Error::Options)?;
         Ok(())
@@ -309,6 +317,7 @@ impl Options {
             self.client_id.clone()
         };
         let mut session = self.session.clone();
+        session.store = self.store_dir.is_some();
         session.client_id = MqttString::try_from(id).map_err(|e| Error::InvalidOption {
             option: "client_id",
             reason: e.to_string(),

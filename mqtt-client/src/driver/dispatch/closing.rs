@@ -58,8 +58,13 @@ impl Dispatch {
         for (_, done) in self.publishes.drain() {
             let _ = done.send(Err(error.clone()));
         }
-        if let Some((_, Some(done))) = self.stalled.take().map(|stalled| *stalled) {
-            let _ = done.send(Err(error.clone()));
+        for (_, stored) in std::mem::take(&mut self.stored) {
+            let _ = stored.send(Err(error.clone()));
+        }
+        if let Some((_, done, stored)) = self.stalled.take().map(|stalled| *stalled) {
+            for reply in [done, stored].into_iter().flatten() {
+                let _ = reply.send(Err(error.clone()));
+            }
         }
         for (_, pending) in std::mem::take(&mut self.subscribes) {
             if let Some((done, _, _)) = pending.reply {

@@ -1,11 +1,11 @@
 //! Publishes: a command is handed to the core, or held (with every command
 //! after it) while the core's queue is full; each caller is answered when
 //! the core reports the publish complete, or failed because the broker lost
-//! the session.
+//! the session, and, with a store, once the message is in it.
 
 use super::{Dispatch, Responder};
 use crate::Error;
-use mqtt_proto::{Connection, Message, PublishId};
+use mqtt_proto::{Connection, Message, PublishId, QoS};
 
 impl Dispatch {
     pub(super) fn publish(
@@ -13,29 +13,45 @@ impl Dispatch {
         conn: &mut Connection,
         message: Message,
         done: Option<Responder<()>>,
+        stored: Option<Responder<()>>,
     ) {
         if !conn.can_publish(message.qos) {
             // Hold it and take no further commands until there is room.
-            self.stalled = Some(Box::new((message, done)));
+            self.stalled = Some(Box::new((message, done, stored)));
             return;
         }
+        let qos = message.qos;
         match conn.publish(message) {
             Ok(id) => {
                 if let Some(done) = done {
                     self.publishes.insert(id, done);
                 }
+                if let Some(stored) = stored {
+                    if qos == QoS::AtMostOnce {
+                        let _ = stored.send(Err(Error::NotStored));
+                    } else {
+                        self.stored.insert(id, stored);
+                    }
+                }
             }
             Err(e) => {
-                if let Some(done) = done {
-                    let _ = done.send(Err(Error::Publish(e)));
+                for reply in [done, stored].into_iter().flatten() {
+                    let _ = reply.send(Err(Error::Publish(e)));
                 }
             }
         }
     }
 
     pub(super) fn retry_stalled(&mut self, conn: &mut Connection) {
-        if let Some((message, done)) = self.stalled.take().map(|stalled| *stalled) {
-            self.publish(conn, message, done);
+        if let Some((message, done, stored)) = self.stalled.take().map(|stalled| *stalled) {
+            self.publish(conn, message, done, stored);
+        }
+    }
+
+    /// The store committed the message `id`.
+    pub(crate) fn on_stored(&mut self, id: PublishId) {
+        if let Some(stored) = self.stored.remove(&id) {
+            let _ = stored.send(Ok(()));
         }
     }
 
