@@ -5,6 +5,8 @@ pub mod aedes;
 pub mod amqtt;
 pub mod broker;
 pub mod broker_tls;
+pub mod crash;
+pub mod crash_check;
 mod harness;
 pub mod interop;
 pub mod on_smol;
