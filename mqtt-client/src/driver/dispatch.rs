@@ -113,6 +113,16 @@ struct Held {
     key: u64,
 }
 
+/// Where held messages stand against the store's commits.
+#[derive(Debug, Default)]
+struct StoreGate {
+    /// Held messages, from the front, already looked at for taking.
+    examined: usize,
+    /// Some were taken since the last commit: nothing is handed out
+    /// until the next one.
+    waiting: bool,
+}
+
 /// A close under way: the core drains and sends DISCONNECT; the driver
 /// then writes it out.
 #[derive(Debug)]
@@ -132,6 +142,9 @@ pub(crate) struct Dispatch {
     publishes: HashMap<PublishId, Responder<()>>,
     /// Publishes waiting for the store to commit them.
     stored: BTreeMap<PublishId, Responder<()>>,
+    /// With a store: held QoS 2 messages are taken for good before they
+    /// are handed out (see `delivery.rs`).
+    gate: Option<StoreGate>,
     /// Boxed: rare, and large next to the rest.
     stalled: Option<Box<Stalled>>,
     // Ordered maps where a few entries are the rule: empty, they are half
@@ -180,6 +193,7 @@ impl Dispatch {
             listeners,
             publishes: HashMap::new(),
             stored: BTreeMap::new(),
+            gate: options.store_dir.is_some().then(StoreGate::default),
             stalled: None,
             subscribes: BTreeMap::new(),
             unsubscribes: BTreeMap::new(),

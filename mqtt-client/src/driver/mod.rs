@@ -196,7 +196,11 @@ impl<R: Runtime> Driver<R> {
             if let Some(store) = self.store.as_mut() {
                 let dispatch = &mut self.dispatch;
                 match store.commit(&mut self.conn, |id| dispatch.on_stored(id)) {
-                    Ok(committed) => progressed |= committed,
+                    Ok(true) => {
+                        progressed = true;
+                        self.dispatch.on_committed(&mut self.conn);
+                    }
+                    Ok(false) => {}
                     Err(error) => {
                         // Nothing that depends on the failed commit may
                         // leave: drop the transport and stop.

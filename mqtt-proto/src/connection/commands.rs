@@ -262,4 +262,44 @@ impl Connection {
         self.flush_acks();
         Ok(())
     }
+
+    /// In manual-ack mode with a store: the application takes the QoS 2
+    /// message of `token` for good now, though it acks it later (it hands
+    /// the message on before it is done with it, say). Its id is recorded
+    /// as received at once, so that after a restart a redelivery is not
+    /// handed out again; without this, a message counts as taken when it
+    /// is acked. Returns whether an op was recorded: false for QoS 1, a
+    /// token taken or acked before, or without a store. Bytes and events
+    /// are held back until the op is taken, as for any op.
+    ///
+    /// ```
+    /// use mqtt_proto::store::StoreOp;
+    /// use mqtt_proto::{Connection, Event, Instant, MqttString, Options, PacketId};
+    ///
+    /// let options = Options::new(MqttString::try_from("c").unwrap()).manual_acks(true).store(true);
+    /// let mut conn = Connection::new(options).unwrap();
+    /// let now = Instant::ZERO;
+    /// conn.connect(now);
+    /// conn.handle_read(now, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// conn.handle_read(now, &[0x34, 6, 0, 1, b't', 0, 3, b'x']); // QoS 2 PUBLISH, id 3
+    /// let token = std::iter::from_fn(|| conn.poll_event())
+    ///     .find_map(|e| match e { Event::Message { ack, .. } => ack, _ => None })
+    ///     .unwrap();
+    /// assert!(conn.take(token));
+    /// assert_eq!(conn.poll_store(), Some(StoreOp::Received { pid: PacketId::new(3).unwrap() }));
+    /// conn.ack(token).unwrap(); // PUBREC now, nothing more to record
+    /// assert_eq!(conn.poll_store(), None);
+    /// ```
+    pub fn take(&mut self, token: AckToken) -> bool {
+        if self.store.is_none() {
+            return false;
+        }
+        match self.incoming.take(token) {
+            Some(pid) => {
+                self.record(|| StoreOp::Received { pid });
+                true
+            }
+            None => false,
+        }
+    }
 }

@@ -215,11 +215,13 @@ impl IdSet {
 }
 
 /// A QoS 2 message delivered in manual-ack mode whose PUBREC is not sent
-/// yet. `acked` once the application acked it.
+/// yet. `acked` once the application acked it; `taken` once it said the
+/// message is its for good (`Connection::take`), ack or not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Held {
     token: AckToken,
     acked: bool,
+    taken: bool,
 }
 
 /// What an ack by the application did.
@@ -330,7 +332,7 @@ impl Incoming {
                 // PUBREC for the id can only have been queued while the id was
                 // received, so ahead of this message's own, which is then
                 // still queued too.
-                let Held { token, acked } = *held.get();
+                let Held { token, acked, .. } = *held.get();
                 if self.pending.is_queued(token) {
                     // Another copy on this connection: it is owed a PUBREC
                     // of its own [MQTT-4.3.3-2], after the original's.
@@ -348,6 +350,7 @@ impl Incoming {
                 slot.insert(Held {
                     token,
                     acked: false,
+                    taken: false,
                 });
                 self.held_ids.insert(token, pid);
                 Arrival::Deliver {
@@ -387,7 +390,10 @@ impl Incoming {
             if let Some(held) = self.held.get_mut(&pid) {
                 if !held.acked {
                     held.acked = true;
-                    return Acked::Qos2(pid);
+                    return match held.taken {
+                        true => Acked::Yes,
+                        false => Acked::Qos2(pid),
+                    };
                 }
             }
         }
@@ -396,6 +402,18 @@ impl Incoming {
         } else {
             Acked::Unknown
         }
+    }
+
+    /// The application took the QoS 2 message of `token` for good, before
+    /// acking it: its id, the first time, to be recorded as received.
+    pub(crate) fn take(&mut self, token: AckToken) -> Option<PacketId> {
+        let pid = *self.held_ids.get(&token)?;
+        let held = self.held.get_mut(&pid)?;
+        if held.taken || held.acked {
+            return None;
+        }
+        held.taken = true;
+        Some(pid)
     }
 
     /// The next ack that may go out now: the acked run at the front of the

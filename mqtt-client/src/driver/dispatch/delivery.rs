@@ -3,6 +3,14 @@
 //! channel took it (a full channel holds the rest, and the broker's
 //! inflight window then stops it sending); messages that match no
 //! subscription yet are held for the grace period.
+//!
+//! With a store, a QoS 2 message bound only for automatic subscriptions is
+//! taken for good (`Connection::take`: its id recorded as received) before
+//! any subscription sees it, and held until the store committed that: a
+//! restart never hands it to the application again [MQTT-4.3.3-2]. A crash
+//! while it waits in the client (for room in a slow subscription, say)
+//! loses it to the application instead: at most once there, never twice.
+//! A message for a manual-ack subscription is taken when acked.
 
 use super::{Dispatch, Held};
 use crate::delivery::Delivery;
@@ -80,7 +88,7 @@ impl Dispatch {
 
     /// Delivers held messages in order until a channel is full.
     pub(super) fn deliver_held(&mut self, conn: &mut Connection) {
-        if self.room.is_some() {
+        if self.room.is_some() || self.take_for_good(conn) {
             return;
         }
         while let Some(front) = self.held.front_mut() {
@@ -125,12 +133,45 @@ impl Dispatch {
                 }
             }
             if self.held.front().is_some_and(|h| h.targets.is_empty()) {
+                if let Some(gate) = self.gate.as_mut() {
+                    gate.examined = gate.examined.saturating_sub(1);
+                }
                 if let Some(done) = self.held.pop_front() {
                     self.budget.give_back(&done.message);
                     if let Some(token) = done.ack {
                         self.settle(conn, token, done.key, done.by_hand);
                     }
                 }
+            }
+        }
+    }
+
+    /// With a store: takes the held QoS 2 messages not looked at yet that
+    /// only automatic subscriptions want; returns whether delivery must
+    /// wait for the store's next commit.
+    fn take_for_good(&mut self, conn: &mut Connection) -> bool {
+        let Some(gate) = self.gate.as_mut() else {
+            return false;
+        };
+        let subs = &self.subs;
+        for held in self.held.iter().skip(gate.examined) {
+            let automatic = held
+                .targets
+                .iter()
+                .all(|t| !subs.get(t).is_some_and(|s| s.manual));
+            if let (QoS::ExactlyOnce, Some(token), true) = (held.message.qos, held.ack, automatic) {
+                gate.waiting |= conn.take(token);
+            }
+        }
+        gate.examined = self.held.len();
+        gate.waiting
+    }
+
+    /// The store committed: messages taken for good may be handed out.
+    pub(crate) fn on_committed(&mut self, conn: &mut Connection) {
+        if let Some(gate) = self.gate.as_mut() {
+            if std::mem::take(&mut gate.waiting) {
+                self.deliver_held(conn);
             }
         }
     }
