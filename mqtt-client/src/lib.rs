@@ -94,7 +94,7 @@ pub use runtime::{BoxFuture, Runtime};
 /// The rustls version this client is built with, for
 /// [`TlsOptions::rustls_config`].
 pub use rustls;
-pub use store::{Damage, Durability, StoreError};
+pub use store::{stored_session, Damage, Durability, StoreError};
 pub use subscription::{ManualSubscription, Subscription};
 pub use transport::{BoxedStream, ByteStream, Connector, Scheme, Server, TlsOptions};
 

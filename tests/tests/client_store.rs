@@ -122,8 +122,23 @@ mod scenarios {
             .await
             .unwrap_or_else(|e| panic!("disconnect: {e}"));
         drop(client);
-        // Finished messages are gone from the store: a third client of it
-        // sends nothing.
+        // Finished messages are gone from the store: it holds nothing to
+        // send, and a third client of it sends nothing.
+        let deadline = Instant::now() + STEP;
+        let session = loop {
+            match mqtt_client::stored_session(&dir, "store-outlives") {
+                Err(mqtt_client::StoreError::InUse { .. }) if Instant::now() < deadline => {
+                    async_io::Timer::after(Duration::from_millis(20)).await;
+                }
+                other => break other.unwrap_or_else(|e| panic!("stored_session: {e}")),
+            }
+        };
+        assert_eq!(session.publishes().count(), 0, "{session:?}");
+        assert_eq!(
+            session.subscriptions().count(),
+            0,
+            "the publisher subscribed to nothing"
+        );
         let client = start_on_store::<R>(opts()).await;
         assert!(drain(&mut sub, 0).await.is_empty(), "sent again");
         let _ = within(STEP, "disconnect", client.disconnect()).await;

@@ -89,6 +89,25 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The session kept in `dir` for `client_id`, as a client started with
+/// [`Options::store_dir`](crate::Options::store_dir) would find it: the
+/// messages it would resend, the incoming QoS 2 ids it holds, the
+/// filters. For tools and checks; a torn last commit is cut off as at a
+/// client's start. Fails with [`StoreError::InUse`] while a client of this
+/// process has the store open.
+///
+/// ```no_run
+/// let session = mqtt_client::stored_session("/var/lib/meter/mqtt".as_ref(), "meter-17")?;
+/// println!("{} messages still to send", session.publishes().count());
+/// # Ok::<(), mqtt_client::StoreError>(())
+/// ```
+pub fn stored_session(
+    dir: &Path,
+    client_id: &str,
+) -> Result<mqtt_proto::store::StoredSession, StoreError> {
+    FileStore::open(dir, client_id, Durability::Flush).map(|(_, session)| session)
+}
+
 /// How hard a commit of the session store pushes its ops.
 ///
 /// ```
