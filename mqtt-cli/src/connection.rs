@@ -84,6 +84,12 @@ pub(crate) struct Connection {
     /// messages) when disconnected. Needs -i.
     #[arg(short = 'c', long = "disable-clean-session", requires = "id")]
     persistent: bool,
+    /// Keep the session in a file in this directory, so that it survives
+    /// the process: unfinished QoS 1/2 messages are sent by the next run
+    /// with the same -i and directory, and a QoS 2 message received before
+    /// is not printed again. Needs -i.
+    #[arg(long, value_name = "DIR", requires = "id")]
+    store_dir: Option<std::path::PathBuf>,
     /// Topic of the will, published by the broker if this client vanishes.
     #[arg(long)]
     will_topic: Option<String>,
@@ -206,6 +212,9 @@ impl Connection {
         }
         if let Some(id) = &self.id {
             options = options.client_id(id.as_str());
+        }
+        if let Some(dir) = &self.store_dir {
+            options = options.store_dir(dir);
         }
         match (&self.username, &self.password) {
             (Some(user), Some(password)) => {

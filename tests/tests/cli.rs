@@ -241,6 +241,34 @@ fn sub_prints_what_mosquitto_pub_sends() {
     assert_eq!(text(&out.stdout), "hello world\n");
 }
 
+/// `--store-dir` keeps the session in a file: after a run, it holds the
+/// subscription and no unfinished message.
+#[test]
+fn sub_with_a_store_keeps_its_session_in_a_file() {
+    let broker = Mosquitto::start("");
+    let dir = std::env::temp_dir().join(format!("mqtt-cli-store-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut sub = mqtt_at(&broker, "sub");
+    sub.args(["-c", "-i", "cli-store", "-t", "s/#", "-q", "2", "-C", "1"]);
+    sub.arg("--store-dir").arg(&dir);
+    let sub = spawn(sub);
+    wait_subscribed(&broker, "cli-store");
+    let mut publish = mosquitto_client("mosquitto_pub", &broker);
+    publish.args(["-t", "s/1", "-q", "2", "-m", "kept"]);
+    assert_ok(&run(publish));
+    let out = sub.finish();
+    assert_ok(&out);
+    assert_eq!(text(&out.stdout), "kept\n");
+    let session = mqtt_client::stored_session(&dir, "cli-store").expect("the store");
+    let filters: Vec<String> = session
+        .subscriptions()
+        .map(|(f, _)| f.as_str().to_owned())
+        .collect();
+    assert_eq!(filters, ["s/#"]);
+    assert_eq!(session.publishes().count(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn pub_from_a_file_and_an_empty_message() {
     let broker = Mosquitto::start("");
