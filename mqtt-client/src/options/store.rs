@@ -23,6 +23,12 @@ impl Options {
     /// [`PendingPublish::stored`](crate::PendingPublish::stored) tells when
     /// a message is on disk. Needs a client id of the caller's.
     ///
+    /// The client's task commits once per round, however many messages
+    /// the round carried, and the commit is a blocking call on that task:
+    /// with [`Durability::Sync`](crate::Durability::Sync) each round waits
+    /// for one sync of the disk, which paces the client (and holds the
+    /// executor thread it runs on for that long).
+    ///
     /// ```
     /// use mqtt_client::{Error, Options};
     ///
