@@ -33,18 +33,35 @@
 //! `scale` (`BENCH_SCALE_CLIENTS` clients, 10,000 by default, each
 //! publishing one QoS 1 message a second, default options).
 //!
+//! The `store` phase (`BENCH_CHILD=store:<library>:1:<sync|flush|off>`)
+//! is the QoS 1 throughput phase again, same broker, settings and code,
+//! with our publisher's session store on (`Options::store_dir`, with
+//! `Durability::Sync` or `Durability::Flush`) or off, and rumqttc (which
+//! has no store) beside it: what the store costs in messages per second
+//! and in publisher CPU per message. Each store publisher gets a fresh
+//! directory under `target/bench/store` (or `BENCH_STORE_DIR`), a client
+//! id of its own, and removes the directory when done; the parent records
+//! which file system that is (a sync's cost depends on it), and
+//! `table.rs` prints the phase as a small table of its own after the main
+//! one, with ratios store on ÷ store off and store on ÷ rumqttc.
+//!
+//! `BENCH_PHASES=store,latency` runs only the phases named (all by
+//! default); the brokers start either way.
+//!
 //! Modules: `parent` (brokers, children), `table` (results file and table),
 //! `split` (a throughput phase's subscriber in a process of its own, so
 //! each side's CPU is measured apart), `measure` (what a child counts and
 //! prints), `ours` (our client on either
 //! runtime), `theirs` (rumqttc), `paho` (Paho C, a C program built at run
-//! time), `tls` (the shared client configuration).
+//! time), `tls` (the shared client configuration), `store` (the store
+//! phase's directories and modes).
 
 mod measure;
 mod ours;
 mod paho;
 mod parent;
 mod split;
+mod store;
 mod theirs;
 mod tls;
 
@@ -53,6 +70,7 @@ use mqtt_client::rustls::ClientConfig;
 use mqtt_tokio::Tokio;
 use std::sync::Arc;
 use std::time::Duration;
+use store::StoreMode;
 
 const PAYLOAD: usize = 64;
 const INFLIGHT: u16 = 100;
@@ -121,6 +139,7 @@ fn child(spec: &str) {
         tag: std::env::var("BENCH_TAG")
             .unwrap_or_else(|_| format!("bench/{}/{}", std::process::id(), spec.replace(':', "/"))),
         tls: tls.then(|| tls::client_config(env("BENCH_CA").as_ref())),
+        store: parts.get(3).map_or(StoreMode::Off, |m| StoreMode::parse(m)),
     };
     let line = match (kind.trim_start_matches("tls-"), library) {
         (_, "mqtt-tokio") if subscribing => tokio_rt().block_on(ours::subscriber::<Tokio>(&phase)),
@@ -128,13 +147,17 @@ fn child(spec: &str) {
             async_std::task::block_on(ours::subscriber::<AsyncStd>(&phase))
         }
         (_, "rumqttc") if subscribing => tokio_rt().block_on(theirs::subscriber(&phase)),
-        ("throughput" | "nagle", "mqtt-tokio") => {
+        ("throughput" | "nagle" | "store", "mqtt-tokio") => {
             tokio_rt().block_on(ours::throughput::<Tokio>(&phase))
         }
-        ("throughput" | "nagle", "mqtt-async-std") => {
+        ("throughput" | "nagle" | "store", "mqtt-async-std") => {
             async_std::task::block_on(ours::throughput::<AsyncStd>(&phase))
         }
+        // rumqttc has no store: only its `off` row exists.
         ("throughput" | "nagle", "rumqttc") => tokio_rt().block_on(theirs::throughput(&phase)),
+        ("store", "rumqttc") if phase.store == StoreMode::Off => {
+            tokio_rt().block_on(theirs::throughput(&phase))
+        }
         ("scale", "mqtt-tokio") => tokio_rt().block_on(ours::scale::<Tokio>(&phase)),
         ("scale", "mqtt-async-std") => async_std::task::block_on(ours::scale::<AsyncStd>(&phase)),
         ("scale", "rumqttc") => tokio_rt().block_on(theirs::scale(&phase)),
@@ -161,6 +184,8 @@ struct Phase {
     tag: String,
     /// TLS with this configuration, or plain TCP.
     tls: Option<Arc<ClientConfig>>,
+    /// The publisher's session store (the store phase; off elsewhere).
+    store: StoreMode,
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {

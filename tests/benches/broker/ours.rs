@@ -6,6 +6,7 @@ use crate::measure::{
     idle_line, payload, percentiles, rss_kib, scale_clients, scale_line, usage, watch, Seen, Tally,
 };
 use crate::split::{self, combined_line, sub_line, unix_ns, SubProcess};
+use crate::store::StoreDir;
 use crate::{
     Phase, IDLE_CONNECTIONS, IDLE_WARMUP, INFLIGHT, LATENCY_ROUNDS, LATENCY_WARMUP, SCALE_BATCH,
     SCALE_WINDOW, SUB_CAPACITY,
@@ -38,11 +39,19 @@ fn options(phase: &Phase) -> Options {
 }
 
 /// The publishing side of a throughput phase; the subscriber runs in a
-/// process of its own (`split.rs`, `subscriber` below).
+/// process of its own (`split.rs`, `subscriber` below). In the store
+/// phase the publisher keeps its session in a fresh store directory.
 pub(crate) async fn throughput<R: Runtime>(phase: &Phase) -> String {
     let qos = qos(phase.qos);
     let mut subscriber = SubProcess::start(phase);
-    let publisher = Client::<R>::connect(options(phase)).await.expect("connect");
+    let store = StoreDir::create(phase.store);
+    let publisher_options = match &store {
+        Some(store) => store.apply(options(phase)),
+        None => options(phase),
+    };
+    let publisher = Client::<R>::connect(publisher_options)
+        .await
+        .expect("connect");
     let before = usage();
     let started_unix_ns = unix_ns();
     let started = Instant::now();
@@ -71,9 +80,13 @@ pub(crate) async fn throughput<R: Runtime>(phase: &Phase) -> String {
     // publisher's driver runs on the runtime's other threads meanwhile.
     let sub = subscriber.finish();
     let line = combined_line(phase, &sub, &before, started_unix_ns);
+    // What the store holds once every message is acknowledged: that it
+    // was written at all (the dead records stay until a rewrite).
+    let store_bytes = store.as_ref().map_or(0, StoreDir::bytes);
     publisher.disconnect().await.expect("disconnect");
+    drop(store);
     format!(
-        "{line} publish_loop_secs={:.3} waits_for_room={waits}",
+        "{line} publish_loop_secs={:.3} waits_for_room={waits} store_bytes={store_bytes}",
         published.as_secs_f64()
     )
 }

@@ -1,14 +1,15 @@
 //! The parent process: raises the open-files limit, starts two mosquittos
 //! (the tuned one with a plain and a TLS listener, certificates from a fresh
 //! test PKI, and a stock one for the Nagle phase), runs each library and
-//! phase in a child process of its own, writes every child's results to
+//! phase in a child process of its own (only the phases `BENCH_PHASES`
+//! names, when set), writes every child's results to
 //! `target/bench/broker.tsv` and prints them as one markdown table with
-//! ratios ours vs the best peer (`table.rs`).
+//! ratios ours vs the best peer, and the store phase's table (`table.rs`).
 
 #[path = "table.rs"]
 mod table;
 
-use crate::{messages, tls_messages, IDLE_CONNECTIONS, LATENCY_ROUNDS, LIBS, PAYLOAD};
+use crate::{messages, store, tls_messages, IDLE_CONNECTIONS, LATENCY_ROUNDS, LIBS, PAYLOAD};
 use mqtt_integration_tests::broker::Mosquitto;
 use mqtt_integration_tests::pki::Pki;
 use std::collections::HashMap;
@@ -74,6 +75,13 @@ pub(crate) fn run() {
     machine("latency_rounds", LATENCY_ROUNDS.to_string());
     machine("idle_connections", IDLE_CONNECTIONS.to_string());
     machine("open_files_limit", files.to_string());
+    let store_dir = store::base_dir();
+    machine("store_fs", store::filesystem(&store_dir));
+    machine("store_dir", store_dir.display().to_string());
+    let selected = selected_phases();
+    if let Some(kinds) = &selected {
+        machine("phases", kinds.join(","));
+    }
     eprintln!(
         "brokers: tuned mosquitto pid {} on port {} (TLS {}), stock pid {} on port {}",
         broker.pid(),
@@ -85,7 +93,13 @@ pub(crate) fn run() {
     eprintln!("machine: {}", describe(&results));
 
     let mut missing = Vec::new();
-    for spec in phases() {
+    let wanted = |spec: &String| {
+        let kind = spec.split(':').next().unwrap_or_default();
+        selected
+            .as_ref()
+            .is_none_or(|k| k.iter().any(|k| k == kind))
+    };
+    for spec in phases().into_iter().filter(wanted) {
         match run_child(&spec, &target) {
             Ok(r) => {
                 eprintln!("{spec}: {r:?}");
@@ -110,17 +124,21 @@ pub(crate) fn run() {
         .machine
         .push(("run_secs".into(), format!("{secs:.0}")));
 
-    let path = results_path();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    }
+    let path = results_path(selected.as_deref());
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     std::fs::write(&path, results.to_tsv())
         .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
 
     println!();
     print!("{}", table::markdown(&results));
     println!();
+    if let Some(store_table) = table::store_markdown(&results) {
+        let md = dir.join("store.md");
+        std::fs::write(&md, &store_table)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", md.display()));
+        eprintln!("store table also in {}", md.display());
+    }
     println!(
         "Results in {}; broker logs {} and {} bytes (errors and warnings only).",
         path.display(),
@@ -160,10 +178,43 @@ fn phases() -> Vec<String> {
     for lib in LIBRARIES {
         specs.push(format!("idle:{lib}"));
     }
+    for (lib, mode) in STORE_RUNS {
+        specs.push(format!("store:{lib}:1:{mode}"));
+    }
     for lib in ["mqtt-tokio", "rumqttc"] {
         specs.push(format!("scale:{lib}"));
     }
     specs
+}
+
+/// The store phase's children, in the order they run: each library's
+/// store-off run first, so its on runs find the machine as warm.
+const STORE_RUNS: [(&str, &str); 6] = [
+    ("mqtt-tokio", "off"),
+    ("mqtt-tokio", "sync"),
+    ("mqtt-tokio", "flush"),
+    ("mqtt-async-std", "off"),
+    ("mqtt-async-std", "sync"),
+    ("rumqttc", "off"),
+];
+
+/// The phases `BENCH_PHASES` names (`store,latency`), or None for all.
+fn selected_phases() -> Option<Vec<String>> {
+    let list = std::env::var("BENCH_PHASES").ok()?;
+    let kinds: Vec<String> = list
+        .split(',')
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+        .collect();
+    let known = phases();
+    for kind in &kinds {
+        let prefix = format!("{kind}:");
+        assert!(
+            known.iter().any(|s| s.starts_with(&prefix)),
+            "BENCH_PHASES: no phase {kind}"
+        );
+    }
+    (!kinds.is_empty()).then_some(kinds)
 }
 
 /// Whether a failing child is recorded as missing rather than failing the
@@ -173,7 +224,7 @@ fn tolerated(spec: &str) -> bool {
     let mut parts = spec.split(':');
     let kind = parts.next().unwrap_or_default();
     let lib = parts.next().unwrap_or_default();
-    lib == "paho-c" || kind == "nagle" || kind == "scale"
+    lib == "paho-c" || matches!(kind, "nagle" | "scale" | "store")
 }
 
 /// The broker config: `settings`, one a line, and a quiet log.
@@ -302,18 +353,24 @@ fn raise_open_files_limit() -> u64 {
 }
 
 /// `target/bench/broker.tsv` of the target directory the bench binary runs
-/// from (`target/release/deps/broker-…`), or `BENCH_RESULTS`.
-fn results_path() -> PathBuf {
+/// from (`target/release/deps/broker-…`), or `BENCH_RESULTS`. A run of
+/// some phases only (`selected`) goes to `broker-<phases>.tsv` instead,
+/// so that it does not replace a whole run's results.
+fn results_path(selected: Option<&[String]>) -> PathBuf {
     if let Some(path) = std::env::var_os("BENCH_RESULTS") {
         return path.into();
     }
+    let name = match selected {
+        Some(kinds) => format!("broker-{}.tsv", kinds.join("+")),
+        None => "broker.tsv".into(),
+    };
     let exe = std::env::current_exe().expect("the bench binary's path");
     let target = exe
         .ancestors()
         .find(|d| d.file_name().is_some_and(|n| n == "deps"))
         .and_then(|deps| deps.parent()?.parent())
         .map_or_else(|| Path::new("target").to_path_buf(), Path::to_path_buf);
-    target.join("bench").join("broker.tsv")
+    target.join("bench").join(name)
 }
 
 fn cpu_model() -> String {

@@ -1,4 +1,5 @@
-//! The results of one benchmark run and the markdown table made from them.
+//! The results of one benchmark run and the markdown tables made from them
+//! (the main one, and the store phase's own).
 //!
 //! The parent writes every child's `key=value` pairs to a tab-separated
 //! file (`spec<TAB>key<TAB>value`, plus `machine<TAB>key<TAB>value` lines
@@ -257,9 +258,25 @@ pub(crate) fn ratio(row: &Row, ours: usize) -> Option<(f64, &'static str)> {
     }
 }
 
-/// The machine and settings line, the ratio note and the table, as the
-/// README shows them.
+/// The machine and settings line, the ratio note and the table, then the
+/// store phase's table (when the run has one), as the README shows them.
+/// A run of the store phase alone has only the latter.
 pub(crate) fn markdown(r: &Results) -> String {
+    let mut out = String::new();
+    if r.specs.keys().any(|s| !s.starts_with("store:")) {
+        out.push_str(&main_markdown(r));
+    }
+    if let Some(store) = store_markdown(r) {
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&store);
+    }
+    out
+}
+
+/// The main table, with its machine line and ratio note.
+fn main_markdown(r: &Results) -> String {
     let m = |k| r.machine(k);
     let mut out = String::new();
     let _ = writeln!(
@@ -315,6 +332,81 @@ pub(crate) fn markdown(r: &Results) -> String {
         let _ = writeln!(out, "{line} |");
     }
     out
+}
+
+/// The store phase's rows: a label, the spec, and the spec of the same
+/// library's store-off run (None for the store-off runs themselves).
+const STORE_ROWS: [(&str, &str, Option<&str>); 6] = [
+    (
+        "mqtt-tokio, store on (`Durability::Sync`)",
+        "store:mqtt-tokio:1:sync",
+        Some("store:mqtt-tokio:1:off"),
+    ),
+    (
+        "mqtt-tokio, store on (`Durability::Flush`)",
+        "store:mqtt-tokio:1:flush",
+        Some("store:mqtt-tokio:1:off"),
+    ),
+    ("mqtt-tokio, store off", "store:mqtt-tokio:1:off", None),
+    (
+        "mqtt-async-std, store on (`Durability::Sync`)",
+        "store:mqtt-async-std:1:sync",
+        Some("store:mqtt-async-std:1:off"),
+    ),
+    (
+        "mqtt-async-std, store off",
+        "store:mqtt-async-std:1:off",
+        None,
+    ),
+    ("rumqttc (no store)", "store:rumqttc:1:off", None),
+];
+
+/// The store phase as a table of its own: QoS 1 throughput and publisher
+/// CPU per message with our session store on and off, and rumqttc; None
+/// when the run did not have the phase.
+pub(crate) fn store_markdown(r: &Results) -> Option<String> {
+    if !r.specs.keys().any(|s| s.starts_with("store:")) {
+        return None;
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Session store: the QoS 1 throughput run again ({n} messages of {payload} B, \
+         the tuned broker, the same settings), our publisher with its session store \
+         (`Options::store_dir`, one write per round, and with `Durability::Sync` one \
+         `fdatasync`) on a fresh directory on {fs}, or without one. Publisher CPU: \
+         user+sys of the publishing process per message, the store's writes and syncs \
+         included. Ratios are oriented so that above 1 means the row is better: \
+         its throughput ÷ the other's, the other's CPU ÷ its CPU.",
+        n = count(r.machine("messages")),
+        payload = r.machine("payload_bytes"),
+        fs = r.machine("store_fs"),
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "| QoS 1 publisher | throughput (msg/s) | vs store off | vs rumqttc \
+         | publisher CPU per message (µs) | vs store off | vs rumqttc |"
+    );
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(6));
+    let rumqttc = "store:rumqttc:1:off";
+    for (label, spec, off) in STORE_ROWS {
+        let mut line = format!("| {label}");
+        for (key, decimals, higher) in [("rate", 0, true), ("pub_cpu_us_per_msg", 2, false)] {
+            let mine = r.get(spec, key);
+            let _ = write!(line, " | {}", number(mine, decimals));
+            for other in [off, (spec != rumqttc).then_some(rumqttc)] {
+                let cell = other.map_or(String::new(), |other| {
+                    let theirs = r.get(other, key);
+                    let x = if higher { mine / theirs } else { theirs / mine };
+                    number(x, 2)
+                });
+                let _ = write!(line, " | {cell}");
+            }
+        }
+        let _ = writeln!(out, "{line} |");
+    }
+    Some(out)
 }
 
 /// "a, b" as "`a`, `b`": broker settings as config lines.
