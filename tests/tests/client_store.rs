@@ -10,6 +10,7 @@ use mqtt_integration_tests::wait::block_on_tokio;
 mod scenarios {
     use mqtt_client::{Client, Error, Options, QoS, Runtime, Subscription};
     use mqtt_integration_tests::broker::Mosquitto;
+    use mqtt_integration_tests::on_smol;
     use mqtt_integration_tests::wait::within;
     use std::path::PathBuf;
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -17,8 +18,6 @@ mod scenarios {
 
     const STEP: Duration = Duration::from_secs(5);
     const QUIET: Duration = Duration::from_millis(400);
-
-    pub type Adjust = fn(Options) -> Options;
 
     /// A fresh store directory; removed by the caller.
     fn store_dir() -> PathBuf {
@@ -32,8 +31,9 @@ mod scenarios {
         dir
     }
 
-    fn options(port: u16, id: &str, adjust: Adjust) -> Options {
-        adjust(
+    /// The options of a client on runtime `R` (see `on_smol::options`).
+    fn options<R: Runtime>(port: u16, id: &str) -> Options {
+        on_smol::options::<R>(
             Options::new("127.0.0.1", port)
                 .client_id(id)
                 .clean_session(false)
@@ -42,11 +42,11 @@ mod scenarios {
         )
     }
 
-    async fn subscriber<R: Runtime>(port: u16, topic: &str, adjust: Adjust) -> Subscription<R> {
+    async fn subscriber<R: Runtime>(port: u16, topic: &str) -> Subscription<R> {
         let client = within(
             STEP,
             "subscriber connect",
-            Client::<R>::connect(adjust(Options::new("127.0.0.1", port))),
+            on_smol::connect::<R>(Options::new("127.0.0.1", port)),
         )
         .await
         .unwrap_or_else(|e| panic!("subscriber connect: {e}"));
@@ -89,10 +89,10 @@ mod scenarios {
     /// outlive the client that took them, and are delivered once by the
     /// next client of the same store: QoS 2 exactly once
     /// [MQTT-4.3.3-1], in publish order [MQTT-4.6.0-1].
-    pub async fn stored_messages_outlive_the_client<R: Runtime>(adjust: Adjust) {
+    pub async fn stored_messages_outlive_the_client<R: Runtime>() {
         let port = Mosquitto::reserve_port();
         let dir = store_dir();
-        let opts = || options(port, "store-outlives", adjust).store_dir(&dir);
+        let opts = || options::<R>(port, "store-outlives").store_dir(&dir);
         {
             let client = Client::<R>::start(opts()).unwrap_or_else(|e| panic!("start: {e}"));
             for (n, qos) in [
@@ -114,7 +114,7 @@ mod scenarios {
             // The client goes away with nothing sent: no broker yet.
         }
         let broker = Mosquitto::start_on(port, "");
-        let mut sub = subscriber::<R>(port, "store/outlives", adjust).await;
+        let mut sub = subscriber::<R>(port, "store/outlives").await;
         let client = start_on_store::<R>(opts()).await;
         let got = drain(&mut sub, 3).await;
         assert_eq!(got, [b"m1".to_vec(), b"m2".to_vec(), b"m3".to_vec()]);
@@ -148,12 +148,12 @@ mod scenarios {
 
     /// `stored` resolves before the broker's acknowledgement does, and
     /// fails, typed, for what no store keeps.
-    pub async fn stored_is_answered_and_typed<R: Runtime>(broker: &Mosquitto, adjust: Adjust) {
+    pub async fn stored_is_answered_and_typed<R: Runtime>(broker: &Mosquitto) {
         let dir = store_dir();
         let client = within(
             STEP,
             "connect",
-            Client::<R>::connect(options(broker.port(), "store-typed", adjust).store_dir(&dir)),
+            Client::<R>::connect(options::<R>(broker.port(), "store-typed").store_dir(&dir)),
         )
         .await
         .unwrap_or_else(|e| panic!("connect: {e}"));
@@ -184,7 +184,7 @@ mod scenarios {
         let plain = within(
             STEP,
             "connect",
-            Client::<R>::connect(adjust(Options::new("127.0.0.1", broker.port()))),
+            on_smol::connect::<R>(Options::new("127.0.0.1", broker.port())),
         )
         .await
         .unwrap_or_else(|e| panic!("connect: {e}"));
@@ -202,11 +202,11 @@ mod scenarios {
 
     /// A store that cannot be opened stops the client before it connects,
     /// with a typed error.
-    pub async fn an_unusable_store_is_a_typed_error<R: Runtime>(adjust: Adjust) {
+    pub async fn an_unusable_store_is_a_typed_error<R: Runtime>() {
         let dir = store_dir();
         std::fs::write(&dir, b"a file, not a directory").expect("write");
         let port = Mosquitto::reserve_port();
-        let result = Client::<R>::start(options(port, "store-unusable", adjust).store_dir(&dir));
+        let result = Client::<R>::start(options::<R>(port, "store-unusable").store_dir(&dir));
         assert!(
             matches!(result, Err(Error::Store(_))),
             "{:?}",
@@ -216,17 +216,9 @@ mod scenarios {
     }
 }
 
-fn same(options: mqtt_client::Options) -> mqtt_client::Options {
-    options
-}
-
-fn on_smol(options: mqtt_client::Options) -> mqtt_client::Options {
-    options.spawner(mqtt_integration_tests::on_smol::spawner)
-}
-
-/// `suite!(module, Runtime type, block_on, adjust)`.
+/// `suite!(module, Runtime type, block_on)`.
 macro_rules! suite {
-    ($flavor:ident, $runtime:ty, $block_on:path, $adjust:path) => {
+    ($flavor:ident, $runtime:ty, $block_on:path) => {
         mod $flavor {
             use super::scenarios;
             use mqtt_integration_tests::broker::Mosquitto;
@@ -239,35 +231,32 @@ macro_rules! suite {
 
             #[test]
             fn stored_messages_outlive_the_client() {
-                run(scenarios::stored_messages_outlive_the_client::<R>($adjust));
+                run(scenarios::stored_messages_outlive_the_client::<R>());
             }
 
             #[test]
             fn stored_is_answered_and_typed() {
                 let broker = Mosquitto::start("");
-                run(scenarios::stored_is_answered_and_typed::<R>(
-                    &broker, $adjust,
-                ));
+                run(scenarios::stored_is_answered_and_typed::<R>(&broker));
             }
 
             #[test]
             fn an_unusable_store_is_a_typed_error() {
-                run(scenarios::an_unusable_store_is_a_typed_error::<R>($adjust));
+                run(scenarios::an_unusable_store_is_a_typed_error::<R>());
             }
         }
     };
 }
 
-suite!(tokio, mqtt_tokio::Tokio, super::block_on_tokio, super::same);
+suite!(tokio, mqtt_tokio::Tokio, super::block_on_tokio);
 suite!(
     async_std,
     mqtt_async_std::AsyncStd,
-    ::async_std::task::block_on,
-    super::same
+    ::async_std::task::block_on
 );
+// Every driver here runs on smol's executor through the spawner option.
 suite!(
     smol,
     mqtt_integration_tests::on_smol::Smol,
-    ::smol::block_on,
-    super::on_smol
+    ::smol::block_on
 );
