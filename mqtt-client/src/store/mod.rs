@@ -307,6 +307,14 @@ impl std::error::Error for StoreError {
 }
 
 /// What is wrong with a damaged part of a session store.
+///
+/// ```
+/// use mqtt_client::{Damage, StoreError};
+///
+/// let error = StoreError::Corrupt { path: "session.log".into(), offset: 4096, reason: Damage::Checksum };
+/// assert!(matches!(error, StoreError::Corrupt { reason: Damage::Checksum, .. }));
+/// assert_eq!(Damage::Checksum.to_string(), "a commit fails its checksum");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Damage {

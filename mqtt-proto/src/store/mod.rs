@@ -56,6 +56,19 @@ use crate::packet::{PacketId, QoS};
 use crate::topic::TopicFilter;
 
 /// One change of the durable session (see the module documentation).
+///
+/// ```
+/// use mqtt_proto::store::StoreOp;
+/// use mqtt_proto::{Connection, Instant, Message, MqttString, Options, QoS};
+///
+/// let options = Options::new(MqttString::try_from("c").unwrap()).store(true);
+/// let mut conn = Connection::new(options).unwrap();
+/// conn.connect(Instant::ZERO);
+/// conn.handle_read(Instant::ZERO, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+/// let id = conn.publish(Message::new("t", "x", QoS::AtLeastOnce).unwrap()).unwrap();
+/// let ops: Vec<StoreOp> = std::iter::from_fn(|| conn.poll_store()).collect();
+/// assert!(matches!(ops[..], [StoreOp::Publish { .. }, StoreOp::Sent { id: sent, .. }] if sent == id));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StoreOp {

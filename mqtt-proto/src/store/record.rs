@@ -36,6 +36,14 @@ const SUBSCRIBED: u8 = 9;
 const UNSUBSCRIBED: u8 = 10;
 
 /// Why a record is not a [`StoreOp`].
+///
+/// ```
+/// use mqtt_proto::store::{RecordError, StoreOp};
+///
+/// // A `Received` record whose packet id is cut short.
+/// assert_eq!(StoreOp::decode(&[6, 0]), Err(RecordError::Truncated));
+/// assert_eq!(RecordError::Truncated.to_string(), "store record is truncated");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RecordError {

@@ -10,6 +10,19 @@ use alloc::vec::Vec;
 use core::fmt;
 
 /// A stored QoS 1 or 2 message that was not finished.
+///
+/// ```
+/// use mqtt_proto::store::{StoreOp, StoredSession};
+/// use mqtt_proto::{Connection, Message, MqttString, Options, QoS};
+///
+/// let mut conn = Connection::new(Options::new(MqttString::try_from("c").unwrap()).store(true)).unwrap();
+/// conn.publish(Message::new("t", "queued", QoS::ExactlyOnce).unwrap()).unwrap();
+/// let mut session = StoredSession::new();
+/// std::iter::from_fn(|| conn.poll_store()).for_each(|op| session.apply(op));
+/// let stored = session.publishes().next().unwrap();
+/// assert_eq!((stored.pid, stored.released), (None, false)); // never sent: no packet id yet
+/// assert_eq!(stored.message.payload, "queued");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct StoredPublish {
@@ -53,12 +66,27 @@ pub struct StoredSession {
 
 impl StoredSession {
     /// An empty session.
+    ///
+    /// ```
+    /// assert!(mqtt_proto::store::StoredSession::new().is_empty());
+    /// ```
     pub fn new() -> StoredSession {
         StoredSession::default()
     }
 
     /// Applies the next op. An op about a message the session does not
     /// hold changes nothing: folding is total, whatever the records say.
+    ///
+    /// ```
+    /// use mqtt_proto::store::{StoreOp, StoredSession};
+    /// use mqtt_proto::PacketId;
+    ///
+    /// let mut session = StoredSession::new();
+    /// session.apply(StoreOp::Received { pid: PacketId::new(4).unwrap() });
+    /// assert_eq!(session.received().count(), 1);
+    /// session.apply(StoreOp::ForgetIncoming);
+    /// assert!(session.is_empty());
+    /// ```
     pub fn apply(&mut self, op: StoreOp) {
         match op {
             StoreOp::Publish { id, message } => {
@@ -149,21 +177,67 @@ impl StoredSession {
     }
 
     /// The unfinished messages, in publish order.
+    ///
+    /// ```
+    /// use mqtt_proto::store::StoredSession;
+    /// use mqtt_proto::{Connection, Message, MqttString, Options, QoS};
+    ///
+    /// let mut conn = Connection::new(Options::new(MqttString::try_from("c").unwrap()).store(true)).unwrap();
+    /// for payload in ["a", "b"] {
+    ///     conn.publish(Message::new("t", payload, QoS::AtLeastOnce).unwrap()).unwrap();
+    /// }
+    /// let mut session = StoredSession::new();
+    /// std::iter::from_fn(|| conn.poll_store()).for_each(|op| session.apply(op));
+    /// let payloads: Vec<_> = session.publishes().map(|p| p.message.payload.clone()).collect();
+    /// assert_eq!(payloads, ["a", "b"]);
+    /// ```
     pub fn publishes(&self) -> impl Iterator<Item = &StoredPublish> {
         self.publishes.values()
     }
 
     /// The incoming QoS 2 ids taken and not yet released.
+    ///
+    /// ```
+    /// use mqtt_proto::store::{StoreOp, StoredSession};
+    /// use mqtt_proto::PacketId;
+    ///
+    /// let mut session = StoredSession::new();
+    /// let pid = PacketId::new(12).unwrap();
+    /// session.apply(StoreOp::Received { pid });
+    /// assert_eq!(session.received().collect::<Vec<_>>(), [pid]);
+    /// session.apply(StoreOp::Forgotten { pid }); // PUBREL came
+    /// assert_eq!(session.received().count(), 0);
+    /// ```
     pub fn received(&self) -> impl Iterator<Item = PacketId> + '_ {
         self.received.iter().copied()
     }
 
     /// The filters the session holds.
+    ///
+    /// ```
+    /// use mqtt_proto::store::{StoreOp, StoredSession};
+    /// use mqtt_proto::{QoS, TopicFilter};
+    ///
+    /// let mut session = StoredSession::new();
+    /// let filter = TopicFilter::try_from("alerts/#").unwrap();
+    /// session.apply(StoreOp::Subscribed { filter: filter.clone(), qos: QoS::AtLeastOnce });
+    /// assert_eq!(session.subscriptions().collect::<Vec<_>>(), [(&filter, QoS::AtLeastOnce)]);
+    /// ```
     pub fn subscriptions(&self) -> impl Iterator<Item = (&TopicFilter, QoS)> {
         self.subscriptions.iter().map(|(f, q)| (f, *q))
     }
 
     /// Whether nothing is held.
+    ///
+    /// ```
+    /// use mqtt_proto::store::{StoreOp, StoredSession};
+    /// use mqtt_proto::TopicFilter;
+    ///
+    /// let mut session = StoredSession::new();
+    /// assert!(session.is_empty());
+    /// session.apply(StoreOp::Unsubscribed { filter: TopicFilter::try_from("x").unwrap() });
+    /// assert!(session.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.publishes.is_empty() && self.received.is_empty() && self.subscriptions.is_empty()
     }
@@ -178,6 +252,18 @@ impl StoredSession {
 }
 
 /// Why a connection cannot be restored from a [`StoredSession`].
+///
+/// ```
+/// use mqtt_proto::store::{RestoreError, StoredSession};
+/// use mqtt_proto::{Connection, MqttString, Options, OptionsError};
+///
+/// // The options are checked as by `Connection::new`.
+/// let options = Options::new(MqttString::try_from("").unwrap()).clean_session(false);
+/// assert_eq!(
+///     Connection::restore(options, &StoredSession::new()).unwrap_err(),
+///     RestoreError::Options(OptionsError::EmptyClientIdNeedsCleanSession)
+/// );
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RestoreError {
