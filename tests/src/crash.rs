@@ -11,6 +11,7 @@
 use crate::harness;
 use std::fs::{self, File};
 use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::thread;
@@ -175,6 +176,30 @@ impl ClientProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
         Ok(())
+    }
+
+    /// Lets it run for `life`, then SIGKILL (and reaps it), as [`kill`]
+    /// does; a run that killed itself with SIGKILL before (told to crash
+    /// at a point of its own) counts as killed, and ends the wait early.
+    /// Returns whether it had. Fails if it exited any other way.
+    ///
+    /// [`kill`]: ClientProcess::kill
+    pub fn kill_after(&mut self, life: Duration) -> Result<bool, String> {
+        let deadline = Instant::now() + life;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) if status.signal() == Some(libc::SIGKILL) => return Ok(true),
+                Ok(Some(_)) => return self.kill().map(|()| false),
+                _ if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+                // Not reaped yet, so the id is still its own even if it
+                // died just now.
+                _ => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    return Ok(false);
+                }
+            }
+        }
     }
 
     /// Waits for it to exit successfully within `limit`; kills it if it

@@ -12,6 +12,13 @@
 //! the subscriber was killed after logging it and before its ack was
 //! committed, i.e. when that copy is the last message line before a
 //! `#kill` marker.
+//!
+//! Automatic-subscriber kills: no QoS 2 message is logged twice, across
+//! all runs [MQTT-4.3.3-2]; they come in order [MQTT-4.6.0-6]; and a
+//! number is missing only where a kill explains it: right after the last
+//! number logged before the kill (the first number when nothing was
+//! logged yet), at most as many as the killed process could hold taken and
+//! not yet logged.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -169,12 +176,10 @@ enum Entry {
     Kill,
 }
 
-/// Judges a subscriber-kill run over messages `0..count`: each arrives; a
-/// copy followed by another copy of the same message must be the last
-/// message before a kill (delivered, its ack not yet committed); any
-/// other repeat means the session handed out a message it had taken.
-pub fn judge_acker(lines: &[String], count: u64) -> Result<AckVerdict, Vec<String>> {
-    let mut problems = Vec::new();
+/// The message lines (`<n>`, maybe followed by more words) and `#kill`
+/// markers of a subscriber's log, in order; other markers are skipped, and
+/// a line that is neither, or a number not below `count`, is a problem.
+fn entries(lines: &[String], count: u64, problems: &mut Vec<String>) -> Vec<Entry> {
     let mut entries = Vec::new();
     for (i, line) in lines.iter().enumerate() {
         match line.as_str() {
@@ -186,6 +191,16 @@ pub fn judge_acker(lines: &[String], count: u64) -> Result<AckVerdict, Vec<Strin
             },
         }
     }
+    entries
+}
+
+/// Judges a subscriber-kill run over messages `0..count`: each arrives; a
+/// copy followed by another copy of the same message must be the last
+/// message before a kill (delivered, its ack not yet committed); any
+/// other repeat means the session handed out a message it had taken.
+pub fn judge_acker(lines: &[String], count: u64) -> Result<AckVerdict, Vec<String>> {
+    let mut problems = Vec::new();
+    let entries = entries(lines, count, &mut problems);
     let mut last_copy: BTreeMap<u64, usize> = BTreeMap::new();
     let mut taken_again = Vec::new();
     let mut redeliveries = 0;
@@ -228,6 +243,101 @@ pub fn judge_acker(lines: &[String], count: u64) -> Result<AckVerdict, Vec<Strin
         kills,
         deliveries: entries.len() - kills,
         redeliveries,
+    })
+}
+
+/// The counts of an automatic-subscriber-kill run that passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoVerdict {
+    /// `#kill` markers.
+    pub kills: usize,
+    /// Message lines: one per number, none repeated.
+    pub deliveries: usize,
+    /// Numbers logged more than once (0 in a verdict that passed).
+    pub redeliveries: usize,
+    /// Numbers never logged, each explained by a kill.
+    pub losses: usize,
+    /// The most numbers lost together, between two logged ones.
+    pub longest_loss: u64,
+}
+
+/// Judges an automatic-subscriber-kill run over messages `0..count`, where
+/// a killed process can have taken at most `depth` messages it had not
+/// logged yet (the session took each for good before the application saw
+/// it). Fails on:
+/// - a number logged twice, whatever came between: the session never
+///   hands a QoS 2 message out again [MQTT-4.3.3-2];
+/// - a number logged after a higher one: the broker sends in order
+///   [MQTT-4.6.0-6], one at a time in this scenario;
+/// - a missing number no kill explains. The numbers missing between two
+///   logged ones (or before the first, or after the last) were lost by
+///   the kills between those two lines, each one losing the numbers right
+///   after what was logged or lost before it: at most `depth` per kill.
+///   With nothing logged yet, the first kill's losses start at 0.
+pub fn judge_auto(lines: &[String], count: u64, depth: u64) -> Result<AutoVerdict, Vec<String>> {
+    let mut problems = Vec::new();
+    let entries = entries(lines, count, &mut problems);
+    let mut first_line: BTreeMap<u64, usize> = BTreeMap::new();
+    let (mut twice, mut out_of_order, mut unexplained) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut losses, mut longest_loss) = (0, 0);
+    // The number after the highest logged so far, and the kills since.
+    let (mut next, mut kills_since) = (0u64, 0u64);
+    let mut gap = |from: u64, to: u64, kills: u64, unexplained: &mut Vec<u64>| {
+        let explained = (to - from).min(kills.saturating_mul(depth));
+        losses += explained as usize;
+        longest_loss = longest_loss.max(explained);
+        unexplained.extend(from + explained..to);
+    };
+    for entry in &entries {
+        let &Entry::Message { n, line } = entry else {
+            kills_since += 1;
+            continue;
+        };
+        if let Some(first) = first_line.get(&n) {
+            twice.push(format!("{n} (line {first}, again at line {line})"));
+            continue;
+        }
+        first_line.insert(n, line);
+        if n < next {
+            out_of_order.push(format!("{n} (line {line}, after {})", next - 1));
+            continue;
+        }
+        gap(next, n, kills_since, &mut unexplained);
+        (next, kills_since) = (n + 1, 0);
+    }
+    gap(next, count, kills_since, &mut unexplained);
+    if !twice.is_empty() {
+        problems.push(format!(
+            "{} QoS 2 messages were handed to the application more than once: {:?}",
+            twice.len(),
+            &twice[..twice.len().min(EXAMPLES)]
+        ));
+    }
+    if !out_of_order.is_empty() {
+        problems.push(format!(
+            "{} messages came after a later one: {:?}",
+            out_of_order.len(),
+            &out_of_order[..out_of_order.len().min(EXAMPLES)]
+        ));
+    }
+    if !unexplained.is_empty() {
+        problems.push(format!(
+            "{} of {count} messages never reached the application, more than the kills \
+             before them explain ({depth} a kill, right after the last one logged): {:?}",
+            unexplained.len(),
+            &unexplained[..unexplained.len().min(EXAMPLES)]
+        ));
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let kills = entries.iter().filter(|e| matches!(e, Entry::Kill)).count();
+    Ok(AutoVerdict {
+        kills,
+        deliveries: entries.len() - kills,
+        redeliveries: 0,
+        losses,
+        longest_loss,
     })
 }
 
@@ -291,5 +401,53 @@ mod tests {
     fn a_message_that_never_arrives_is_lost() {
         let problems = judge_acker(&lines("0\n#kill\n2"), 3).expect_err("1 is lost");
         assert!(problems[0].contains("[1]"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_loss_is_allowed_only_right_after_the_last_number_before_a_kill() {
+        // 2 was taken by the first killed run, 5 and 6 by the next two.
+        let allowed = lines("#ready\n0\n1\n#kill\n#ready\n3\n4\n#kill\n#kill\n7");
+        let verdict = judge_auto(&allowed, 8, 1).expect("each loss follows a kill");
+        assert_eq!((verdict.kills, verdict.deliveries), (3, 5));
+        assert_eq!((verdict.losses, verdict.longest_loss), (3, 2));
+        // Nothing logged before the first kill: it may have lost 0.
+        let first = judge_auto(&lines("#ready\n#kill\n1\n2"), 3, 1).expect("0 after a kill");
+        assert_eq!(first.losses, 1);
+        let problems = judge_auto(&lines("#kill\n2"), 3, 1).expect_err("1 is not explained");
+        assert!(problems[0].contains("[1]"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_loss_no_kill_explains_fails() {
+        let problems = judge_auto(&lines("0\n2\n3"), 4, 3).expect_err("no kill before 2");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("[1]"), "{problems:?}");
+        // One kill, at most `depth` lost after 0: 1 to 3, not 4.
+        let problems = judge_auto(&lines("0\n#kill\n5"), 6, 3).expect_err("4 is one too many");
+        assert!(problems[0].contains("[4]"), "{problems:?}");
+        assert_eq!(
+            judge_auto(&lines("0\n#kill\n4"), 5, 3).map(|v| v.losses),
+            Ok(3)
+        );
+        // At the end too: the numbers after the last one logged.
+        assert_eq!(
+            judge_auto(&lines("0\n1\n#kill"), 3, 1).map(|v| v.losses),
+            Ok(1)
+        );
+        let problems = judge_auto(&lines("0\n1\n#kill"), 4, 1).expect_err("3 is not explained");
+        assert!(problems[0].contains("[3]"), "{problems:?}");
+    }
+
+    #[test]
+    fn any_repeat_of_an_automatic_delivery_fails() {
+        // Even right after a kill: the session took 1 before handing it out.
+        let problems = judge_auto(&lines("0\n1\n#kill\n1 dup\n2"), 3, 3).expect_err("1 came twice");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].contains("1 (line 2, again at line 4)"),
+            "{problems:?}"
+        );
+        let problems = judge_auto(&lines("0\n#kill\n2\n1"), 3, 3).expect_err("1 after 2");
+        assert!(problems[0].contains("1 (line 4, after 2)"), "{problems:?}");
     }
 }

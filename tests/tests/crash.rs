@@ -14,11 +14,18 @@
 //!   the broker resends what was never acknowledged [MQTT-4.4.0-1], and a
 //!   QoS 2 message once acknowledged (its id stored before the PUBREC
 //!   [MQTT-4.3.3-2]) is never handed to the application again.
+//! - An automatic subscriber killed over and over never gets a QoS 2
+//!   message twice, across all its runs: the store has its id as received
+//!   before any subscription sees it [MQTT-4.3.3-2], so the broker's resend
+//!   after a restart is acknowledged and not handed out. What a killed
+//!   process had taken and not yet logged is lost to it instead (at most
+//!   once, never twice): only right after the last number it logged, and
+//!   at most as many as it could hold.
 //!
-//! The schedule (kill times, runtimes, durabilities, QoS) comes from
-//! `CRASH_SEED` (a fixed default otherwise), printed on failure. Each
-//! child's log and output are shown when a check fails; every wait is
-//! bounded.
+//! The schedule (kill times, runtimes, durabilities, QoS, which runs kill
+//! themselves and after how many messages) comes from `CRASH_SEED` (a
+//! fixed default otherwise), printed on failure. Each child's log and
+//! output are shown when a check fails; every wait is bounded.
 
 use mqtt_integration_tests::broker::Mosquitto;
 use mqtt_integration_tests::crash::{
@@ -26,7 +33,7 @@ use mqtt_integration_tests::crash::{
     Workdir,
 };
 use mqtt_integration_tests::crash_check::{
-    judge_acker, judge_publisher, not_received, parse_publisher, parse_received,
+    judge_acker, judge_auto, judge_publisher, not_received, parse_publisher, parse_received,
 };
 use std::fs;
 use std::path::Path;
@@ -53,6 +60,42 @@ const FEED_INTERVAL_MS: u64 = 6;
 /// How long the subscriber works on each message between logging it and
 /// acknowledging it: the window in which a kill makes a redelivery.
 const WORK_MS: u64 = 2;
+
+/// How many times the automatic subscriber is killed. One run in
+/// `AUTO_TIMED` (on average) lives a random time, as the manual-ack one
+/// does, and the test kills it then; the others send themselves SIGKILL
+/// right after logging their first few messages (at most
+/// `AUTO_DIE_AFTER`), the moment a message the application has seen would
+/// come again had the session not taken it for good before. Those short
+/// runs are most of the kills because a client without that guarantee
+/// repeats a message after only a few percent of them: it acknowledges a
+/// message as soon as the subscription's buffer takes it, so its window
+/// is the microseconds between the two.
+const AUTO_KILLS: usize = 200;
+const AUTO_TIMED: u64 = 4;
+const AUTO_DIE_AFTER: u64 = 4;
+const AUTO_LIFE: (Duration, Duration) = SUBSCRIBER_LIFE;
+/// The messages fed to the automatic subscriber, about as long as its
+/// kills take.
+const AUTO_FED: u64 = 2400;
+const AUTO_FEED_INTERVAL_MS: u64 = 6;
+/// The most time an automatic run works on each message after logging it
+/// (drawn per run): a slow consumer, so that messages wait in the client.
+const AUTO_WORK_MS: u64 = 4;
+/// The automatic subscription's buffer, in messages.
+const AUTO_CAPACITY: usize = 1;
+/// The most messages a killed automatic subscriber can have taken and not
+/// logged: the one it has received and not logged yet, a full buffer, and
+/// the next one, taken (its id stored as received) while it waits for
+/// room in the buffer. The client acknowledges a message once the buffer
+/// took it, so the broker's `max_inflight_messages 1` lets one more in at
+/// each of those steps (with the default buffer of 256 a kill could lose
+/// hundreds).
+const AUTO_DEPTH: u64 = AUTO_CAPACITY as u64 + 2;
+/// How long the last automatic run waits for one more message before it
+/// stops: the feed is over by then, and the broker sends what it holds
+/// without pause.
+const AUTO_QUIET_MS: u64 = 1000;
 
 /// The bound on a child subscribing after its start.
 const READY: Duration = Duration::from_secs(10);
@@ -354,4 +397,163 @@ fn killed_subscriber_gets_again_only_what_it_had_not_committed() {
         started.elapsed()
     );
     assert_eq!(verdict.kills, SUBSCRIBER_KILLS, "every kill is marked once");
+}
+
+/// One run of the automatic subscriber, drawn from the schedule.
+#[derive(Debug, Clone, Copy)]
+struct AutoRun {
+    runtime: &'static str,
+    durability: &'static str,
+    /// The time it works on each message, after logging it.
+    work_ms: u64,
+    /// How long it lives before the test kills it (unless it did first).
+    life: Duration,
+    /// Unless the test kills it: how many messages it logs before it kills
+    /// itself, right after the last of them (if they come within its life).
+    die_after: Option<u64>,
+}
+
+impl AutoRun {
+    fn draw(schedule: &mut Schedule) -> AutoRun {
+        let life = schedule.between(AUTO_LIFE.0, AUTO_LIFE.1);
+        let work_ms = schedule.next_u64() % (AUTO_WORK_MS + 1);
+        let die_after =
+            (!schedule.one_in(AUTO_TIMED)).then(|| 1 + schedule.next_u64() % AUTO_DIE_AFTER);
+        AutoRun {
+            runtime: schedule.runtime(),
+            durability: schedule.durability(),
+            work_ms,
+            life,
+            die_after,
+        }
+    }
+}
+
+/// An automatic subscriber (`subscribe`, QoS 2, through a store) is
+/// killed `AUTO_KILLS` times, at random moments or right after it logged
+/// a message (see [`AUTO_KILLS`]), while a steady publisher feeds it, the
+/// broker sending one message at a time as for the manual-ack subscriber.
+/// Then a last run takes what is left until no message comes for
+/// `AUTO_QUIET_MS`. No number may be logged twice, whatever came between
+/// [MQTT-4.3.3-2]; a number may be missing only right after a kill (see
+/// [`AUTO_DEPTH`]).
+#[test]
+fn killed_automatic_subscriber_never_gets_a_message_twice() {
+    let seed = seed();
+    let _report = SeedReport {
+        seed,
+        test: "killed_automatic_subscriber_never_gets_a_message_twice",
+    };
+    let mut schedule = Schedule::new(seed, 3);
+    let started = Instant::now();
+    let broker = Mosquitto::start(&format!("{PERSISTENT}\nmax_inflight_messages 1"));
+    let work = Workdir::new("crash-auto");
+    let (auto_log, feed_log, store) = (
+        work.join("auto.log"),
+        work.join("feed.log"),
+        work.join("store"),
+    );
+    fs::create_dir_all(&store).expect("the store directory");
+    let store_arg = store.display().to_string();
+    let output = work.join("auto.out");
+
+    let runs: Vec<AutoRun> = (0..=AUTO_KILLS)
+        .map(|_| AutoRun::draw(&mut schedule))
+        .collect();
+    let subscriber = |run: usize, quiet_ms: Option<u64>| {
+        let AutoRun {
+            runtime,
+            durability,
+            work_ms,
+            die_after,
+            ..
+        } = runs[run];
+        let mut more = vec![
+            ("--store", store_arg.clone()),
+            ("--durability", durability.to_owned()),
+            ("--work-ms", work_ms.to_string()),
+            ("--capacity", AUTO_CAPACITY.to_string()),
+        ];
+        more.extend(quiet_ms.map(|q| ("--quiet-ms", q.to_string())));
+        // Not for the last run, which must get to its end.
+        more.extend(
+            die_after
+                .filter(|_| quiet_ms.is_none())
+                .map(|d| ("--die-after", d.to_string())),
+        );
+        let args = client_args(
+            "auto",
+            runtime,
+            broker.port(),
+            "crash-auto",
+            &auto_log,
+            &more,
+        );
+        let what = format!("automatic subscriber run {run} ({:?})", runs[run]);
+        // For the post-mortem: which run wrote the lines that follow.
+        append_line(&auto_log, &format!("#run {run} {:?}", runs[run]));
+        ClientProcess::spawn(CLIENT, &what, &output, &args)
+    };
+    // The first run makes the session and its subscription before the feed
+    // starts, so that the broker keeps every message for it.
+    let mut first = Some(subscriber(0, None));
+    if !wait_until(READY, || lines(&auto_log).iter().any(|l| l == "#ready")) {
+        let tail = first
+            .as_ref()
+            .map(ClientProcess::output_tail)
+            .unwrap_or_default();
+        panic!("the subscriber did not subscribe within {READY:?}\n{tail}");
+    }
+    let mut feeder = ClientProcess::spawn(
+        CLIENT,
+        "feeder",
+        &work.join("feed.out"),
+        &client_args(
+            "feed",
+            schedule.runtime(),
+            broker.port(),
+            "crash-auto-feeder",
+            &feed_log,
+            &[
+                ("--count", AUTO_FED.to_string()),
+                ("--interval-ms", AUTO_FEED_INTERVAL_MS.to_string()),
+            ],
+        ),
+    );
+    let mut self_kills = 0;
+    for (run, drawn) in runs.iter().enumerate().take(AUTO_KILLS) {
+        let mut process = first.take().unwrap_or_else(|| subscriber(run, None));
+        let by_itself = process
+            .kill_after(drawn.life)
+            .unwrap_or_else(|why| fail(&[why], &[("subscriber log", &auto_log)], ""));
+        self_kills += usize::from(by_itself);
+        append_line(&auto_log, "#kill");
+    }
+    feeder
+        .wait(FINISH)
+        .unwrap_or_else(|why| fail(&[why], &[("feeder log", &feed_log)], ""));
+    // Every message is at the broker now: the last run stops once it has
+    // had nothing for a while, within a bound.
+    let last_run = subscriber(AUTO_KILLS, Some(AUTO_QUIET_MS)).wait(FINISH);
+    let judged = judge_auto(&lines(&auto_log), AUTO_FED, AUTO_DEPTH);
+    let (last_took, verdict) = match (last_run, judged) {
+        (Ok(took), Ok(verdict)) => (took, verdict),
+        (last_run, judged) => {
+            let mut problems: Vec<String> = last_run.err().into_iter().collect();
+            problems.extend(judged.err().unwrap_or_default());
+            fail(&problems, &[("subscriber log", &auto_log)], "")
+        }
+    };
+    eprintln!(
+        "crash (automatic subscriber killed): seed={seed} kills={} (by itself after logging: \
+         {self_kills}) fed={AUTO_FED} deliveries={} redeliveries={} losses={} (at most {} together, \
+         {AUTO_DEPTH} allowed a kill) last run={last_took:?} in {:.1?}",
+        verdict.kills,
+        verdict.deliveries,
+        verdict.redeliveries,
+        verdict.losses,
+        verdict.longest_loss,
+        started.elapsed()
+    );
+    assert_eq!(verdict.kills, AUTO_KILLS, "every kill is marked once");
 }

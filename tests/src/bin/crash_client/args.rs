@@ -13,6 +13,7 @@ pub(crate) enum Role {
     Feed,
     Subscribe,
     Ack,
+    Auto,
 }
 
 /// Which adapter drives the client.
@@ -57,8 +58,15 @@ pub(crate) struct Args {
     /// For `ack`: stop once `0..expect` are all in the log.
     pub(crate) expect: Option<u64>,
     /// For `ack`: the time each message takes to process, between its
-    /// log line and its ack.
+    /// log line and its ack; for `auto`, between receiving it and its log
+    /// line.
     pub(crate) work: Duration,
+    /// For `auto`: the subscription's buffer, in messages.
+    pub(crate) capacity: usize,
+    /// For `auto`: stop once no message came for this long.
+    pub(crate) quiet: Option<Duration>,
+    /// For `auto`: SIGKILL itself right after logging this many messages.
+    pub(crate) die_after: Option<u64>,
 }
 
 impl Args {
@@ -81,6 +89,9 @@ impl Args {
             interval: Duration::ZERO,
             expect: None,
             work: Duration::ZERO,
+            capacity: 1,
+            quiet: None,
+            die_after: None,
         };
         while let Some(name) = words.next() {
             let value = words
@@ -95,7 +106,8 @@ impl Args {
                         "feed" => Role::Feed,
                         "subscribe" => Role::Subscribe,
                         "ack" => Role::Ack,
-                        _ => return Err(bad("publish|finish|feed|subscribe|ack")),
+                        "auto" => Role::Auto,
+                        _ => return Err(bad("publish|finish|feed|subscribe|ack|auto")),
                     })
                 }
                 "--runtime" => {
@@ -133,6 +145,13 @@ impl Args {
                     args.work =
                         Duration::from_millis(value.parse().map_err(|_| bad("milliseconds"))?)
                 }
+                "--capacity" => args.capacity = value.parse().map_err(|_| bad("a count"))?,
+                "--quiet-ms" => {
+                    args.quiet = Some(Duration::from_millis(
+                        value.parse().map_err(|_| bad("milliseconds"))?,
+                    ))
+                }
+                "--die-after" => args.die_after = Some(value.parse().map_err(|_| bad("a count"))?),
                 _ => return Err(format!("unknown option {name}")),
             }
         }

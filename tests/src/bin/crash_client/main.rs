@@ -18,6 +18,11 @@
 //! - `ack`: a manual-ack subscription through a session store; logs `<n>`
 //!   and then acknowledges; with `--expect`, stops once every number below
 //!   it is in its log.
+//! - `auto`: an automatic QoS 2 subscription through a session store,
+//!   with a buffer of `--capacity` messages; logs `<n>` per message, then
+//!   works on it for `--work-ms`; with `--die-after`, sends itself SIGKILL
+//!   right after logging that many; with `--quiet-ms`, stops once no
+//!   message came for that long.
 //!
 //! A failure is reported on stderr with exit code 1; bad arguments exit 2.
 
@@ -67,6 +72,7 @@ async fn run<R: Runtime>(args: &Args) -> Result<(), String> {
         Role::Feed => publisher::feed::<R>(args).await,
         Role::Subscribe => subscriber::subscribe::<R>(args).await,
         Role::Ack => subscriber::ack::<R>(args).await,
+        Role::Auto => subscriber::auto::<R>(args).await,
     }
 }
 
