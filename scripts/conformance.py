@@ -25,6 +25,8 @@ SHARED = {
     "MQTT-6.0.0-2": "codec: any split of the stream; the WebSocket transport joins frames into one stream",
 }
 
+FN = re.compile(r"\s*(?:pub(?:\([^)]*\))?\s+)?(?:async\s+)?fn\s+(\w+)")
+
 def tests_citing(ident):
     found = []
     pat = re.compile(r"\b" + re.escape(ident) + r"\b")
@@ -47,17 +49,21 @@ def tests_citing(ident):
                     test_from = marks[0]
                 current = None
                 for i, line in enumerate(lines):
-                    m = re.match(r"\s*(?:pub\s+)?fn\s+(\w+)", line)
+                    m = FN.match(line)
                     if m:
                         current = m.group(1)
                     if i < test_from or not pat.search(line):
                         continue
+                    owner = current
+                    if line.strip().startswith("///"):
+                        # A doc comment cites for the fn it documents.
+                        owner = next((n.group(1) for n in map(FN.match, lines[i + 1:]) if n), current)
                     if not (line.strip().startswith("//") or "panic!" in line or "assert" in line or "format!" in line or '"[MQTT' in line):
                         continue
                     if in_sim:
                         name = f"{rel} (simulation invariant)"
                     else:
-                        name = f"{rel}::{current}" if current else rel
+                        name = f"{rel}::{owner}" if owner else rel
                     if name not in found:
                         found.append(name)
     return found
