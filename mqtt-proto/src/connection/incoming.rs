@@ -390,9 +390,11 @@ impl Incoming {
             if let Some(held) = self.held.get_mut(&pid) {
                 if !held.acked {
                     held.acked = true;
-                    return match held.taken {
-                        true => Acked::Yes,
-                        false => Acked::Qos2(pid),
+                    // Taken before its ack: recorded then already.
+                    return if held.taken {
+                        Acked::Yes
+                    } else {
+                        Acked::Qos2(pid)
                     };
                 }
             }
