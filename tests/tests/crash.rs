@@ -257,6 +257,16 @@ fn killed_publisher_loses_and_repeats_nothing() {
             &after[before.len()..]
         ));
     }
+    // Nothing stored that is never sent: the store itself holds no
+    // unfinished message once the finishing runs are over.
+    match mqtt_client::stored_session(&store, "crash-publisher") {
+        Ok(session) if session.publishes().count() > 0 => problems.push(format!(
+            "the store still holds {} unfinished messages",
+            session.publishes().count()
+        )),
+        Ok(_) => {}
+        Err(e) => problems.push(format!("the store cannot be read: {e}")),
+    }
     let verdict = match parse_received(&after) {
         Ok(received) => judge_publisher(&log, &received)
             .map_err(|p| problems.extend(p))
