@@ -299,6 +299,99 @@ fn killed_publisher_loses_and_repeats_nothing() {
     );
 }
 
+/// What the two subscriber scenarios share: a persistent broker that
+/// sends one message at a time, a work directory with the killed
+/// subscriber's log, output and store, and a steady feeder.
+struct Fed {
+    broker: Mosquitto,
+    work: Workdir,
+    /// The killed subscriber's log, output and store directory.
+    log: std::path::PathBuf,
+    output: std::path::PathBuf,
+    store: String,
+    /// The scenario's name: its directory and its feeder's client id.
+    name: &'static str,
+}
+
+impl Fed {
+    fn new(name: &'static str, role: &str) -> Fed {
+        let broker = Mosquitto::start(&format!("{PERSISTENT}\nmax_inflight_messages 1"));
+        let work = Workdir::new(name);
+        let store = work.join("store");
+        fs::create_dir_all(&store).expect("the store directory");
+        Fed {
+            log: work.join(&format!("{role}.log")),
+            output: work.join(&format!("{role}.out")),
+            store: store.display().to_string(),
+            broker,
+            work,
+            name,
+        }
+    }
+
+    fn feed_log(&self) -> std::path::PathBuf {
+        self.work.join("feed.log")
+    }
+
+    /// Once the first subscriber run subscribed (making the session the
+    /// broker keeps every message for), starts feeding `count` messages,
+    /// one every `interval_ms`.
+    fn feed_once_ready(
+        &self,
+        first: &Option<ClientProcess>,
+        runtime: &str,
+        count: u64,
+        interval_ms: u64,
+    ) -> ClientProcess {
+        if !wait_until(READY, || lines(&self.log).iter().any(|l| l == "#ready")) {
+            let tail = first
+                .as_ref()
+                .map(ClientProcess::output_tail)
+                .unwrap_or_default();
+            panic!("the subscriber did not subscribe within {READY:?}\n{tail}");
+        }
+        ClientProcess::spawn(
+            CLIENT,
+            "feeder",
+            &self.work.join("feed.out"),
+            &client_args(
+                "feed",
+                runtime,
+                self.broker.port(),
+                &format!("{}-feeder", self.name),
+                &self.feed_log(),
+                &[
+                    ("--count", count.to_string()),
+                    ("--interval-ms", interval_ms.to_string()),
+                ],
+            ),
+        )
+    }
+
+    fn feed_done(&self, feeder: &mut ClientProcess) {
+        feeder
+            .wait(FINISH)
+            .unwrap_or_else(|why| fail(&[why], &[("feeder log", &self.feed_log())], ""));
+    }
+
+    /// The last run's time and the log's verdict, or the failure with the
+    /// subscriber's log.
+    fn verdict<V>(
+        &self,
+        last_run: Result<Duration, String>,
+        judged: Result<V, Vec<String>>,
+    ) -> (Duration, V) {
+        match (last_run, judged) {
+            (Ok(took), Ok(verdict)) => (took, verdict),
+            (last_run, judged) => {
+                let mut problems: Vec<String> = last_run.err().into_iter().collect();
+                problems.extend(judged.err().unwrap_or_default());
+                fail(&problems, &[("subscriber log", &self.log)], "")
+            }
+        }
+    }
+}
+
 /// A manual-ack subscriber is killed `SUBSCRIBER_KILLS` times at random
 /// moments while a steady publisher feeds it QoS 2 messages; the broker
 /// sends one message at a time (`max_inflight_messages 1`), the next only
@@ -314,16 +407,8 @@ fn killed_subscriber_gets_again_only_what_it_had_not_committed() {
     };
     let mut schedule = Schedule::new(seed, 2);
     let started = Instant::now();
-    let broker = Mosquitto::start(&format!("{PERSISTENT}\nmax_inflight_messages 1"));
-    let work = Workdir::new("crash-subscriber");
-    let (ack_log, feed_log, store) = (
-        work.join("ack.log"),
-        work.join("feed.log"),
-        work.join("store"),
-    );
-    fs::create_dir_all(&store).expect("the store directory");
-    let store_arg = store.display().to_string();
-    let output = work.join("ack.out");
+    let fed = Fed::new("crash-subscriber", "ack");
+    let (broker, ack_log, store_arg, output) = (&fed.broker, &fed.log, &fed.store, &fed.output);
 
     // Each run's runtime, durability and life, drawn up front.
     let runs: Vec<(&str, &str, Duration)> = (0..=SUBSCRIBER_KILLS)
@@ -340,64 +425,25 @@ fn killed_subscriber_gets_again_only_what_it_had_not_committed() {
             ("--work-ms", WORK_MS.to_string()),
         ];
         more.extend(expect.map(|m| ("--expect", m.to_string())));
-        let args = client_args(
-            "ack",
-            runtime,
-            broker.port(),
-            "crash-acker",
-            &ack_log,
-            &more,
-        );
+        let args = client_args("ack", runtime, broker.port(), "crash-acker", ack_log, &more);
         let what = format!("subscriber run {run} ({runtime}, {durability})");
-        ClientProcess::spawn(CLIENT, &what, &output, &args)
+        ClientProcess::spawn(CLIENT, &what, output, &args)
     };
     // The first run makes the session and its subscription before the feed
     // starts, so that the broker keeps every message for it.
     let mut first = Some(acker(0, None));
-    if !wait_until(READY, || lines(&ack_log).iter().any(|l| l == "#ready")) {
-        let tail = first
-            .as_ref()
-            .map(ClientProcess::output_tail)
-            .unwrap_or_default();
-        panic!("the subscriber did not subscribe within {READY:?}\n{tail}");
-    }
-    let mut feeder = ClientProcess::spawn(
-        CLIENT,
-        "feeder",
-        &work.join("feed.out"),
-        &client_args(
-            "feed",
-            schedule.runtime(),
-            broker.port(),
-            "crash-feeder",
-            &feed_log,
-            &[
-                ("--count", FED.to_string()),
-                ("--interval-ms", FEED_INTERVAL_MS.to_string()),
-            ],
-        ),
-    );
+    let mut feeder = fed.feed_once_ready(&first, schedule.runtime(), FED, FEED_INTERVAL_MS);
     for (run, &(_, _, life)) in runs.iter().enumerate().take(SUBSCRIBER_KILLS) {
         let mut process = first.take().unwrap_or_else(|| acker(run, None));
         thread::sleep(life);
         process
             .kill()
-            .unwrap_or_else(|why| fail(&[why], &[("subscriber log", &ack_log)], ""));
-        append_line(&ack_log, "#kill");
+            .unwrap_or_else(|why| fail(&[why], &[("subscriber log", ack_log)], ""));
+        append_line(ack_log, "#kill");
     }
-    feeder
-        .wait(FINISH)
-        .unwrap_or_else(|why| fail(&[why], &[("feeder log", &feed_log)], ""));
+    fed.feed_done(&mut feeder);
     let last_run = acker(SUBSCRIBER_KILLS, Some(FED)).wait(FINISH);
-    let judged = judge_acker(&lines(&ack_log), FED);
-    let (last_took, verdict) = match (last_run, judged) {
-        (Ok(took), Ok(verdict)) => (took, verdict),
-        (last_run, judged) => {
-            let mut problems: Vec<String> = last_run.err().into_iter().collect();
-            problems.extend(judged.err().unwrap_or_default());
-            fail(&problems, &[("subscriber log", &ack_log)], "")
-        }
-    };
+    let (last_took, verdict) = fed.verdict(last_run, judge_acker(&lines(ack_log), FED));
     eprintln!(
         "crash (subscriber killed): seed={seed} kills={} delivered={FED} deliveries={} \
          redeliveries={} last run={last_took:?} in {:.1?}",
@@ -456,16 +502,8 @@ fn killed_automatic_subscriber_never_gets_a_message_twice() {
     };
     let mut schedule = Schedule::new(seed, 3);
     let started = Instant::now();
-    let broker = Mosquitto::start(&format!("{PERSISTENT}\nmax_inflight_messages 1"));
-    let work = Workdir::new("crash-auto");
-    let (auto_log, feed_log, store) = (
-        work.join("auto.log"),
-        work.join("feed.log"),
-        work.join("store"),
-    );
-    fs::create_dir_all(&store).expect("the store directory");
-    let store_arg = store.display().to_string();
-    let output = work.join("auto.out");
+    let fed = Fed::new("crash-auto", "auto");
+    let (broker, auto_log, store_arg, output) = (&fed.broker, &fed.log, &fed.store, &fed.output);
 
     let runs: Vec<AutoRun> = (0..=AUTO_KILLS)
         .map(|_| AutoRun::draw(&mut schedule))
@@ -496,64 +534,34 @@ fn killed_automatic_subscriber_never_gets_a_message_twice() {
             runtime,
             broker.port(),
             "crash-auto",
-            &auto_log,
+            auto_log,
             &more,
         );
         let what = format!("automatic subscriber run {run} ({:?})", runs[run]);
         // For the post-mortem: which run wrote the lines that follow.
-        append_line(&auto_log, &format!("#run {run} {:?}", runs[run]));
-        ClientProcess::spawn(CLIENT, &what, &output, &args)
+        append_line(auto_log, &format!("#run {run} {:?}", runs[run]));
+        ClientProcess::spawn(CLIENT, &what, output, &args)
     };
     // The first run makes the session and its subscription before the feed
     // starts, so that the broker keeps every message for it.
     let mut first = Some(subscriber(0, None));
-    if !wait_until(READY, || lines(&auto_log).iter().any(|l| l == "#ready")) {
-        let tail = first
-            .as_ref()
-            .map(ClientProcess::output_tail)
-            .unwrap_or_default();
-        panic!("the subscriber did not subscribe within {READY:?}\n{tail}");
-    }
-    let mut feeder = ClientProcess::spawn(
-        CLIENT,
-        "feeder",
-        &work.join("feed.out"),
-        &client_args(
-            "feed",
-            schedule.runtime(),
-            broker.port(),
-            "crash-auto-feeder",
-            &feed_log,
-            &[
-                ("--count", AUTO_FED.to_string()),
-                ("--interval-ms", AUTO_FEED_INTERVAL_MS.to_string()),
-            ],
-        ),
-    );
+    let mut feeder =
+        fed.feed_once_ready(&first, schedule.runtime(), AUTO_FED, AUTO_FEED_INTERVAL_MS);
     let mut self_kills = 0;
     for (run, drawn) in runs.iter().enumerate().take(AUTO_KILLS) {
         let mut process = first.take().unwrap_or_else(|| subscriber(run, None));
         let by_itself = process
             .kill_after(drawn.life)
-            .unwrap_or_else(|why| fail(&[why], &[("subscriber log", &auto_log)], ""));
+            .unwrap_or_else(|why| fail(&[why], &[("subscriber log", auto_log)], ""));
         self_kills += usize::from(by_itself);
-        append_line(&auto_log, "#kill");
+        append_line(auto_log, "#kill");
     }
-    feeder
-        .wait(FINISH)
-        .unwrap_or_else(|why| fail(&[why], &[("feeder log", &feed_log)], ""));
+    fed.feed_done(&mut feeder);
     // Every message is at the broker now: the last run stops once it has
     // had nothing for a while, within a bound.
     let last_run = subscriber(AUTO_KILLS, Some(AUTO_QUIET_MS)).wait(FINISH);
-    let judged = judge_auto(&lines(&auto_log), AUTO_FED, AUTO_DEPTH);
-    let (last_took, verdict) = match (last_run, judged) {
-        (Ok(took), Ok(verdict)) => (took, verdict),
-        (last_run, judged) => {
-            let mut problems: Vec<String> = last_run.err().into_iter().collect();
-            problems.extend(judged.err().unwrap_or_default());
-            fail(&problems, &[("subscriber log", &auto_log)], "")
-        }
-    };
+    let (last_took, verdict) =
+        fed.verdict(last_run, judge_auto(&lines(auto_log), AUTO_FED, AUTO_DEPTH));
     eprintln!(
         "crash (automatic subscriber killed): seed={seed} kills={} (by itself after logging: \
          {self_kills}) fed={AUTO_FED} deliveries={} redeliveries={} losses={} (at most {} together, \
