@@ -117,8 +117,8 @@ impl<R: Runtime> Driver<R> {
                 .give_up_if_never_connected(give_up_if_unreachable),
         );
         let (store, conn) = match options.checked_store()? {
-            Some(store) => {
-                let (store, conn) = Persistence::open(&store, session)?;
+            Some(dir) => {
+                let (store, conn) = Persistence::open(dir, options.store_durability, session)?;
                 (Some(Box::new(store)), conn)
             }
             None => (None, Connection::new(session).map_err(Error::Options)?),

@@ -8,8 +8,7 @@
 //! error: nothing that depended on it is written, and what was stored
 //! before stays for the next start.
 
-use crate::options::StoreOptions;
-use crate::store::FileStore;
+use crate::store::{Durability, FileStore};
 use crate::Error;
 use mqtt_proto::store::{StoreOp, StoredSession};
 use mqtt_proto::{Connection, PublishId};
@@ -27,15 +26,15 @@ impl std::fmt::Debug for Persistence {
 }
 
 impl Persistence {
-    /// Opens the store of `client_id` and builds the core from what it
+    /// Opens the store of the session's client id in `dir` and builds the core from what it
     /// holds.
     pub(super) fn open(
-        options: &StoreOptions,
+        dir: &std::path::Path,
+        durability: Durability,
         session: mqtt_proto::Options,
     ) -> Result<(Persistence, Connection), Error> {
         let client_id = session.client_id.to_string();
-        let (store, stored) =
-            FileStore::open(&options.dir, &client_id, options.durability).map_err(Error::from)?;
+        let (store, stored) = FileStore::open(dir, &client_id, durability)?;
         log_restored(&stored);
         let conn = Connection::restore(session, &stored).map_err(|e| match e {
             mqtt_proto::store::RestoreError::Options(e) => Error::Options(e),

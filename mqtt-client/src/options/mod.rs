@@ -16,8 +16,6 @@ mod limits;
 mod session;
 mod store;
 
-pub(crate) use store::StoreOptions;
-
 /// The user's connector, if any (a trait object has no `Debug`).
 #[derive(Clone, Default)]
 pub(crate) struct CustomConnector(pub(crate) Option<Arc<dyn Connector>>);

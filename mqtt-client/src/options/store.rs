@@ -4,14 +4,7 @@
 use super::Options;
 use crate::store::Durability;
 use crate::Error;
-use std::path::PathBuf;
-
-/// Where and how the session is kept.
-#[derive(Debug, Clone)]
-pub(crate) struct StoreOptions {
-    pub(crate) dir: PathBuf,
-    pub(crate) durability: Durability,
-}
+use std::path::{Path, PathBuf};
 
 impl Options {
     /// Keeps the session in a file in `dir`, so that it survives the
@@ -66,18 +59,14 @@ impl Options {
         self
     }
 
-    /// The store's settings, checked.
-    pub(crate) fn checked_store(&self) -> Result<Option<StoreOptions>, Error> {
+    /// The store's directory, if any, checked against the client id.
+    pub(crate) fn checked_store(&self) -> Result<Option<&Path>, Error> {
         match &self.store_dir {
             Some(_) if self.client_id.is_empty() => Err(Error::InvalidOption {
                 option: "store_dir",
                 reason: "a store needs a client id of the caller's".to_owned(),
             }),
-            Some(dir) => Ok(Some(StoreOptions {
-                dir: dir.clone(),
-                durability: self.store_durability,
-            })),
-            None => Ok(None),
+            dir => Ok(dir.as_deref()),
         }
     }
 }
