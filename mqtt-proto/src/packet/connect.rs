@@ -28,12 +28,15 @@ pub enum Protocol {
     V311,
     /// MQTT 3.1: protocol name "MQIsdp", level 3, for older brokers.
     V31,
+    /// MQTT 5.0: protocol name "MQTT", level 5. Its packets are those of
+    /// [`v5`](super::v5); this 3.1.1 `Connect` refuses to encode it.
+    V5,
 }
 
 impl Protocol {
     const fn name(self) -> &'static [u8] {
         match self {
-            Protocol::V311 => b"MQTT",
+            Protocol::V311 | Protocol::V5 => b"MQTT",
             Protocol::V31 => b"MQIsdp",
         }
     }
@@ -42,6 +45,7 @@ impl Protocol {
         match self {
             Protocol::V311 => 4,
             Protocol::V31 => 3,
+            Protocol::V5 => 5,
         }
     }
 }

@@ -109,6 +109,47 @@ pub enum DecodeError {
     /// A CONNACK refusing the connection says a session is present
     /// [MQTT-3.2.2-4].
     SessionPresentOnRefusal,
+
+    // ---- MQTT 5.0 only: `rule` names the statement of the 5.0 standard.
+    /// A Variable Byte Integer runs past four bytes, or uses more bytes than
+    /// its value needs (5.0 section 1.5.5).
+    MalformedVarInt,
+    /// A property identifier not defined for this packet (5.0 section
+    /// 2.2.2.2).
+    UnknownProperty {
+        /// The packet's type.
+        packet_type: PacketType,
+        /// The identifier received.
+        id: u32,
+    },
+    /// A property that may appear once appears twice (5.0 section 2.2.2.2).
+    DuplicateProperty {
+        /// The packet's type.
+        packet_type: PacketType,
+        /// The property identifier.
+        id: u8,
+    },
+    /// A property whose value is outside its range, such as a Receive
+    /// Maximum of 0 or a boolean byte above 1 (5.0 section 3).
+    InvalidPropertyValue {
+        /// The packet's type.
+        packet_type: PacketType,
+        /// The property identifier.
+        id: u8,
+    },
+    /// A reason code that this packet type may not carry (5.0 section 2.4).
+    InvalidReasonCode {
+        /// The packet's type.
+        packet_type: PacketType,
+        /// The code received.
+        code: u8,
+    },
+    /// Authentication Data without an Authentication Method (5.0 section
+    /// 3.1.2.11.10).
+    AuthDataWithoutMethod,
+    /// A PUBLISH with an empty topic name and no Topic Alias (5.0 section
+    /// 3.3.2.1).
+    EmptyTopicWithoutAlias,
 }
 
 impl DecodeError {
@@ -154,6 +195,13 @@ impl DecodeError {
             DecodeError::InvalidConnAckFlags(_) => "section 3.2.2.1",
             DecodeError::InvalidConnectReturnCode(_) => "section 3.2.2.3",
             DecodeError::SessionPresentOnRefusal => "MQTT-3.2.2-4",
+            DecodeError::MalformedVarInt => "MQTT-1.5.5-1",
+            DecodeError::UnknownProperty { .. } => "5.0 section 2.2.2.2",
+            DecodeError::DuplicateProperty { .. } => "5.0 section 2.2.2.2",
+            DecodeError::InvalidPropertyValue { .. } => "5.0 section 3 (property values)",
+            DecodeError::InvalidReasonCode { .. } => "5.0 section 2.4",
+            DecodeError::AuthDataWithoutMethod => "5.0 section 3.1.2.11.10",
+            DecodeError::EmptyTopicWithoutAlias => "MQTT-3.3.4-8",
         }
     }
 
@@ -231,6 +279,31 @@ impl fmt::Display for DecodeError {
             DecodeError::SessionPresentOnRefusal => {
                 f.write_str("CONNACK refuses the connection but says a session is present")
             }
+            DecodeError::MalformedVarInt => f.write_str("malformed variable byte integer"),
+            DecodeError::UnknownProperty { packet_type, id } => {
+                write!(f, "property {id:#04x} is not allowed in {packet_type:?}")
+            }
+            DecodeError::DuplicateProperty { packet_type, id } => {
+                write!(f, "property {id:#04x} appears twice in {packet_type:?}")
+            }
+            DecodeError::InvalidPropertyValue { packet_type, id } => {
+                write!(
+                    f,
+                    "property {id:#04x} of {packet_type:?} has a value out of range"
+                )
+            }
+            DecodeError::InvalidReasonCode { packet_type, code } => {
+                write!(
+                    f,
+                    "reason code {code:#04x} is not allowed in {packet_type:?}"
+                )
+            }
+            DecodeError::AuthDataWithoutMethod => {
+                f.write_str("authentication data without an authentication method")
+            }
+            DecodeError::EmptyTopicWithoutAlias => {
+                f.write_str("PUBLISH with an empty topic name and no topic alias")
+            }
         }?;
         write!(f, " ({})", self.rule())
     }
@@ -268,6 +341,10 @@ pub enum EncodeError {
         /// The length in bytes.
         len: usize,
     },
+    /// A value the packet's protocol version cannot carry: a 3.1.1 packet
+    /// asked to encode MQTT 5.0, or a 5.0 property value out of its range
+    /// (such as a Subscription Identifier of 0).
+    InvalidValue,
 }
 
 impl fmt::Display for EncodeError {
@@ -286,6 +363,9 @@ impl fmt::Display for EncodeError {
             EncodeError::EmptySubAck => f.write_str("SUBACK needs a return code (section 3.9.3)"),
             EncodeError::FieldTooLong { len } => {
                 write!(f, "binary field of {len} bytes is longer than 65535")
+            }
+            EncodeError::InvalidValue => {
+                f.write_str("a value this packet's protocol version cannot carry")
             }
         }
     }

@@ -59,6 +59,8 @@ pub enum PacketType {
     PingResp = 13,
     /// DISCONNECT (14).
     Disconnect = 14,
+    /// AUTH (15): MQTT 5.0 only; reserved in 3.1.1.
+    Auth = 15,
 }
 
 impl PacketType {

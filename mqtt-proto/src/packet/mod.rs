@@ -28,7 +28,8 @@ mod publish;
 mod qos;
 mod subscribe;
 mod unsubscribe;
-mod wire;
+pub mod v5;
+pub(crate) mod wire;
 
 pub use ack::{PubAck, PubComp, PubRec, PubRel, UnsubAck};
 pub use connack::{ConnAck, ConnectReturnCode};
@@ -222,5 +223,7 @@ fn decode_frame(header: FixedHeader, body: Body) -> Result<Packet, DecodeError> 
         PacketType::PingReq => Packet::PingReq,
         PacketType::PingResp => Packet::PingResp,
         PacketType::Disconnect => Packet::Disconnect,
+        // The 3.1.1 fixed-header parser never yields AUTH: 15 is reserved.
+        PacketType::Auth => return Err(DecodeError::ReservedPacketType(15)),
     })
 }

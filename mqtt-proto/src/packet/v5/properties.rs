@@ -1,0 +1,192 @@
+//! The typed property sets of MQTT 5.0 (section 2.2.2): one struct per
+//! packet kind, each field one property of the table of section 2.2.2.2.
+//! A field is `None` (or an empty list) when the property is absent, so a
+//! default set encodes as a zero property length.
+
+use crate::string::MqttString;
+use alloc::vec::Vec;
+use bytes::Bytes;
+
+/// A User Property (0x26): a name and value pair. It may appear any number
+/// of times, and its order is kept [MQTT-3.3.2-18].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserProperty {
+    /// The name.
+    pub name: MqttString,
+    /// The value.
+    pub value: MqttString,
+}
+
+/// Payload Format Indicator (0x01).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+pub enum PayloadFormat {
+    /// 0: unspecified bytes.
+    #[default]
+    Unspecified = 0,
+    /// 1: UTF-8 encoded character data.
+    Utf8 = 1,
+}
+
+/// The properties of CONNECT (section 3.1.2.11).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ConnectProperties {
+    /// Session Expiry Interval (0x11), seconds; absent means 0.
+    pub session_expiry_interval: Option<u32>,
+    /// Receive Maximum (0x21): QoS 1 and 2 publishes the client accepts
+    /// at once; absent means 65,535, 0 is a protocol error.
+    pub receive_maximum: Option<u16>,
+    /// Maximum Packet Size (0x27) the client accepts; 0 is a protocol error.
+    pub maximum_packet_size: Option<u32>,
+    /// Topic Alias Maximum (0x22) the client accepts; absent means 0.
+    pub topic_alias_maximum: Option<u16>,
+    /// Request Response Information (0x19), 0 or 1.
+    pub request_response_information: Option<bool>,
+    /// Request Problem Information (0x17), 0 or 1.
+    pub request_problem_information: Option<bool>,
+    /// User Properties (0x26).
+    pub user_properties: Vec<UserProperty>,
+    /// Authentication Method (0x15).
+    pub authentication_method: Option<MqttString>,
+    /// Authentication Data (0x16); only with a method.
+    pub authentication_data: Option<Bytes>,
+}
+
+/// The will properties of CONNECT (section 3.1.3.2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct WillProperties {
+    /// Will Delay Interval (0x18), seconds.
+    pub will_delay_interval: Option<u32>,
+    /// Payload Format Indicator (0x01).
+    pub payload_format_indicator: Option<PayloadFormat>,
+    /// Message Expiry Interval (0x02), seconds.
+    pub message_expiry_interval: Option<u32>,
+    /// Content Type (0x03).
+    pub content_type: Option<MqttString>,
+    /// Response Topic (0x08); a topic name, no wildcards.
+    pub response_topic: Option<MqttString>,
+    /// Correlation Data (0x09).
+    pub correlation_data: Option<Bytes>,
+    /// User Properties (0x26).
+    pub user_properties: Vec<UserProperty>,
+}
+
+/// The properties of CONNACK (section 3.2.2.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ConnAckProperties {
+    /// Session Expiry Interval (0x11) the server uses instead of ours.
+    pub session_expiry_interval: Option<u32>,
+    /// Receive Maximum (0x21) of the server; absent means 65,535.
+    pub receive_maximum: Option<u16>,
+    /// Maximum QoS (0x24), 0 or 1; absent means 2.
+    pub maximum_qos: Option<crate::packet::QoS>,
+    /// Retain Available (0x25); absent means available.
+    pub retain_available: Option<bool>,
+    /// Maximum Packet Size (0x27) the server accepts.
+    pub maximum_packet_size: Option<u32>,
+    /// Assigned Client Identifier (0x12), when we sent an empty one.
+    pub assigned_client_identifier: Option<MqttString>,
+    /// Topic Alias Maximum (0x22) the server accepts; absent means 0.
+    pub topic_alias_maximum: Option<u16>,
+    /// Reason String (0x1F).
+    pub reason_string: Option<MqttString>,
+    /// User Properties (0x26).
+    pub user_properties: Vec<UserProperty>,
+    /// Wildcard Subscription Available (0x28); absent means available.
+    pub wildcard_subscription_available: Option<bool>,
+    /// Subscription Identifiers Available (0x29); absent means available.
+    pub subscription_identifiers_available: Option<bool>,
+    /// Shared Subscription Available (0x2A); absent means available.
+    pub shared_subscription_available: Option<bool>,
+    /// Server Keep Alive (0x13): the keep-alive the client must use.
+    pub server_keep_alive: Option<u16>,
+    /// Response Information (0x1A).
+    pub response_information: Option<MqttString>,
+    /// Server Reference (0x1C).
+    pub server_reference: Option<MqttString>,
+    /// Authentication Method (0x15).
+    pub authentication_method: Option<MqttString>,
+    /// Authentication Data (0x16).
+    pub authentication_data: Option<Bytes>,
+}
+
+/// The properties of PUBLISH (section 3.3.2.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct PublishProperties {
+    /// Payload Format Indicator (0x01).
+    pub payload_format_indicator: Option<PayloadFormat>,
+    /// Message Expiry Interval (0x02), seconds.
+    pub message_expiry_interval: Option<u32>,
+    /// Topic Alias (0x23); never 0.
+    pub topic_alias: Option<u16>,
+    /// Response Topic (0x08); a topic name, no wildcards.
+    pub response_topic: Option<MqttString>,
+    /// Correlation Data (0x09).
+    pub correlation_data: Option<Bytes>,
+    /// User Properties (0x26), in order.
+    pub user_properties: Vec<UserProperty>,
+    /// Subscription Identifiers (0x0B) of the matching subscriptions; only
+    /// from server to client, each 1 to 268,435,455.
+    pub subscription_identifiers: Vec<u32>,
+    /// Content Type (0x03).
+    pub content_type: Option<MqttString>,
+}
+
+impl PublishProperties {
+    /// Whether no property is set (the set encodes as a zero length).
+    pub fn is_empty(&self) -> bool {
+        *self == PublishProperties::default()
+    }
+}
+
+/// The properties of PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK and UNSUBACK:
+/// a reason string and user properties.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct AckProperties {
+    /// Reason String (0x1F).
+    pub reason_string: Option<MqttString>,
+    /// User Properties (0x26).
+    pub user_properties: Vec<UserProperty>,
+}
+
+/// The properties of SUBSCRIBE (section 3.8.2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct SubscribeProperties {
+    /// Subscription Identifier (0x0B), 1 to 268,435,455.
+    pub subscription_identifier: Option<u32>,
+    /// User Properties (0x26).
+    pub user_properties: Vec<UserProperty>,
+}
+
+/// The properties of UNSUBSCRIBE (section 3.10.2.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct UnsubscribeProperties {
+    /// User Properties (0x26).
+    pub user_properties: Vec<UserProperty>,
+}
+
+/// The properties of DISCONNECT (section 3.14.2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct DisconnectProperties {
+    /// Session Expiry Interval (0x11); a client may not raise it from 0.
+    pub session_expiry_interval: Option<u32>,
+    /// Reason String (0x1F).
+    pub reason_string: Option<MqttString>,
+    /// User Properties (0x26).
+    pub user_properties: Vec<UserProperty>,
+    /// Server Reference (0x1C); only from the server.
+    pub server_reference: Option<MqttString>,
+}
+
+/// The properties of AUTH (section 3.15.2.2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct AuthProperties {
+    /// Authentication Method (0x15).
+    pub authentication_method: Option<MqttString>,
+    /// Authentication Data (0x16).
+    pub authentication_data: Option<Bytes>,
+    /// Reason String (0x1F).
+    pub reason_string: Option<MqttString>,
+    /// User Properties (0x26).
+    pub user_properties: Vec<UserProperty>,
+}
