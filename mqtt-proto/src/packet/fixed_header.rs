@@ -242,6 +242,16 @@ impl FixedHeader {
 }
 
 impl FixedHeader {
+    /// Parses an MQTT 5.0 fixed header: type 15 is AUTH, and the lengths
+    /// 3.1.1 fixes for acknowledgements and DISCONNECT vary in 5.0.
+    pub(crate) fn parse_v5(
+        bytes: &[u8],
+        max_packet_size: usize,
+    ) -> Result<Option<FixedHeader>, DecodeError> {
+        let _ = (bytes, max_packet_size);
+        todo!()
+    }
+
     /// [`FixedHeader::parse`] with its common case inlined: a valid first
     /// byte and a one-byte remaining length, which is every packet under 130
     /// bytes. Anything else, errors included, goes to `parse`.

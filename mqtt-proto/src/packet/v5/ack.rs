@@ -3,6 +3,10 @@
 //! length of 2 means reason Success and no properties, and 3 means no
 //! properties (section 3.4.2.1).
 
+use crate::packet::wire::Body;
+use crate::packet::{DecodeError, EncodeError, PacketType};
+use bytes::BytesMut;
+
 use super::properties::AckProperties;
 use super::ReasonCode;
 use crate::packet::PacketId;
@@ -28,5 +32,16 @@ impl PubResponse {
             reason_code: ReasonCode::Success,
             properties: AckProperties::default(),
         }
+    }
+}
+
+impl PubResponse {
+    /// Appends the encoded packet to `buf`. On error nothing was appended.
+    pub fn encode(&self, packet_type: PacketType, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        todo!()
+    }
+
+    pub(crate) fn decode(body: Body) -> Result<Self, DecodeError> {
+        todo!()
     }
 }

@@ -1,5 +1,9 @@
 //! CONNECT (section 3.1) and CONNACK (section 3.2) of MQTT 5.0.
 
+use crate::packet::wire::Body;
+use crate::packet::{DecodeError, EncodeError, PacketType};
+use bytes::BytesMut;
+
 use super::properties::{ConnAckProperties, ConnectProperties, WillProperties};
 use super::ReasonCode;
 use crate::packet::QoS;
@@ -65,4 +69,26 @@ pub struct ConnAck {
     pub reason_code: ReasonCode,
     /// Properties.
     pub properties: ConnAckProperties,
+}
+
+impl Connect {
+    /// Appends the encoded packet to `buf`. On error nothing was appended.
+    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        todo!()
+    }
+
+    pub(crate) fn decode(body: Body) -> Result<Self, DecodeError> {
+        todo!()
+    }
+}
+
+impl ConnAck {
+    /// Appends the encoded packet to `buf`. On error nothing was appended.
+    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        todo!()
+    }
+
+    pub(crate) fn decode(body: Body) -> Result<Self, DecodeError> {
+        todo!()
+    }
 }

@@ -2,6 +2,10 @@
 //! code and properties, where a remaining length of 0 means reason Success
 //! and no properties.
 
+use crate::packet::wire::Body;
+use crate::packet::{DecodeError, EncodeError, PacketType};
+use bytes::BytesMut;
+
 use super::properties::{AuthProperties, DisconnectProperties};
 use super::ReasonCode;
 
@@ -23,4 +27,26 @@ pub struct Auth {
     /// Properties; the method must be present when the reason is not
     /// Success with no properties.
     pub properties: AuthProperties,
+}
+
+impl Disconnect {
+    /// Appends the encoded packet to `buf`. On error nothing was appended.
+    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        todo!()
+    }
+
+    pub(crate) fn decode(body: Body) -> Result<Self, DecodeError> {
+        todo!()
+    }
+}
+
+impl Auth {
+    /// Appends the encoded packet to `buf`. On error nothing was appended.
+    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        todo!()
+    }
+
+    pub(crate) fn decode(body: Body) -> Result<Self, DecodeError> {
+        todo!()
+    }
 }

@@ -30,7 +30,9 @@ pub use subscribe::{
     RetainHandling, SubAck, Subscribe, SubscriptionOptions, UnsubAck, Unsubscribe,
 };
 
-use super::{DecodeError, EncodeError, PacketType};
+use super::fixed_header::write_fixed_header;
+use super::wire::Body;
+use super::{DecodeError, EncodeError, FixedHeader, PacketType};
 use alloc::boxed::Box;
 use bytes::BytesMut;
 
@@ -93,14 +95,54 @@ impl Packet {
 
     /// Appends the encoded packet to `buf`. On error nothing was appended.
     pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
-        let _ = buf;
-        todo!("v5 encode")
+        match self {
+            Packet::Connect(p) => p.encode(buf),
+            Packet::ConnAck(p) => p.encode(buf),
+            Packet::Publish(p) => p.encode(buf),
+            Packet::PubAck(p) => p.encode(PacketType::PubAck, buf),
+            Packet::PubRec(p) => p.encode(PacketType::PubRec, buf),
+            Packet::PubRel(p) => p.encode(PacketType::PubRel, buf),
+            Packet::PubComp(p) => p.encode(PacketType::PubComp, buf),
+            Packet::Subscribe(p) => p.encode(buf),
+            Packet::SubAck(p) => p.encode(buf),
+            Packet::Unsubscribe(p) => p.encode(buf),
+            Packet::UnsubAck(p) => p.encode(buf),
+            Packet::PingReq => write_fixed_header(buf, 0xC0, 0),
+            Packet::PingResp => write_fixed_header(buf, 0xD0, 0),
+            Packet::Disconnect(p) => p.encode(buf),
+            Packet::Auth(p) => p.encode(buf),
+        }
     }
 }
 
 /// Takes one whole MQTT 5.0 packet off the front of `buf`, with the same
 /// contract as [`super::decode`].
 pub fn decode(buf: &mut BytesMut, max_packet_size: usize) -> Result<Option<Packet>, DecodeError> {
-    let _ = (buf, max_packet_size);
-    todo!("v5 decode")
+    let Some(header) = FixedHeader::parse_v5(buf, max_packet_size)? else {
+        return Ok(None);
+    };
+    let packet_len = header.packet_len();
+    if buf.len() < packet_len {
+        return Ok(None);
+    }
+    let mut frame = buf.split_to(packet_len).freeze();
+    bytes::Buf::advance(&mut frame, header.header_len);
+    let body = Body::new(frame, header.packet_type);
+    Ok(Some(match header.packet_type {
+        PacketType::Publish => Packet::Publish(Publish::decode(header.flags, body)?),
+        PacketType::PubAck => Packet::PubAck(PubResponse::decode(body)?),
+        PacketType::PubRec => Packet::PubRec(PubResponse::decode(body)?),
+        PacketType::PubRel => Packet::PubRel(PubResponse::decode(body)?),
+        PacketType::PubComp => Packet::PubComp(PubResponse::decode(body)?),
+        PacketType::Connect => Packet::Connect(Box::new(Connect::decode(body)?)),
+        PacketType::ConnAck => Packet::ConnAck(Box::new(ConnAck::decode(body)?)),
+        PacketType::Subscribe => Packet::Subscribe(Subscribe::decode(body)?),
+        PacketType::SubAck => Packet::SubAck(SubAck::decode(body)?),
+        PacketType::Unsubscribe => Packet::Unsubscribe(Unsubscribe::decode(body)?),
+        PacketType::UnsubAck => Packet::UnsubAck(UnsubAck::decode(body)?),
+        PacketType::PingReq => Packet::PingReq,
+        PacketType::PingResp => Packet::PingResp,
+        PacketType::Disconnect => Packet::Disconnect(Disconnect::decode(body)?),
+        PacketType::Auth => Packet::Auth(Auth::decode(body)?),
+    }))
 }

@@ -2,6 +2,10 @@
 //! block after the packet identifier. Topic and payload stay slices of the
 //! receive buffer.
 
+use crate::packet::wire::Body;
+use crate::packet::{DecodeError, EncodeError, PacketType};
+use bytes::BytesMut;
+
 use super::properties::PublishProperties;
 use crate::packet::QosPid;
 use crate::topic::TopicName;
@@ -23,4 +27,15 @@ pub struct Publish {
     pub properties: PublishProperties,
     /// The application message.
     pub payload: Bytes,
+}
+
+impl Publish {
+    /// Appends the encoded packet to `buf`. On error nothing was appended.
+    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        todo!()
+    }
+
+    pub(crate) fn decode(flags: u8, body: Body) -> Result<Self, DecodeError> {
+        todo!()
+    }
 }

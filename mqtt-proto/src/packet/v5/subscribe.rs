@@ -1,6 +1,10 @@
 //! SUBSCRIBE, SUBACK, UNSUBSCRIBE and UNSUBACK of MQTT 5.0 (sections 3.8
 //! to 3.11).
 
+use crate::packet::wire::Body;
+use crate::packet::{DecodeError, EncodeError, PacketType};
+use bytes::BytesMut;
+
 use super::properties::{AckProperties, SubscribeProperties, UnsubscribeProperties};
 use super::ReasonCode;
 use crate::packet::{PacketId, QoS};
@@ -87,4 +91,48 @@ pub struct UnsubAck {
     pub properties: AckProperties,
     /// One reason code per filter, in order.
     pub reason_codes: Vec<ReasonCode>,
+}
+
+impl Subscribe {
+    /// Appends the encoded packet to `buf`. On error nothing was appended.
+    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        todo!()
+    }
+
+    pub(crate) fn decode(body: Body) -> Result<Self, DecodeError> {
+        todo!()
+    }
+}
+
+impl SubAck {
+    /// Appends the encoded packet to `buf`. On error nothing was appended.
+    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        todo!()
+    }
+
+    pub(crate) fn decode(body: Body) -> Result<Self, DecodeError> {
+        todo!()
+    }
+}
+
+impl Unsubscribe {
+    /// Appends the encoded packet to `buf`. On error nothing was appended.
+    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        todo!()
+    }
+
+    pub(crate) fn decode(body: Body) -> Result<Self, DecodeError> {
+        todo!()
+    }
+}
+
+impl UnsubAck {
+    /// Appends the encoded packet to `buf`. On error nothing was appended.
+    pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        todo!()
+    }
+
+    pub(crate) fn decode(body: Body) -> Result<Self, DecodeError> {
+        todo!()
+    }
 }
