@@ -86,6 +86,28 @@ impl PacketType {
         })
     }
 
+    /// [`PacketType::from_nibble`] for MQTT 5.0, where 15 is AUTH.
+    const fn from_nibble_v5(v: u8) -> Option<PacketType> {
+        if v == 15 {
+            Some(PacketType::Auth)
+        } else {
+            PacketType::from_nibble(v)
+        }
+    }
+
+    /// Whether an MQTT 5.0 packet of this type may have `len` bytes after
+    /// its fixed header, judged from the shortest form of each type.
+    const fn remaining_length_ok_v5(self, len: usize) -> bool {
+        match self {
+            PacketType::PingReq | PacketType::PingResp => len == 0,
+            PacketType::ConnAck | PacketType::UnsubAck => len >= 3,
+            PacketType::PubAck | PacketType::PubRec | PacketType::PubRel | PacketType::PubComp => {
+                len >= 2
+            }
+            _ => true,
+        }
+    }
+
     /// The flags this type must carry, or `None` for PUBLISH whose flags are
     /// DUP, QoS and RETAIN (the table of section 2.2.2) [MQTT-2.2.2-1].
     ///
@@ -172,11 +194,26 @@ impl FixedHeader {
     /// );
     /// ```
     pub fn parse(bytes: &[u8], max_packet_size: usize) -> Result<Option<FixedHeader>, DecodeError> {
+        FixedHeader::parse_for(bytes, max_packet_size, false)
+    }
+
+    /// `parse` for 3.1.1 (`v5` false) or 5.0 (`v5` true): the two differ
+    /// only in type 15 and in which remaining lengths are allowed.
+    fn parse_for(
+        bytes: &[u8],
+        max_packet_size: usize,
+        v5: bool,
+    ) -> Result<Option<FixedHeader>, DecodeError> {
         let Some(&first) = bytes.first() else {
             return Ok(None);
         };
-        let packet_type = PacketType::from_nibble(first >> 4)
-            .ok_or(DecodeError::ReservedPacketType(first >> 4))?;
+        let nibble = first >> 4;
+        let packet_type = if v5 {
+            PacketType::from_nibble_v5(nibble)
+        } else {
+            PacketType::from_nibble(nibble)
+        }
+        .ok_or(DecodeError::ReservedPacketType(nibble))?;
         let flags = first & 0x0F;
         match packet_type.required_flags() {
             Some(required) if flags != required => {
@@ -217,13 +254,19 @@ impl FixedHeader {
             return Err(DecodeError::RemainingLengthTooLong);
         }
 
-        if let Some(fixed) = packet_type.fixed_remaining_length() {
-            if remaining_len != fixed {
-                return Err(DecodeError::InvalidRemainingLength {
-                    packet_type,
-                    len: remaining_len,
-                });
+        let length_ok = if v5 {
+            packet_type.remaining_length_ok_v5(remaining_len)
+        } else {
+            match packet_type.fixed_remaining_length() {
+                Some(fixed) => remaining_len == fixed,
+                None => true,
             }
+        };
+        if !length_ok {
+            return Err(DecodeError::InvalidRemainingLength {
+                packet_type,
+                len: remaining_len,
+            });
         }
         let size = header_len + remaining_len;
         if size > max_packet_size {
@@ -242,14 +285,44 @@ impl FixedHeader {
 }
 
 impl FixedHeader {
-    /// Parses an MQTT 5.0 fixed header: type 15 is AUTH, and the lengths
-    /// 3.1.1 fixes for acknowledgements and DISCONNECT vary in 5.0.
+    /// Parses an MQTT 5.0 fixed header, with the contract of
+    /// [`FixedHeader::parse`]. Type 15 is AUTH (5.0 section 2.1.2), and the
+    /// acknowledgements and DISCONNECT, whose lengths 3.1.1 fixes, carry a
+    /// reason code and properties in 5.0, so only their shortest forms are
+    /// checked here: CONNACK at least 3 bytes (flags, reason code, property
+    /// length; 5.0 section 3.2.2), PUBACK to PUBCOMP at least 2 (the packet
+    /// identifier; 5.0 section 3.4.2.1), UNSUBACK at least 3 (packet
+    /// identifier and property length; 5.0 section 3.11.2), DISCONNECT
+    /// and AUTH anything (5.0 sections 3.14.2.1, 3.15.2.1). PINGREQ and
+    /// PINGRESP stay empty.
+    #[inline]
     pub(crate) fn parse_v5(
         bytes: &[u8],
         max_packet_size: usize,
     ) -> Result<Option<FixedHeader>, DecodeError> {
-        let _ = (bytes, max_packet_size);
-        todo!()
+        // The common case inline, as in `parse_inline`: a valid first byte
+        // and a one-byte remaining length.
+        if let [first, len @ 0..=0x7F, ..] = *bytes {
+            let packet_type = if first == 0xF0 {
+                Some(PacketType::Auth)
+            } else {
+                FIRST_BYTE[usize::from(first)]
+            };
+            if let Some(packet_type) = packet_type {
+                let remaining_len = usize::from(len);
+                if packet_type.remaining_length_ok_v5(remaining_len)
+                    && 2 + remaining_len <= max_packet_size
+                {
+                    return Ok(Some(FixedHeader {
+                        packet_type,
+                        flags: first & 0x0F,
+                        header_len: 2,
+                        remaining_len,
+                    }));
+                }
+            }
+        }
+        FixedHeader::parse_for(bytes, max_packet_size, true)
     }
 
     /// [`FixedHeader::parse`] with its common case inlined: a valid first
@@ -386,6 +459,76 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn v5_inline_parse_agrees_with_the_loop() {
+        for first in 0..=255u8 {
+            for second in 0..=255u8 {
+                let bytes = [first, second, 0x01];
+                for max in [0, 2, 3, 4, 100, 129, 130, usize::MAX] {
+                    for len in 0..=bytes.len() {
+                        assert_eq!(
+                            FixedHeader::parse_v5(&bytes[..len], max),
+                            FixedHeader::parse_for(&bytes[..len], max, true),
+                            "{:02x?} max {max}",
+                            &bytes[..len]
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn v5_lengths() {
+        let parse = |b: &[u8]| FixedHeader::parse_v5(b, usize::MAX);
+        // AUTH exists in 5.0, with flags 0 and any length.
+        assert_eq!(
+            parse(&[0xF0, 0x00]).unwrap().unwrap().packet_type,
+            PacketType::Auth
+        );
+        assert!(matches!(
+            parse(&[0xF1, 0x00]),
+            Err(DecodeError::InvalidFlags { .. })
+        ));
+        assert_eq!(
+            FixedHeader::parse(&[0xF0, 0x00], usize::MAX),
+            Err(DecodeError::ReservedPacketType(15))
+        );
+        assert_eq!(
+            parse(&[0x00, 0x00]),
+            Err(DecodeError::ReservedPacketType(0))
+        );
+        // DISCONNECT: 0 and longer.
+        assert!(parse(&[0xE0, 0x00]).unwrap().is_some());
+        assert!(parse(&[0xE0, 0x05]).unwrap().is_some());
+        // PUBACK: at least the packet identifier.
+        assert!(parse(&[0x40, 0x02]).unwrap().is_some());
+        assert!(parse(&[0x40, 0x04]).unwrap().is_some());
+        assert!(matches!(
+            parse(&[0x40, 0x01]),
+            Err(DecodeError::InvalidRemainingLength { .. })
+        ));
+        // CONNACK: flags, reason code, property length.
+        assert!(parse(&[0x20, 0x03]).unwrap().is_some());
+        assert!(matches!(
+            parse(&[0x20, 0x02]),
+            Err(DecodeError::InvalidRemainingLength { .. })
+        ));
+        // PINGREQ stays empty.
+        assert!(matches!(
+            parse(&[0xC0, 0x01]),
+            Err(DecodeError::InvalidRemainingLength { .. })
+        ));
+        // A long form goes the slow way and still checks the limit.
+        assert_eq!(
+            FixedHeader::parse_v5(&[0xE0, 0x80, 0x01], 100),
+            Err(DecodeError::PacketTooLarge {
+                size: 131,
+                max: 100
+            })
+        );
     }
 
     #[test]
