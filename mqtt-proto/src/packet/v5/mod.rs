@@ -11,6 +11,7 @@ mod ack;
 mod connect;
 mod disconnect;
 pub mod properties;
+mod properties_publish;
 mod property;
 mod publish;
 mod reason;
