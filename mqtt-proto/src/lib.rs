@@ -138,9 +138,9 @@ pub mod topic;
 
 pub use backoff::Backoff;
 pub use connection::{
-    is_final_refusal, AckError, AckToken, Connection, DisconnectReason, Event, Message, Options,
-    OptionsError, ProtocolViolation, PublishError, PublishId, ReconnectOptions, SessionLostPolicy,
-    State, SubscribeError, SubscribeOutcome,
+    is_final_refusal, AckError, AckToken, AuthError, Connection, DisconnectReason, Event, Message,
+    Options, OptionsError, ProtocolViolation, PublishError, PublishId, ReconnectOptions,
+    ServerReason, SessionLostPolicy, State, SubscribeError, SubscribeOutcome, V5Options,
 };
 pub use packet::{PacketId, QoS};
 pub use router::Router;

@@ -4,6 +4,8 @@
 //! (`disconnect` is in `close.rs`.)
 
 use super::*;
+use crate::packet::v5::{Subscribe, Unsubscribe};
+use crate::packet::v5::{SubscribeProperties, SubscriptionOptions};
 
 impl Connection {
     /// Publishes `message`: sent at once if connected and the inflight window
@@ -30,7 +32,7 @@ impl Connection {
         if self.closing {
             return Err(PublishError::Closing);
         }
-        let size = Self::publish_size(&message);
+        let size = wire::publish_size(self.is_v5(), &message);
         if size > self.options.max_packet_size {
             return Err(PublishError::TooLarge {
                 size,
@@ -86,13 +88,7 @@ impl Connection {
         // A full queue still takes a message that goes straight out.
         self.state == State::Connected
             && self.outgoing.queue.is_empty()
-            && (qos == QoS::AtMostOnce || self.outgoing.inflight.len() < self.options.max_inflight)
-    }
-
-    fn publish_size(message: &Message) -> usize {
-        let id = if message.qos == QoS::AtMostOnce { 0 } else { 2 };
-        let remaining = 2 + message.topic.len() + id + message.payload.len();
-        1 + remaining_length_len(remaining) + remaining
+            && (qos == QoS::AtMostOnce || self.outgoing.inflight.len() < self.window())
     }
 
     /// Subscribes to `filters`, each with its maximum QoS. The SUBACK is
@@ -125,18 +121,55 @@ impl Connection {
         &mut self,
         filters: Vec<(TopicFilter, QoS)>,
     ) -> Result<PacketId, SubscribeError> {
-        let size = 2 + filters.iter().map(|(f, _)| 3 + f.len()).sum::<usize>();
+        let filters = filters
+            .into_iter()
+            .map(|(f, qos)| (f, SubscriptionOptions::new(qos)))
+            .collect();
+        self.subscribe_with(filters, SubscribeProperties::default())
+    }
+
+    /// Subscribes with MQTT 5.0's subscription options (no local, retain
+    /// as published, retain handling) and properties (a subscription
+    /// identifier, user properties). At 3.1.1 only each filter's QoS is
+    /// sent. Otherwise as [`subscribe`](Connection::subscribe).
+    ///
+    /// ```
+    /// use mqtt_proto::packet::v5::{SubscribeProperties, SubscriptionOptions};
+    /// use mqtt_proto::packet::Protocol;
+    /// use mqtt_proto::{Connection, Instant, MqttString, Options, QoS, TopicFilter};
+    ///
+    /// let options = Options::new(MqttString::try_from("doc").unwrap()).protocol(Protocol::V5);
+    /// let mut conn = Connection::new(options).unwrap();
+    /// let mut no_echo = SubscriptionOptions::new(QoS::AtLeastOnce);
+    /// no_echo.no_local = true;
+    /// let props = SubscribeProperties { subscription_identifier: Some(7), ..Default::default() };
+    /// let filter = TopicFilter::try_from("chat/#").unwrap();
+    /// assert!(conn.subscribe_with(vec![(filter, no_echo)], props).is_ok());
+    /// ```
+    pub fn subscribe_with(
+        &mut self,
+        filters: Vec<(TopicFilter, SubscriptionOptions)>,
+        properties: SubscribeProperties,
+    ) -> Result<PacketId, SubscribeError> {
+        let id = properties.subscription_identifier;
+        if id.is_some_and(|id| id == 0 || id > 268_435_455) {
+            return Err(SubscribeError::InvalidProperties);
+        }
         let live = filters.clone();
-        let pid = self.request(filters.is_empty(), size, |pid| {
-            Request::Subscribe(Subscribe { pid, filters })
+        let pid = self.request(filters.is_empty(), |pid| {
+            Request::Subscribe(Subscribe {
+                pid,
+                properties,
+                filters,
+            })
         })?;
-        for (filter, qos) in &live {
+        for (filter, options) in &live {
             self.record(|| StoreOp::Subscribed {
                 filter: filter.clone(),
-                qos: *qos,
+                qos: options.qos,
             });
         }
-        self.subscriptions.on_subscribe(&live);
+        self.subscriptions.on_subscribe(&live, id);
         Ok(pid)
     }
 
@@ -162,10 +195,13 @@ impl Connection {
     /// assert_eq!(std::iter::from_fn(|| conn.poll_event()).last(), Some(Event::Unsubscribed { id }));
     /// ```
     pub fn unsubscribe(&mut self, filters: Vec<TopicFilter>) -> Result<PacketId, SubscribeError> {
-        let size = 2 + filters.iter().map(|f| 2 + f.len()).sum::<usize>();
         let gone = filters.clone();
-        let pid = self.request(filters.is_empty(), size, |pid| {
-            Request::Unsubscribe(Unsubscribe { pid, filters })
+        let pid = self.request(filters.is_empty(), |pid| {
+            Request::Unsubscribe(Unsubscribe {
+                pid,
+                properties: Default::default(),
+                filters,
+            })
         })?;
         for filter in &gone {
             self.record(|| StoreOp::Unsubscribed {
@@ -197,7 +233,6 @@ impl Connection {
     fn request(
         &mut self,
         empty: bool,
-        remaining: usize,
         build: impl FnOnce(PacketId) -> Request,
     ) -> Result<PacketId, SubscribeError> {
         if self.closing {
@@ -206,18 +241,17 @@ impl Connection {
         if empty {
             return Err(SubscribeError::NoFilters);
         }
-        let size = 1 + remaining_length_len(remaining) + remaining;
-        if size > self.options.max_packet_size {
-            return Err(SubscribeError::TooLarge {
-                size,
-                max: self.options.max_packet_size,
-            });
-        }
         if self.requests.len() >= self.options.max_pending_requests {
             return Err(SubscribeError::TooManyPending);
         }
         let pid = self.ids.allocate().ok_or(SubscribeError::NoPacketId)?;
         let request = build(pid);
+        let size = self.request_size(&request);
+        let max = self.max_packet_out();
+        if size > max {
+            self.ids.release(pid);
+            return Err(SubscribeError::TooLarge { size, max });
+        }
         if self.state == State::Connected {
             self.encode_request(&request);
         }

@@ -3,8 +3,11 @@
 //! error types. A command error never ends the connection; a
 //! [`DisconnectReason`] always does.
 
+use crate::packet::v5::{AckProperties, AuthProperties, PublishProperties, ReasonCode};
 use crate::packet::{ConnectReturnCode, DecodeError, PacketId, PacketType, QoS};
+use crate::string::MqttString;
 use crate::topic::{TopicError, TopicFilter, TopicName};
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use bytes::Bytes;
 use core::fmt;
@@ -23,6 +26,7 @@ use core::time::Duration;
 ///     qos: QoS::AtLeastOnce,
 ///     retain: true,
 ///     dup: false,
+///     properties: None,
 /// };
 /// assert_eq!(m, Message::new("sensors/kitchen", "21.5", QoS::AtLeastOnce).unwrap().retained(true));
 /// ```
@@ -42,6 +46,11 @@ pub struct Message {
     /// application already has is never handed out again). Ignored on
     /// publish: the core sets DUP itself when it resends.
     pub dup: bool,
+    /// MQTT 5.0 properties: response topic, correlation data, user
+    /// properties, expiry, content type, and on receipt the subscription
+    /// identifiers that matched. `None` when there are none, and always at
+    /// 3.1.1, which has no properties (they are not sent).
+    pub properties: Option<Box<PublishProperties>>,
 }
 
 impl Message {
@@ -60,6 +69,7 @@ impl Message {
             qos,
             retain: false,
             dup: false,
+            properties: None,
         })
     }
 
@@ -75,7 +85,40 @@ impl Message {
         self.retain = retain;
         self
     }
+
+    /// The same message with MQTT 5.0 properties (dropped at 3.1.1). An
+    /// empty set is stored as `None`.
+    ///
+    /// ```
+    /// use mqtt_proto::packet::v5::PublishProperties;
+    /// use mqtt_proto::{Message, MqttString, QoS};
+    ///
+    /// let props = PublishProperties {
+    ///     response_topic: Some(MqttString::try_from("replies/7").unwrap()),
+    ///     correlation_data: Some("req-1".into()),
+    ///     ..Default::default()
+    /// };
+    /// let m = Message::new("requests", "ping", QoS::AtLeastOnce).unwrap().with_properties(props);
+    /// assert_eq!(m.properties().response_topic.as_deref(), Some("replies/7"));
+    /// ```
+    pub fn with_properties(mut self, properties: PublishProperties) -> Message {
+        self.properties = (!properties.is_empty()).then(|| Box::new(properties));
+        self
+    }
+
+    /// The MQTT 5.0 properties, empty when there are none.
+    ///
+    /// ```
+    /// use mqtt_proto::{Message, QoS};
+    /// let m = Message::new("t", "x", QoS::AtMostOnce).unwrap();
+    /// assert!(m.properties().user_properties.is_empty());
+    /// ```
+    pub fn properties(&self) -> &PublishProperties {
+        self.properties.as_deref().unwrap_or(&NO_PROPERTIES)
+    }
 }
+
+static NO_PROPERTIES: PublishProperties = PublishProperties::EMPTY;
 
 /// Names one `publish` call; its completion is reported with this id.
 ///
@@ -176,6 +219,8 @@ pub enum SubscribeOutcome {
     Granted(QoS),
     /// The broker refused this filter (return code 0x80).
     Refused,
+    /// MQTT 5.0: the broker refused this filter with this reason code.
+    Rejected(ReasonCode),
 }
 
 impl fmt::Display for SubscribeOutcome {
@@ -191,6 +236,7 @@ impl fmt::Display for SubscribeOutcome {
         match self {
             SubscribeOutcome::Granted(qos) => write!(f, "granted at QoS {}", *qos as u8),
             SubscribeOutcome::Refused => f.write_str("refused by the broker"),
+            SubscribeOutcome::Rejected(reason) => write!(f, "refused by the broker: {reason}"),
         }
     }
 }
@@ -304,6 +350,41 @@ pub enum Event {
         /// Each filter with its outcome; a refused one is no longer held.
         filters: Vec<(TopicFilter, SubscribeOutcome)>,
     },
+    /// MQTT 5.0: the broker's PUBACK, PUBREC or PUBCOMP for a QoS 1 or 2
+    /// publish said more than plain success: an error reason code (the
+    /// message was not accepted and is not sent again), another success
+    /// code such as "no matching subscribers", or properties. It takes the
+    /// place of `Published` for that publish, which is complete either way.
+    /// The connection also reports a publish it refused itself this way:
+    /// above the broker's Maximum Packet Size (`PacketTooLarge`) or
+    /// Maximum QoS (`QoSNotSupported`), or retained when the broker has no
+    /// retained messages (`RetainNotSupported`).
+    PublishAcked {
+        /// The publish.
+        id: PublishId,
+        /// The reason code.
+        reason: ReasonCode,
+        /// The reason string and user properties of the ack.
+        properties: AckProperties,
+    },
+    /// MQTT 5.0: an UNSUBACK whose reason codes are not all Success. It
+    /// takes the place of `Unsubscribed`.
+    UnsubscribeAcked {
+        /// The UNSUBSCRIBE's packet id.
+        id: PacketId,
+        /// One reason code per filter, in order.
+        reasons: Vec<ReasonCode>,
+    },
+    /// MQTT 5.0: the broker sent AUTH, a step of enhanced authentication
+    /// (section 4.12). Answer a `ContinueAuthentication` with
+    /// [`Connection::auth`](super::Connection::auth); `Success` ends a
+    /// re-authentication.
+    Auth {
+        /// `ContinueAuthentication` or `Success`.
+        reason: ReasonCode,
+        /// Method, data, reason string and user properties.
+        properties: AuthProperties,
+    },
 }
 
 /// Why a connection ended.
@@ -339,6 +420,46 @@ pub enum DisconnectReason {
     /// The broker broke the protocol; the connection was closed
     /// [MQTT-4.8.0-1].
     ProtocolViolation(ProtocolViolation),
+    /// MQTT 5.0: the broker refused the connection with this CONNACK
+    /// reason code.
+    Rejected(ServerReason),
+    /// MQTT 5.0: the broker closed the connection with DISCONNECT.
+    ServerDisconnect(ServerReason),
+}
+
+/// Why an MQTT 5.0 broker refused or ended a connection: its reason code,
+/// its reason string, and the server it points to, if any (with
+/// `UseAnotherServer` or `ServerMoved`).
+///
+/// ```
+/// use mqtt_proto::packet::v5::ReasonCode;
+/// use mqtt_proto::ServerReason;
+///
+/// let why = ServerReason { reason: ReasonCode::ServerShuttingDown, reason_string: None, server_reference: None };
+/// assert!(why.reason.is_error());
+/// assert_eq!(why.to_string(), format!("{}", ReasonCode::ServerShuttingDown));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ServerReason {
+    /// The reason code.
+    pub reason: ReasonCode,
+    /// The broker's Reason String, for humans.
+    pub reason_string: Option<MqttString>,
+    /// The broker's Server Reference.
+    pub server_reference: Option<MqttString>,
+}
+
+impl fmt::Display for ServerReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.reason)?;
+        if let Some(text) = &self.reason_string {
+            write!(f, " ({text})")?;
+        }
+        if let Some(server) = &self.server_reference {
+            write!(f, ", use server {server}")?;
+        }
+        Ok(())
+    }
 }
 
 impl fmt::Display for DisconnectReason {
@@ -352,6 +473,10 @@ impl fmt::Display for DisconnectReason {
             DisconnectReason::TransportClosed => f.write_str("transport closed"),
             DisconnectReason::Requested => f.write_str("disconnected on request"),
             DisconnectReason::ProtocolViolation(v) => write!(f, "protocol violation: {v}"),
+            DisconnectReason::Rejected(why) => write!(f, "connection refused: {why}"),
+            DisconnectReason::ServerDisconnect(why) => {
+                write!(f, "disconnected by the broker: {why}")
+            }
         }
     }
 }
@@ -402,6 +527,15 @@ pub enum ProtocolViolation {
     /// allow, or a new message reusing the id of one not yet acknowledged
     /// [MQTT-2.3.1-2].
     PacketIdReused(PacketId),
+    /// MQTT 5.0: the broker sent more unacknowledged QoS 1 and 2 messages
+    /// than our Receive Maximum [MQTT-3.3.4-9].
+    ReceiveMaximumExceeded,
+    /// MQTT 5.0: a Topic Alias of 0, above our Topic Alias Maximum, or
+    /// never set [MQTT-3.3.2-10].
+    InvalidTopicAlias,
+    /// MQTT 5.0: AUTH from a broker when we asked for no enhanced
+    /// authentication, or with another method (section 4.12).
+    UnexpectedAuth,
     /// The broker sent copies of messages the application still holds
     /// until the acks owed for them reached their bound (131,072): closed
     /// rather than grow without limit [MQTT-4.8.0-2].
@@ -426,6 +560,11 @@ impl fmt::Display for ProtocolViolation {
             ProtocolViolation::RepeatFlood => {
                 f.write_str("too many copies of messages not yet acknowledged")
             }
+            ProtocolViolation::ReceiveMaximumExceeded => {
+                f.write_str("more unacknowledged messages than our receive maximum")
+            }
+            ProtocolViolation::InvalidTopicAlias => f.write_str("invalid topic alias"),
+            ProtocolViolation::UnexpectedAuth => f.write_str("unexpected AUTH"),
             ProtocolViolation::PacketIdReused(pid) => {
                 write!(f, "packet id {pid} reused before it was acknowledged")
             }
@@ -501,13 +640,17 @@ pub enum SubscribeError {
     NoPacketId,
     /// A graceful close is under way (`disconnect` with a drain time).
     Closing,
-    /// The encoded packet would exceed `max_packet_size`.
+    /// The encoded packet would exceed `max_packet_size`, or at 5.0 the
+    /// broker's Maximum Packet Size.
     TooLarge {
         /// Its size in bytes.
         size: usize,
         /// The limit.
         max: usize,
     },
+    /// MQTT 5.0: a Subscription Identifier of 0 or above 268,435,455
+    /// (section 3.8.2.1.2).
+    InvalidProperties,
 }
 
 impl fmt::Display for SubscribeError {
@@ -519,6 +662,9 @@ impl fmt::Display for SubscribeError {
             SubscribeError::Closing => f.write_str("the connection is closing"),
             SubscribeError::TooLarge { size, max } => {
                 write!(f, "request of {size} bytes exceeds max_packet_size {max}")
+            }
+            SubscribeError::InvalidProperties => {
+                f.write_str("subscription identifier out of range 1 to 268435455")
             }
         }
     }

@@ -456,6 +456,21 @@ impl Incoming {
         self.received.len + self.held.len()
     }
 
+    /// QoS 1 and 2 messages of this connection the broker still waits
+    /// for the first ack of: what MQTT 5.0's Receive Maximum bounds. (QoS
+    /// 2 ids PUBREC'd and awaiting PUBREL are not counted: they may come
+    /// from an earlier connection, whose quota the broker does not carry
+    /// over, so counting them could refuse a broker that did nothing
+    /// wrong.)
+    pub(crate) fn unacknowledged(&self) -> usize {
+        self.pending.pubacks.len + self.held.len()
+    }
+
+    /// Whether `pid` is one of the messages `unacknowledged` counts.
+    pub(crate) fn is_unacknowledged(&self, pid: PacketId) -> bool {
+        self.pending.owes_puback(pid) || self.held.contains_key(&pid)
+    }
+
     pub(crate) fn pending_len(&self) -> usize {
         self.pending.len()
     }

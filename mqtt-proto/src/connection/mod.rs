@@ -21,12 +21,14 @@
 //! from the broker does), `inspect` (the getters) and `event` (what comes
 //! out).
 
+mod auth;
 mod close;
 mod commands;
 mod event;
 mod incoming;
 mod inspect;
 mod keep_alive;
+mod negotiated;
 mod options;
 mod outgoing;
 mod packet_ids;
@@ -38,36 +40,45 @@ mod requests;
 mod session_lost;
 mod subscriptions;
 mod timer;
+mod topic_alias;
 mod transport;
+mod v5_options;
+mod v5_receive;
+mod wire;
 
+pub use auth::AuthError;
 pub use event::{
     AckError, AckToken, DisconnectReason, Event, Message, ProtocolViolation, PublishError,
-    PublishId, SubscribeError, SubscribeOutcome,
+    PublishId, ServerReason, SubscribeError, SubscribeOutcome,
 };
 pub use options::{Options, OptionsError};
 pub use reconnect::ReconnectOptions;
 pub use refusal::is_final_refusal;
 pub use session_lost::SessionLostPolicy;
+pub use v5_options::V5Options;
 
 use crate::packet::{
     self, ConnAck, Connect, ConnectReturnCode, Packet, PacketId, PubAck, PubComp, PubRec, PubRel,
-    Publish, QoS, QosPid, SubAck, Subscribe, SubscribeReturnCode, Unsubscribe,
+    QoS, QosPid, SubscribeReturnCode,
 };
 use crate::packet::{remaining_length_len, EncodeError, PublishParts};
 use crate::store::StoreOp;
 use crate::time::Instant;
 use crate::topic::TopicFilter;
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 use bytes::{Bytes, BytesMut};
 use incoming::{Acked, Arrival, Incoming, Owed};
 use keep_alive::KeepAlive;
+use negotiated::V5State;
 use outgoing::{AckOutcome, Outgoing, Queued, Stage};
 use packet_ids::PacketIds;
 use reconnect::{Next, Reconnect};
 use requests::{Request, Requests};
 use subscriptions::Subscriptions;
 use timer::{Timer, TimerTable};
+use wire::write_publish;
 
 /// Where the connection stands.
 ///
@@ -205,6 +216,8 @@ pub struct Connection {
     /// Events queued before the oldest op in `store`: they do not depend
     /// on it and may leave before it is taken.
     store_fence: usize,
+    /// What an MQTT 5.0 connection negotiated; `None` at 3.1.1.
+    v5: Option<Box<V5State>>,
 }
 
 impl Connection {
@@ -232,6 +245,7 @@ impl Connection {
         );
         let options_reconnect = options.reconnect.map(Reconnect::new);
         let store = options.store.then(VecDeque::new);
+        let v5 = (options.protocol == packet::Protocol::V5).then(|| Box::new(V5State::new()));
         Ok(Connection {
             options,
             state: State::Disconnected,
@@ -258,6 +272,7 @@ impl Connection {
             now: Instant::ZERO,
             store,
             store_fence: 0,
+            v5,
         })
     }
 
@@ -291,16 +306,7 @@ impl Connection {
             return;
         }
         self.rx.extend_from_slice(data);
-        while matches!(self.state, State::Connecting | State::Connected) {
-            match packet::decode(&mut self.rx, self.options.max_packet_size) {
-                Ok(Some(packet)) => {
-                    self.keep_alive.on_received(now, &mut self.timers);
-                    self.handle_packet(now, packet);
-                }
-                Ok(None) => break,
-                Err(e) => self.violation(ProtocolViolation::Malformed(e)),
-            }
-        }
+        while matches!(self.state, State::Connecting | State::Connected) && self.receive_one(now) {}
     }
 
     /// A deadline passed. Calling it early, late or twice is harmless.
@@ -446,21 +452,6 @@ impl Connection {
 
     // ---- internals -----------------------------------------------------
 
-    fn encode(&mut self, packet: &Packet) {
-        // Every packet the connection builds was validated when its command
-        // was accepted (sizes against max_packet_size, which is capped at the
-        // protocol maximum; non-empty filter lists), so encoding cannot fail;
-        // were it to, dropping the packet beats panicking.
-        let _ = packet.encode(&mut self.tx);
-    }
-
-    fn encode_request(&mut self, request: &Request) {
-        let _ = match request {
-            Request::Subscribe(s) => s.encode(&mut self.tx),
-            Request::Unsubscribe(u) => u.encode(&mut self.tx),
-        };
-    }
-
     /// Moves queued publishes onto the wire while the window has room.
     ///
     /// A window that filled up is refilled in batches: queued messages wait
@@ -473,22 +464,30 @@ impl Connection {
         if self.state != State::Connected {
             return;
         }
-        let batch = (self.options.max_inflight / 4).max(1);
+        let window = self.window();
+        let batch = (window / 4).max(1);
         while let Some(next) = self.outgoing.queue.front() {
+            if let Some(reason) = self.v5.as_deref().and_then(|v5| v5.refuses(&next.message)) {
+                if let Some(refused) = self.outgoing.queue.pop_front() {
+                    self.refuse(refused, reason);
+                }
+                continue;
+            }
             if next.message.qos == QoS::AtMostOnce {
                 let Some(queued) = self.outgoing.queue.pop_front() else {
                     break;
                 };
-                let _ = write_publish(&mut self.tx, false, QosPid::AtMostOnce, &queued.message);
+                let v5 = self.v5.as_deref_mut();
+                let _ = write_publish(&mut self.tx, v5, false, QosPid::AtMostOnce, &queued.message);
                 self.qos0_in_tx.push(queued);
                 continue;
             }
             let inflight = self.outgoing.inflight.len();
-            if inflight >= self.options.max_inflight {
+            if inflight >= window {
                 self.window_full = true;
                 break;
             }
-            if self.window_full && inflight + batch > self.options.max_inflight {
+            if self.window_full && inflight + batch > window {
                 break;
             }
             self.window_full = false;
@@ -507,12 +506,36 @@ impl Connection {
             self.record(|| StoreOp::Sent { id, pid });
             let started = self.outgoing.start(queued, pid);
             // [MQTT-4.3.2-1] [MQTT-4.3.3-1] a new message goes out with DUP 0.
-            let _ = write_publish(&mut self.tx, false, qos_pid, &started.message);
+            let v5 = self.v5.as_deref_mut();
+            let _ = write_publish(&mut self.tx, v5, false, qos_pid, &started.message);
         }
         if self.queue_full_reported && self.outgoing.queue.len() < self.options.max_queued {
             self.queue_full_reported = false;
             self.events.push_back(Event::QueueReady);
         }
+    }
+
+    /// How many QoS 1 and 2 publishes may be in flight: ours, and at 5.0
+    /// never more than the broker's Receive Maximum [MQTT-3.3.4-7].
+    fn window(&self) -> usize {
+        match &self.v5 {
+            Some(v5) => self.options.max_inflight.min(usize::from(v5.send_maximum)),
+            None => self.options.max_inflight,
+        }
+    }
+
+    /// Ends a queued publish the broker cannot take, as the broker would
+    /// have refused it (5.0 only).
+    fn refuse(&mut self, refused: Queued, reason: packet::v5::ReasonCode) {
+        let id = refused.id;
+        if refused.message.qos != QoS::AtMostOnce {
+            self.record(|| StoreOp::Done { id });
+        }
+        self.events.push_back(Event::PublishAcked {
+            id,
+            reason,
+            properties: Default::default(),
+        });
     }
 
     fn send_owed(&mut self, owed: Owed) {
@@ -534,25 +557,4 @@ impl Connection {
     fn violation(&mut self, v: ProtocolViolation) {
         self.lose(DisconnectReason::ProtocolViolation(v));
     }
-}
-
-/// Encodes a PUBLISH for `message` straight from the connection's own copy,
-/// without cloning its topic and payload. Its size was checked against
-/// `max_packet_size` (capped at the protocol maximum) when `publish`
-/// accepted it, so encoding cannot fail; were it to, the packet would be
-/// dropped rather than panic.
-fn write_publish(
-    tx: &mut BytesMut,
-    dup: bool,
-    qos_pid: QosPid,
-    message: &Message,
-) -> Result<(), EncodeError> {
-    PublishParts {
-        dup,
-        qos_pid,
-        retain: message.retain,
-        topic: &message.topic,
-        payload: &message.payload,
-    }
-    .encode(tx)
 }

@@ -3,6 +3,7 @@
 
 use super::reconnect::ReconnectOptions;
 use super::session_lost::SessionLostPolicy;
+use super::v5_options::V5Options;
 use crate::packet::{LastWill, Login, Protocol};
 use crate::string::MqttString;
 use core::time::Duration;
@@ -77,6 +78,8 @@ pub struct Options {
     /// [`Connection::poll_store`](super::Connection::poll_store). Off by
     /// default: the session then lives in memory only.
     pub store: bool,
+    /// What only MQTT 5.0 sends and negotiates; see [`V5Options`].
+    pub v5: V5Options,
 }
 
 impl Options {
@@ -109,6 +112,7 @@ impl Options {
             resubscribe: true,
             session_lost: SessionLostPolicy::ResendAsNew,
             store: false,
+            v5: V5Options::default(),
         }
     }
 
@@ -348,6 +352,9 @@ impl Options {
         if self.protocol == Protocol::V31 && self.client_id.chars().count() > 23 {
             return Err(OptionsError::ClientIdTooLongForV31);
         }
+        if self.v5.receive_maximum == 0 {
+            return Err(OptionsError::InvalidReceiveMaximum);
+        }
         if self.max_packet_size < 16 {
             return Err(OptionsError::MaxPacketSizeTooSmall);
         }
@@ -406,6 +413,8 @@ pub enum OptionsError {
     InvalidKeepAlive,
     /// The backoff's minimum is above its maximum.
     InvalidBackoff,
+    /// An MQTT 5.0 Receive Maximum of 0 (5.0 section 3.1.2.11.3).
+    InvalidReceiveMaximum,
 }
 
 impl core::fmt::Display for OptionsError {
@@ -423,6 +432,7 @@ impl core::fmt::Display for OptionsError {
                 "keep_alive must be a whole number of seconds from 0 to 65535"
             }
             OptionsError::InvalidBackoff => "the backoff minimum must not exceed its maximum",
+            OptionsError::InvalidReceiveMaximum => "receive_maximum must be at least 1",
         })
     }
 }

@@ -167,6 +167,12 @@ impl Outgoing {
 
     /// PUBREC: the broker owns the message; release it [MQTT-4.3.3-1]. A
     /// repeated PUBREC (our PUBREL was lost) is answered with PUBREL again.
+    /// MQTT 5.0: a PUBREC with an error reason code ends a QoS 2 exchange
+    /// like a PUBCOMP would.
+    pub(crate) fn on_pubrec_refused(&mut self, pid: PacketId) -> AckOutcome {
+        self.finish(pid, Stage::SentQos2)
+    }
+
     pub(crate) fn on_pubrec(&mut self, pid: PacketId) -> AckOutcome {
         match self.position(pid) {
             Some(i) => match self.inflight[i].stage {

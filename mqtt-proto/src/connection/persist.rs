@@ -4,6 +4,7 @@
 
 use super::outgoing::Queued;
 use super::*;
+use crate::packet::v5::SubscriptionOptions;
 use crate::store::{RestoreError, StoreOp, StoredSession};
 
 impl Connection {
@@ -60,11 +61,11 @@ impl Connection {
         for pid in session.received() {
             conn.incoming.restore_received(pid);
         }
-        let filters: Vec<(TopicFilter, QoS)> = session
+        let filters: Vec<(TopicFilter, SubscriptionOptions)> = session
             .subscriptions()
-            .map(|(f, q)| (f.clone(), q))
+            .map(|(f, q)| (f.clone(), SubscriptionOptions::new(q)))
             .collect();
-        conn.subscriptions.on_subscribe(&filters);
+        conn.subscriptions.on_subscribe(&filters, None);
         conn.next_publish_id = session.next_id();
         Ok(conn)
     }

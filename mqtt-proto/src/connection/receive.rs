@@ -3,8 +3,13 @@
 //! our own publishes and requests. A packet out of place is a protocol
 //! violation and ends the connection [MQTT-4.8.0-1].
 
+use super::wire::write_publish;
 use super::*;
+use crate::packet::v5::{self, AckProperties, ReasonCode};
 use crate::packet::Protocol;
+
+/// A 5.0 acknowledgement that said more than plain success.
+pub(super) type Ack = (ReasonCode, AckProperties);
 
 impl Connection {
     pub(super) fn handle_packet(&mut self, now: Instant, packet: Packet) {
@@ -17,43 +22,33 @@ impl Connection {
             return;
         }
         match packet {
-            Packet::Publish(p) => self.on_publish(p),
-            Packet::PubAck(a) => match self.outgoing.on_puback(a.pid) {
-                AckOutcome::Completed(id) => self.complete(a.pid, id),
-                _ => self.unknown_id(packet::PacketType::PubAck, a.pid),
-            },
-            Packet::PubRec(r) => match self.outgoing.on_pubrec(r.pid) {
-                // [MQTT-4.3.3-1] answer PUBREC with PUBREL, same id.
-                AckOutcome::SendPubRel { released } => {
-                    if let Some(id) = released {
-                        self.record(|| StoreOp::Released { id });
-                    }
-                    self.encode(&Packet::PubRel(PubRel::new(r.pid)));
-                }
-                _ => self.unknown_id(packet::PacketType::PubRec, r.pid),
-            },
-            Packet::PubComp(c) => match self.outgoing.on_pubcomp(c.pid) {
-                AckOutcome::Completed(id) => self.complete(c.pid, id),
-                _ => self.unknown_id(packet::PacketType::PubComp, c.pid),
-            },
-            Packet::PubRel(r) => {
-                // [MQTT-4.3.3-2] answer PUBREL with PUBCOMP; the id is new
-                // again afterwards.
-                if self.incoming.on_pubrel(r.pid) {
-                    self.record(|| StoreOp::Forgotten { pid: r.pid });
-                }
-                self.encode(&Packet::PubComp(PubComp::new(r.pid)));
+            Packet::Publish(p) => {
+                let message = Message {
+                    topic: p.topic,
+                    payload: p.payload,
+                    qos: p.qos_pid.qos(),
+                    retain: p.retain,
+                    dup: p.dup,
+                    properties: None,
+                };
+                self.on_publish(message, p.qos_pid);
             }
-            Packet::SubAck(s) => self.on_suback(s),
-            Packet::UnsubAck(u) => {
-                if self.requests.take_unsubscribe(u.pid) {
-                    self.ids.release(u.pid);
-                    self.answered();
-                    self.events.push_back(Event::Unsubscribed { id: u.pid });
-                } else {
-                    self.unknown_id(packet::PacketType::UnsubAck, u.pid);
-                }
+            Packet::PubAck(a) => self.on_puback(a.pid, None),
+            Packet::PubRec(r) => self.on_pubrec(r.pid),
+            Packet::PubComp(c) => self.on_pubcomp(c.pid, None),
+            Packet::PubRel(r) => self.on_pubrel(r.pid),
+            Packet::SubAck(s) => {
+                let outcomes = s
+                    .return_codes
+                    .iter()
+                    .map(|c| match c {
+                        SubscribeReturnCode::Success(qos) => SubscribeOutcome::Granted(*qos),
+                        SubscribeReturnCode::Failure => SubscribeOutcome::Refused,
+                    })
+                    .collect();
+                self.on_suback(s.pid, outcomes);
             }
+            Packet::UnsubAck(u) => self.on_unsuback(u.pid, Vec::new()),
             Packet::PingResp => {}
             Packet::ConnAck(_) => self.violation(ProtocolViolation::DuplicateConnAck),
             other @ (Packet::Connect(_)
@@ -66,15 +61,75 @@ impl Connection {
         }
     }
 
-    fn unknown_id(&mut self, packet_type: packet::PacketType, pid: PacketId) {
+    /// PUBACK; at 5.0 `ack` holds its reason code and properties unless it
+    /// was a plain success.
+    pub(super) fn on_puback(&mut self, pid: PacketId, ack: Option<Ack>) {
+        match self.outgoing.on_puback(pid) {
+            AckOutcome::Completed(id) => self.complete(pid, id, ack),
+            _ => self.unknown_id(packet::PacketType::PubAck, pid),
+        }
+    }
+
+    pub(super) fn on_pubrec(&mut self, pid: PacketId) {
+        match self.outgoing.on_pubrec(pid) {
+            // [MQTT-4.3.3-1] answer PUBREC with PUBREL, same id.
+            AckOutcome::SendPubRel { released } => {
+                if let Some(id) = released {
+                    self.record(|| StoreOp::Released { id });
+                }
+                self.encode(&Packet::PubRel(PubRel::new(pid)));
+            }
+            _ => self.unknown_id(packet::PacketType::PubRec, pid),
+        }
+    }
+
+    pub(super) fn on_pubcomp(&mut self, pid: PacketId, ack: Option<Ack>) {
+        match self.outgoing.on_pubcomp(pid) {
+            AckOutcome::Completed(id) => self.complete(pid, id, ack),
+            _ => self.unknown_id(packet::PacketType::PubComp, pid),
+        }
+    }
+
+    pub(super) fn on_pubrel(&mut self, pid: PacketId) {
+        // [MQTT-4.3.3-2] answer PUBREL with PUBCOMP; the id is new
+        // again afterwards.
+        if self.incoming.on_pubrel(pid) {
+            self.record(|| StoreOp::Forgotten { pid });
+        }
+        self.encode(&Packet::PubComp(PubComp::new(pid)));
+    }
+
+    pub(super) fn on_unsuback(&mut self, pid: PacketId, reasons: Vec<ReasonCode>) {
+        if self.requests.take_unsubscribe(pid) {
+            self.ids.release(pid);
+            self.answered();
+            let plain = reasons.iter().all(|r| *r == ReasonCode::Success);
+            self.events.push_back(if plain {
+                Event::Unsubscribed { id: pid }
+            } else {
+                Event::UnsubscribeAcked { id: pid, reasons }
+            });
+        } else {
+            self.unknown_id(packet::PacketType::UnsubAck, pid);
+        }
+    }
+
+    pub(super) fn unknown_id(&mut self, packet_type: packet::PacketType, pid: PacketId) {
         self.violation(ProtocolViolation::UnknownPacketId { packet_type, pid });
     }
 
-    fn complete(&mut self, pid: PacketId, id: PublishId) {
+    pub(super) fn complete(&mut self, pid: PacketId, id: PublishId, ack: Option<Ack>) {
         self.record(|| StoreOp::Done { id });
         self.ids.release(pid);
         self.answered();
-        self.events.push_back(Event::Published { id });
+        self.events.push_back(match ack {
+            None => Event::Published { id },
+            Some((reason, properties)) => Event::PublishAcked {
+                id,
+                reason,
+                properties,
+            },
+        });
         self.pump();
         self.check_drained();
     }
@@ -91,7 +146,13 @@ impl Connection {
             self.lose(DisconnectReason::Refused(connack.code));
             return;
         }
-        if connack.session_present && self.options.clean_session {
+        self.accept(now, connack.session_present);
+    }
+
+    /// The broker accepted the connection: resume or discard the session,
+    /// send what waits.
+    pub(super) fn accept(&mut self, now: Instant, session_present: bool) {
+        if session_present && self.options.clean_session {
             self.violation(ProtocolViolation::SessionPresentOnCleanSession);
             return;
         }
@@ -102,15 +163,17 @@ impl Connection {
         // twice), and the filters are subscribed again, since nothing tells
         // whether the broker kept them.
         let v31_resumed = self.options.protocol == Protocol::V31 && !self.options.clean_session;
-        let session_present = connack.session_present || v31_resumed;
+        let resumed = session_present || v31_resumed;
         self.state = State::Connected;
         self.timers.stop(Timer::ConnAck);
         self.keep_alive.start(now, &mut self.timers);
         if let Some(reconnect) = &mut self.reconnect {
             reconnect.on_connected(now);
         }
-        self.events.push_back(Event::Connected { session_present });
-        if session_present {
+        self.events.push_back(Event::Connected {
+            session_present: resumed,
+        });
+        if resumed {
             self.resend_session();
         } else {
             self.discard_session();
@@ -120,7 +183,7 @@ impl Connection {
         for request in &requests {
             self.encode_request(request);
         }
-        if (!connack.session_present || v31_resumed) && self.options.resubscribe {
+        if (!session_present || v31_resumed) && self.options.resubscribe {
             self.resubscribe();
         }
         self.flush_acks();
@@ -138,14 +201,21 @@ impl Connection {
         let batches = self
             .subscriptions
             .to_resubscribe(pending.map(|(f, _)| f), self.options.max_packet_size);
-        for filters in batches {
+        for batch in batches {
             let Some(pid) = self.ids.allocate() else {
                 // Every id is taken by messages in flight; what is left
                 // waits for the next lost session. Rare enough not to
                 // queue: 65,535 exchanges would have to be open.
                 break;
             };
-            let request = Request::Subscribe(Subscribe { pid, filters });
+            let request = Request::Subscribe(v5::Subscribe {
+                pid,
+                properties: v5::SubscribeProperties {
+                    subscription_identifier: batch.id,
+                    user_properties: Vec::new(),
+                },
+                filters: batch.filters,
+            });
             self.encode_request(&request);
             self.requests.push(request);
             self.subscriptions.mark_resubscribe(pid);
@@ -162,37 +232,43 @@ impl Connection {
                 break;
             };
             let _ = match m.stage {
-                Stage::SentQos1 => {
-                    write_publish(&mut self.tx, dup, QosPid::AtLeastOnce(m.pid), &m.message)
+                Stage::SentQos1 => write_publish(
+                    &mut self.tx,
+                    self.v5.as_deref_mut(),
+                    dup,
+                    QosPid::AtLeastOnce(m.pid),
+                    &m.message,
+                ),
+                Stage::SentQos2 => write_publish(
+                    &mut self.tx,
+                    self.v5.as_deref_mut(),
+                    dup,
+                    QosPid::ExactlyOnce(m.pid),
+                    &m.message,
+                ),
+                Stage::Released => {
+                    let pid = m.pid;
+                    self.encode(&Packet::PubRel(PubRel::new(pid)));
+                    Ok(())
                 }
-                Stage::SentQos2 => {
-                    write_publish(&mut self.tx, dup, QosPid::ExactlyOnce(m.pid), &m.message)
-                }
-                Stage::Released => PubRel::new(m.pid).encode(&mut self.tx),
             };
         }
     }
 
-    fn on_publish(&mut self, p: Publish) {
-        let message = Message {
-            topic: p.topic,
-            payload: p.payload,
-            qos: p.qos_pid.qos(),
-            retain: p.retain,
-            dup: p.dup,
-        };
+    /// A PUBLISH from the broker, its topic resolved.
+    pub(super) fn on_publish(&mut self, message: Message, qos_pid: QosPid) {
         let manual = self.options.manual_acks;
-        let arrival = match p.qos_pid {
+        let arrival = match qos_pid {
             QosPid::AtMostOnce => Arrival::Deliver {
                 token: None,
                 send: None,
             },
-            QosPid::AtLeastOnce(pid) => self.incoming.on_qos1(pid, manual, p.dup),
+            QosPid::AtLeastOnce(pid) => self.incoming.on_qos1(pid, manual, message.dup),
             QosPid::ExactlyOnce(pid) => self.incoming.on_qos2(pid, manual),
         };
         match arrival {
             Arrival::Deliver { token, send } => {
-                if let (None, QosPid::ExactlyOnce(pid)) = (token, p.qos_pid) {
+                if let (None, QosPid::ExactlyOnce(pid)) = (token, qos_pid) {
                     // Taken at once: a store keeps the id before the
                     // message reaches the application.
                     self.record(|| StoreOp::Received { pid });
@@ -214,7 +290,7 @@ impl Connection {
                 self.flush_acks();
             }
             Arrival::IdReused => {
-                if let Some(pid) = p.qos_pid.pid() {
+                if let Some(pid) = qos_pid.pid() {
                     self.violation(ProtocolViolation::PacketIdReused(pid));
                 }
             }
@@ -222,38 +298,31 @@ impl Connection {
         }
     }
 
-    fn on_suback(&mut self, suback: SubAck) {
+    /// A SUBACK for `pid`, its codes already turned into outcomes.
+    pub(super) fn on_suback(&mut self, pid: PacketId, outcomes: Vec<SubscribeOutcome>) {
         let filters = self.requests.iter().find_map(|r| match r {
-            Request::Subscribe(s) if s.pid == suback.pid => Some(s.filters.len()),
+            Request::Subscribe(s) if s.pid == pid => Some(s.filters.len()),
             _ => None,
         });
         match filters {
             None => {
-                self.unknown_id(packet::PacketType::SubAck, suback.pid);
+                self.unknown_id(packet::PacketType::SubAck, pid);
                 return;
             }
             // Not an answer to the request: it stays pending, keeping its id,
             // and is sent again on the next connection like any request
             // whose ack never came.
-            Some(n) if n != suback.return_codes.len() => {
+            Some(n) if n != outcomes.len() => {
                 self.violation(ProtocolViolation::SubAckCountMismatch);
                 return;
             }
             Some(_) => {}
         }
-        let Some(request) = self.requests.take_subscribe(suback.pid) else {
+        let Some(request) = self.requests.take_subscribe(pid) else {
             return;
         };
-        self.ids.release(suback.pid);
+        self.ids.release(pid);
         self.answered();
-        let outcomes: Vec<SubscribeOutcome> = suback
-            .return_codes
-            .iter()
-            .map(|c| match c {
-                SubscribeReturnCode::Success(qos) => SubscribeOutcome::Granted(*qos),
-                SubscribeReturnCode::Failure => SubscribeOutcome::Refused,
-            })
-            .collect();
         for ((filter, _), outcome) in request.filters.iter().zip(&outcomes) {
             // A later SUBSCRIBE for the filter, still pending, replaced this
             // one [MQTT-3.8.4-3]: its SUBACK decides whether it is held.
@@ -261,14 +330,15 @@ impl Connection {
                 Request::Subscribe(s) => s.filters.iter().any(|(f, _)| f == filter),
                 Request::Unsubscribe(_) => false,
             });
-            if *outcome == SubscribeOutcome::Refused && !superseded {
+            let refused = !matches!(outcome, SubscribeOutcome::Granted(_));
+            if refused && !superseded {
                 self.record(|| StoreOp::Unsubscribed {
                     filter: filter.clone(),
                 });
                 self.subscriptions.on_refused(filter);
             }
         }
-        if self.subscriptions.take_resubscribe(suback.pid) {
+        if self.subscriptions.take_resubscribe(pid) {
             let filters = request
                 .filters
                 .into_iter()
@@ -278,9 +348,7 @@ impl Connection {
             self.events.push_back(Event::Resubscribed { filters });
             return;
         }
-        self.events.push_back(Event::Subscribed {
-            id: suback.pid,
-            outcomes,
-        });
+        self.events
+            .push_back(Event::Subscribed { id: pid, outcomes });
     }
 }

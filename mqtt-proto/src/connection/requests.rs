@@ -2,7 +2,8 @@
 //! order they were made. They are (re)sent on every new connection until
 //! acknowledged, since the broker acknowledges per connection.
 
-use crate::packet::{PacketId, Subscribe, Unsubscribe};
+use crate::packet::v5::{Subscribe, Unsubscribe};
+use crate::packet::PacketId;
 use alloc::collections::VecDeque;
 
 #[derive(Debug, Clone)]

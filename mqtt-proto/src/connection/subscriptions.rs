@@ -10,6 +10,7 @@
 //! filter is asked for once per connection. Those requests are the core's
 //! own: their SUBACKs come out as `Event::Resubscribed`.
 
+use crate::packet::v5::SubscriptionOptions;
 use crate::packet::{PacketId, QoS};
 use crate::topic::TopicFilter;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -18,18 +19,31 @@ use alloc::vec::Vec;
 /// Filters per resubscription SUBSCRIBE.
 pub(crate) const RESUBSCRIBE_BATCH: usize = 256;
 
+/// One SUBSCRIBE of a resubscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Resubscribe {
+    /// The subscription identifier the filters were subscribed with.
+    pub(crate) id: Option<u32>,
+    pub(crate) filters: Vec<(TopicFilter, SubscriptionOptions)>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Subscriptions {
-    live: BTreeMap<TopicFilter, QoS>,
+    /// Each filter's options and (MQTT 5.0) subscription identifier.
+    live: BTreeMap<TopicFilter, (SubscriptionOptions, Option<u32>)>,
     /// Packet ids of the core's own resubscription requests.
     resubscribes: BTreeSet<PacketId>,
 }
 
 impl Subscriptions {
     /// The application subscribed to these filters.
-    pub(crate) fn on_subscribe(&mut self, filters: &[(TopicFilter, QoS)]) {
-        for (filter, qos) in filters {
-            self.live.insert(filter.clone(), *qos);
+    pub(crate) fn on_subscribe(
+        &mut self,
+        filters: &[(TopicFilter, SubscriptionOptions)],
+        id: Option<u32>,
+    ) {
+        for (filter, options) in filters {
+            self.live.insert(filter.clone(), (*options, id));
         }
     }
 
@@ -47,7 +61,7 @@ impl Subscriptions {
 
     /// The live filters, in order.
     pub(crate) fn live(&self) -> impl Iterator<Item = (&TopicFilter, QoS)> {
-        self.live.iter().map(|(f, q)| (f, *q))
+        self.live.iter().map(|(f, (o, _))| (f, o.qos))
     }
 
     /// The batches to subscribe again with after a lost session: the live
@@ -58,26 +72,36 @@ impl Subscriptions {
         &self,
         pending: impl Iterator<Item = &'a TopicFilter>,
         max_packet_size: usize,
-    ) -> Vec<Vec<(TopicFilter, QoS)>> {
+    ) -> Vec<Resubscribe> {
         let pending: BTreeSet<&TopicFilter> = pending.collect();
-        let mut batches: Vec<Vec<(TopicFilter, QoS)>> = Vec::new();
-        let mut batch = Vec::new();
-        // Fixed header (at most 5 bytes) and packet id.
-        let overhead = 5 + 2;
+        let mut wanted: Vec<(&TopicFilter, &(SubscriptionOptions, Option<u32>))> = self
+            .live
+            .iter()
+            .filter(|(f, _)| !pending.contains(f))
+            .collect();
+        // One SUBSCRIBE carries one subscription identifier: group by it.
+        wanted.sort_by_key(|(_, (_, id))| *id);
+        let mut batches: Vec<Resubscribe> = Vec::new();
+        // Fixed header (at most 5 bytes), packet id, and at 5.0 at most 6
+        // bytes of properties.
+        let overhead = 5 + 2 + 6;
         let mut size = overhead;
-        for (filter, qos) in self.live.iter().filter(|(f, _)| !pending.contains(f)) {
+        for (filter, &(options, id)) in wanted {
             let cost = 3 + filter.len();
-            if !batch.is_empty()
-                && (batch.len() == RESUBSCRIBE_BATCH || size + cost > max_packet_size)
-            {
-                batches.push(core::mem::take(&mut batch));
+            let fits = batches.last().is_some_and(|b| {
+                b.id == id && b.filters.len() < RESUBSCRIBE_BATCH && size + cost <= max_packet_size
+            });
+            if !fits {
+                batches.push(Resubscribe {
+                    id,
+                    filters: Vec::new(),
+                });
                 size = overhead;
             }
             size += cost;
-            batch.push((filter.clone(), *qos));
-        }
-        if !batch.is_empty() {
-            batches.push(batch);
+            if let Some(batch) = batches.last_mut() {
+                batch.filters.push((filter.clone(), options));
+            }
         }
         batches
     }

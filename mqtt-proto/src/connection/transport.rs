@@ -6,6 +6,7 @@
 //! (`reconnect.rs`) decides then. The session outlives every transport.
 
 use super::*;
+use crate::packet::{v5, MAX_PACKET_SIZE};
 
 impl Connection {
     /// Starts the reconnect policy's first round: [`Event::OpenTransport`]
@@ -78,18 +79,23 @@ impl Connection {
         self.rx.clear();
         self.tx.clear();
         self.timers.clear();
-        let connect = Connect {
-            protocol: self.options.protocol,
-            clean_session: self.options.clean_session,
-            keep_alive: self.options.keep_alive_secs(),
-            client_id: self.options.client_id.clone(),
-            last_will: self.options.last_will.clone(),
-            login: self.options.login.clone(),
-        };
         // Options::validate ruled out every way a CONNECT can fail to encode
         // (empty client id without clean session, over-long will or
         // password; strings are bounded by their types).
-        let _ = connect.encode(&mut self.tx);
+        if let Some(v5) = &mut self.v5 {
+            v5.on_connect();
+            let _ = v5_connect(&self.options).encode(&mut self.tx);
+        } else {
+            let connect = Connect {
+                protocol: self.options.protocol,
+                clean_session: self.options.clean_session,
+                keep_alive: self.options.keep_alive_secs(),
+                client_id: self.options.client_id.clone(),
+                last_will: self.options.last_will.clone(),
+                login: self.options.login.clone(),
+            };
+            let _ = connect.encode(&mut self.tx);
+        }
         self.state = State::Connecting;
         self.timers.set(
             Timer::ConnAck,
@@ -178,5 +184,45 @@ impl Connection {
         }
         self.incoming.on_transport_lost();
         self.events.push_back(Event::Disconnected { reason });
+    }
+}
+
+/// The MQTT 5.0 CONNECT for `options`: the 3.1.1 fields, Clean Start for
+/// clean session, and the properties of [`V5Options`](super::V5Options).
+fn v5_connect(options: &Options) -> v5::Connect {
+    let v5 = &options.v5;
+    let expiry = options.effective_session_expiry();
+    let max_packet = u32::try_from(options.max_packet_size).unwrap_or(u32::MAX);
+    let properties = v5::ConnectProperties {
+        session_expiry_interval: (expiry != 0).then_some(expiry),
+        receive_maximum: (v5.receive_maximum != u16::MAX).then_some(v5.receive_maximum),
+        // Absent means no limit: say ours unless it is the protocol's.
+        maximum_packet_size: (options.max_packet_size < MAX_PACKET_SIZE).then_some(max_packet),
+        topic_alias_maximum: (v5.topic_alias_maximum != 0).then_some(v5.topic_alias_maximum),
+        request_response_information: v5.request_response_information.then_some(true),
+        request_problem_information: None,
+        user_properties: v5.user_properties.clone(),
+        authentication_method: v5.authentication_method.clone(),
+        authentication_data: v5.authentication_data.clone(),
+    };
+    let will = options.last_will.as_ref().map(|w| v5::Will {
+        topic: w.topic.clone(),
+        payload: w.message.clone(),
+        qos: w.qos,
+        retain: w.retain,
+        properties: v5.will_properties.clone(),
+    });
+    let (username, password) = match &options.login {
+        Some(login) => (Some(login.username.clone()), login.password.clone()),
+        None => (None, None),
+    };
+    v5::Connect {
+        clean_start: options.clean_session,
+        keep_alive: options.keep_alive_secs(),
+        properties,
+        client_id: options.client_id.clone(),
+        will,
+        username,
+        password,
     }
 }

@@ -166,6 +166,7 @@ impl StoreOp {
                         qos,
                         retain: flags & 0b100 != 0,
                         dup: false,
+                        properties: None,
                     },
                 }
             }

@@ -133,6 +133,19 @@ pub struct PublishProperties {
 }
 
 impl PublishProperties {
+    /// The set with no property: what a default set is, usable in a
+    /// `static`.
+    pub const EMPTY: PublishProperties = PublishProperties {
+        payload_format_indicator: None,
+        message_expiry_interval: None,
+        topic_alias: None,
+        response_topic: None,
+        correlation_data: None,
+        user_properties: Vec::new(),
+        subscription_identifiers: Vec::new(),
+        content_type: None,
+    };
+
     /// Whether no property is set (the set encodes as a zero length).
     pub fn is_empty(&self) -> bool {
         *self == PublishProperties::default()
