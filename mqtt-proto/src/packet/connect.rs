@@ -190,7 +190,8 @@ impl Connect {
         flags
     }
 
-    /// Appends the encoded packet to `buf`.
+    /// Appends the encoded packet to `buf`. On error nothing was appended;
+    /// [`Protocol::V5`] is refused with [`EncodeError::InvalidValue`].
     ///
     /// The codec encodes every well-formed CONNECT, including one a client
     /// must not send (an empty client id without clean session,
@@ -217,8 +218,18 @@ impl Connect {
     ///     &buf[..],
     ///     &[0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 0x02, 0, 60, 0, 1, b'c'][..]
     /// );
+    ///
+    /// // MQTT 5.0 is `v5::Connect`'s: this type refuses it and appends nothing.
+    /// let v5 = Connect { protocol: Protocol::V5, ..connect };
+    /// assert_eq!(v5.encode(&mut buf), Err(mqtt_proto::packet::EncodeError::InvalidValue));
+    /// assert_eq!(buf.len(), 15);
     /// ```
     pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        // A 5.0 CONNECT has properties this type cannot hold: it is
+        // `v5::Connect`'s to encode.
+        if self.protocol == Protocol::V5 {
+            return Err(EncodeError::InvalidValue);
+        }
         if let Some(will) = &self.last_will {
             check_binary_len(&will.message)?;
         }

@@ -1,6 +1,6 @@
 //! The codec's error types. Every way a byte stream can break the wire format
 //! has its own `DecodeError` variant, and [`DecodeError::rule`] names the
-//! statement or section of MQTT 3.1.1 it breaks.
+//! statement or section of MQTT 3.1.1 (or, prefixed "5.0 ", of MQTT 5.0) it breaks.
 
 use super::PacketType;
 use crate::string::StringError;
@@ -112,7 +112,7 @@ pub enum DecodeError {
 
     // ---- MQTT 5.0 only: `rule` names the statement of the 5.0 standard.
     /// A Variable Byte Integer runs past four bytes, or uses more bytes than
-    /// its value needs (5.0 section 1.5.5).
+    /// its value needs [5.0 MQTT-1.5.5-1].
     MalformedVarInt,
     /// A property identifier not defined for this packet (5.0 section
     /// 2.2.2.2).
@@ -122,7 +122,9 @@ pub enum DecodeError {
         /// The identifier received.
         id: u32,
     },
-    /// A property that may appear once appears twice (5.0 section 2.2.2.2).
+    /// A property that may appear once appears twice: a Protocol Error
+    /// by the section listing the packet's properties (such as 5.0 section
+    /// 3.1.2.11 for CONNECT).
     DuplicateProperty {
         /// The packet's type.
         packet_type: PacketType,
@@ -130,14 +132,16 @@ pub enum DecodeError {
         id: u8,
     },
     /// A property whose value is outside its range, such as a Receive
-    /// Maximum of 0 or a boolean byte above 1 (5.0 section 3).
+    /// Maximum of 0 or a boolean byte above 1 (the section listing the
+    /// packet's properties, such as 5.0 section 3.2.2.3 for CONNACK).
     InvalidPropertyValue {
         /// The packet's type.
         packet_type: PacketType,
         /// The property identifier.
         id: u8,
     },
-    /// A reason code that this packet type may not carry (5.0 section 2.4).
+    /// A reason code that this packet type may not carry (5.0 section 2.4;
+    /// each packet's statement, such as [5.0 MQTT-3.2.2-8] for CONNACK).
     InvalidReasonCode {
         /// The packet's type.
         packet_type: PacketType,
@@ -153,14 +157,20 @@ pub enum DecodeError {
 }
 
 impl DecodeError {
-    /// The statement or section of MQTT 3.1.1 the input breaks.
+    /// The statement or section the input breaks: of MQTT 3.1.1, or, for
+    /// the errors only 5.0 has, of MQTT 5.0, written with a "5.0 " prefix
+    /// (the two standards' statement ids look alike).
     ///
     /// ```
     /// use bytes::BytesMut;
-    /// use mqtt_proto::packet::decode;
+    /// use mqtt_proto::packet::{decode, v5};
     ///
     /// let mut wire = BytesMut::from(&[0x36, 0x05, 0x00, 0x01, b't', 0x00, 0x01][..]); // QoS 3
     /// assert_eq!(decode(&mut wire, 1024).unwrap_err().rule(), "MQTT-3.3.1-4");
+    ///
+    /// // A 5.0 DISCONNECT with reason 0x18, which only AUTH may carry.
+    /// let mut wire = BytesMut::from(&[0xE0, 0x01, 0x18][..]);
+    /// assert_eq!(v5::decode(&mut wire, 1024).unwrap_err().rule(), "5.0 MQTT-3.14.2-1");
     /// ```
     pub fn rule(&self) -> &'static str {
         match self {
@@ -195,13 +205,26 @@ impl DecodeError {
             DecodeError::InvalidConnAckFlags(_) => "section 3.2.2.1",
             DecodeError::InvalidConnectReturnCode(_) => "section 3.2.2.3",
             DecodeError::SessionPresentOnRefusal => "MQTT-3.2.2-4",
-            DecodeError::MalformedVarInt => "MQTT-1.5.5-1",
+            DecodeError::MalformedVarInt => "5.0 MQTT-1.5.5-1",
             DecodeError::UnknownProperty { .. } => "5.0 section 2.2.2.2",
-            DecodeError::DuplicateProperty { .. } => "5.0 section 2.2.2.2",
-            DecodeError::InvalidPropertyValue { .. } => "5.0 section 3 (property values)",
-            DecodeError::InvalidReasonCode { .. } => "5.0 section 2.4",
+            DecodeError::DuplicateProperty { packet_type, .. }
+            | DecodeError::InvalidPropertyValue { packet_type, .. } => {
+                properties_section(*packet_type)
+            }
+            DecodeError::InvalidReasonCode { packet_type, .. } => match packet_type {
+                PacketType::ConnAck => "5.0 MQTT-3.2.2-8",
+                PacketType::PubAck => "5.0 MQTT-3.4.2-1",
+                PacketType::PubRec => "5.0 MQTT-3.5.2-1",
+                PacketType::PubRel => "5.0 MQTT-3.6.2-1",
+                PacketType::PubComp => "5.0 MQTT-3.7.2-1",
+                PacketType::SubAck => "5.0 MQTT-3.9.3-2",
+                PacketType::UnsubAck => "5.0 MQTT-3.11.3-2",
+                PacketType::Disconnect => "5.0 MQTT-3.14.2-1",
+                PacketType::Auth => "5.0 MQTT-3.15.2-1",
+                _ => "5.0 section 2.4",
+            },
             DecodeError::AuthDataWithoutMethod => "5.0 section 3.1.2.11.10",
-            DecodeError::EmptyTopicWithoutAlias => "MQTT-3.3.4-8",
+            DecodeError::EmptyTopicWithoutAlias => "5.0 section 3.3.2.1",
         }
     }
 
@@ -220,6 +243,28 @@ impl DecodeError {
             e if filter => DecodeError::InvalidTopicFilter(e),
             e => DecodeError::InvalidTopicName(e),
         }
+    }
+}
+
+/// The 5.0 section listing a packet's properties, where each one's rules
+/// (at most once, its range) are stated. A will's properties are read as
+/// part of CONNECT; their section is 3.1.3.2.
+const fn properties_section(packet_type: PacketType) -> &'static str {
+    match packet_type {
+        PacketType::Connect => "5.0 section 3.1.2.11",
+        PacketType::ConnAck => "5.0 section 3.2.2.3",
+        PacketType::Publish => "5.0 section 3.3.2.3",
+        PacketType::PubAck => "5.0 section 3.4.2.2",
+        PacketType::PubRec => "5.0 section 3.5.2.2",
+        PacketType::PubRel => "5.0 section 3.6.2.2",
+        PacketType::PubComp => "5.0 section 3.7.2.2",
+        PacketType::Subscribe => "5.0 section 3.8.2.1",
+        PacketType::SubAck => "5.0 section 3.9.2.1",
+        PacketType::Unsubscribe => "5.0 section 3.10.2.1",
+        PacketType::UnsubAck => "5.0 section 3.11.2.1",
+        PacketType::Disconnect => "5.0 section 3.14.2.2",
+        PacketType::Auth => "5.0 section 3.15.2.2",
+        PacketType::PingReq | PacketType::PingResp => "5.0 section 2.2.2",
     }
 }
 

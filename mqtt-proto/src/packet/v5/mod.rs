@@ -11,6 +11,7 @@ mod ack;
 mod connect;
 mod disconnect;
 pub mod properties;
+mod properties_connect;
 mod properties_publish;
 mod property;
 mod publish;
@@ -38,6 +39,24 @@ use alloc::boxed::Box;
 use bytes::BytesMut;
 
 /// Any MQTT 5.0 control packet.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::v5::{decode, Disconnect, DisconnectProperties, Packet, ReasonCode};
+///
+/// let mut wire = BytesMut::new();
+/// let bye = Disconnect {
+///     reason_code: ReasonCode::DisconnectWithWillMessage,
+///     properties: DisconnectProperties::default(),
+/// };
+/// for packet in [Packet::PingReq, Packet::Disconnect(bye.clone())] {
+///     packet.encode(&mut wire).unwrap();
+/// }
+/// assert_eq!(&wire[..], &[0xC0, 0x00, 0xE0, 0x01, 0x04]);
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::PingReq)));
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::Disconnect(bye))));
+/// assert_eq!(decode(&mut wire, 1024), Ok(None));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Packet {
     /// CONNECT, boxed as in 3.1.1.
@@ -74,6 +93,14 @@ pub enum Packet {
 
 impl Packet {
     /// The packet's type.
+    ///
+    /// ```
+    /// use mqtt_proto::packet::v5::{Auth, AuthProperties, Packet, ReasonCode};
+    /// use mqtt_proto::packet::PacketType;
+    ///
+    /// let auth = Auth { reason_code: ReasonCode::Success, properties: AuthProperties::default() };
+    /// assert_eq!(Packet::Auth(auth).packet_type(), PacketType::Auth);
+    /// ```
     pub fn packet_type(&self) -> PacketType {
         match self {
             Packet::Connect(_) => PacketType::Connect,
@@ -94,7 +121,23 @@ impl Packet {
         }
     }
 
-    /// Appends the encoded packet to `buf`. On error nothing was appended.
+    /// Appends the encoded packet to `buf`, with the minimal
+    /// remaining-length encoding. On error nothing was appended.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use mqtt_proto::packet::v5::{Auth, AuthProperties, Packet, ReasonCode};
+    /// use mqtt_proto::packet::EncodeError;
+    ///
+    /// let mut buf = BytesMut::new();
+    /// let success = Auth { reason_code: ReasonCode::Success, properties: AuthProperties::default() };
+    /// Packet::Auth(success).encode(&mut buf).unwrap();
+    /// assert_eq!(&buf[..], &[0xF0, 0x00]);
+    /// // AUTH carries only 0x00, 0x18 and 0x19 [5.0 MQTT-3.15.2-1].
+    /// let banned = Auth { reason_code: ReasonCode::Banned, properties: AuthProperties::default() };
+    /// assert_eq!(Packet::Auth(banned).encode(&mut buf), Err(EncodeError::InvalidValue));
+    /// assert_eq!(buf.len(), 2);
+    /// ```
     pub fn encode(&self, buf: &mut BytesMut) -> Result<(), EncodeError> {
         match self {
             Packet::Connect(p) => p.encode(buf),
@@ -117,7 +160,27 @@ impl Packet {
 }
 
 /// Takes one whole MQTT 5.0 packet off the front of `buf`, with the same
-/// contract as [`super::decode`].
+/// contract as [`super::decode`]: `Ok(None)` and nothing consumed until the
+/// whole packet is there, an error for a packet over `max_packet_size`
+/// (found from the fixed header) or one breaking the 5.0 wire format.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::v5::{decode, Packet, ReasonCode};
+/// use mqtt_proto::packet::DecodeError;
+///
+/// // A CONNACK accepting the connection with a session, no properties.
+/// let mut buf = BytesMut::from(&[0x20, 0x03, 0x01, 0x00][..]);
+/// assert_eq!(decode(&mut buf, 1024), Ok(None)); // one byte short
+/// buf.extend_from_slice(&[0x00]);
+/// let Some(Packet::ConnAck(ack)) = decode(&mut buf, 1024).unwrap() else { panic!() };
+/// assert!(ack.session_present);
+/// assert_eq!(ack.reason_code, ReasonCode::Success);
+///
+/// // Session present with a refusal is malformed [5.0 MQTT-3.2.2-6].
+/// let mut bad = BytesMut::from(&[0x20, 0x03, 0x01, 0x87, 0x00][..]);
+/// assert_eq!(decode(&mut bad, 1024), Err(DecodeError::SessionPresentOnRefusal));
+/// ```
 pub fn decode(buf: &mut BytesMut, max_packet_size: usize) -> Result<Option<Packet>, DecodeError> {
     let Some(header) = FixedHeader::parse_v5(buf, max_packet_size)? else {
         return Ok(None);
