@@ -138,7 +138,7 @@ pub mod topic;
 
 pub use backoff::Backoff;
 pub use connection::{
-    is_final_refusal, AckError, AckToken, AuthError, Connection, DisconnectReason, Event, Message,
+    is_final_reason, is_final_refusal, AckError, AckToken, AuthError, Connection, DisconnectReason, Event, Message,
     Options, OptionsError, ProtocolViolation, PublishError, PublishId, ReconnectOptions,
     ServerReason, SessionLostPolicy, State, SubscribeError, SubscribeOutcome, V5Options,
 };

@@ -51,6 +51,9 @@ pub struct Router<K> {
     by_key: BTreeMap<K, BTreeSet<TopicFilter>>,
     /// Number of (filter, key) pairs.
     len: usize,
+    /// How many keys hold each filter: `has_filter` by the filter itself,
+    /// since a shared subscription and its inner filter share a trie node.
+    holders: BTreeMap<TopicFilter, usize>,
 }
 
 /// One topic level of the trie. The root stands before the first level.
@@ -76,6 +79,8 @@ enum End {
 /// Splits a filter into the levels that lead to its node and where the key
 /// goes there. `None` means the root itself (the filter `#`).
 fn parse(filter: &str) -> (Option<&str>, End) {
+    // A shared subscription routes what its inner filter matches.
+    let filter = crate::topic::unshared(filter);
     if filter == "#" {
         (None, End::Hash)
     } else if let Some(path) = filter.strip_suffix("/#") {
@@ -234,6 +239,7 @@ impl<K: Copy + Ord> Router<K> {
             root: Node::default(),
             by_key: BTreeMap::new(),
             len: 0,
+            holders: BTreeMap::new(),
         }
     }
 
@@ -261,6 +267,7 @@ impl<K: Copy + Ord> Router<K> {
             Err(at) => {
                 keys.insert(at, key);
                 self.by_key.entry(key).or_default().insert(filter.clone());
+                *self.holders.entry(filter.clone()).or_default() += 1;
                 self.len += 1;
                 true
             }
@@ -294,6 +301,7 @@ impl<K: Copy + Ord> Router<K> {
             self.by_key.remove(&key);
         }
         self.len -= 1;
+        self.release(filter);
         self.remove_from_trie(filter, key);
         true
     }
@@ -318,6 +326,7 @@ impl<K: Copy + Ord> Router<K> {
         let mut unused = Vec::new();
         for filter in filters {
             self.len -= 1;
+            self.release(&filter);
             self.remove_from_trie(&filter, key);
             if !self.has_filter(&filter) {
                 unused.push(filter);
@@ -337,15 +346,7 @@ impl<K: Copy + Ord> Router<K> {
     /// assert!(!router.has_filter(&TopicFilter::try_from("a/#").unwrap())); // exact filters only
     /// ```
     pub fn has_filter(&self, filter: &TopicFilter) -> bool {
-        let (path, end) = parse(filter);
-        let mut node = &self.root;
-        for level in levels(path) {
-            match node.child(level) {
-                Some(child) => node = child,
-                None => return false,
-            }
-        }
-        !node.keys(end).is_empty()
+        self.holders.contains_key(filter)
     }
 
     /// Whether `key` holds `filter`.
@@ -449,6 +450,16 @@ impl<K: Copy + Ord> Router<K> {
         filters.sort_unstable();
         filters.dedup();
         filters
+    }
+
+    /// One key fewer holds `filter`.
+    fn release(&mut self, filter: &TopicFilter) {
+        if let Some(n) = self.holders.get_mut(filter) {
+            *n -= 1;
+            if *n == 0 {
+                self.holders.remove(filter);
+            }
+        }
     }
 
     /// Removes the pair from the trie (the caller has already checked that it

@@ -35,6 +35,10 @@ pub enum TopicError {
     MisplacedMultiLevelWildcard,
     /// `+` does not fill a whole level of a filter [MQTT-4.7.1-3].
     MisplacedSingleLevelWildcard,
+    /// A shared subscription `$share/{name}/{filter}` whose share name is
+    /// empty or holds a wildcard, or without a filter [5.0 MQTT-4.8.2-1]
+    /// [5.0 MQTT-4.8.2-2].
+    InvalidShareName,
 }
 
 impl fmt::Display for TopicError {
@@ -50,6 +54,9 @@ impl fmt::Display for TopicError {
             }
             TopicError::MisplacedSingleLevelWildcard => {
                 f.write_str("'+' must fill a whole level [MQTT-4.7.1-3]")
+            }
+            TopicError::InvalidShareName => {
+                f.write_str("a shared subscription needs a share name without wildcards and a filter")
             }
         }
     }
@@ -112,6 +119,15 @@ pub(crate) fn check_filter(s: &str) -> Result<(), TopicError> {
     if s.is_empty() {
         return Err(TopicError::Empty);
     }
+    // A shared subscription: a share name without wildcards, then a
+    // filter [5.0 MQTT-4.8.2-1] [5.0 MQTT-4.8.2-2].
+    if let Some(rest) = s.strip_prefix("$share/") {
+        let (group, inner) = rest.split_once('/').unwrap_or((rest, ""));
+        if group.is_empty() || group.contains(['+', '#']) {
+            return Err(TopicError::InvalidShareName);
+        }
+        return check_filter(inner);
+    }
     let mut levels = s.split('/').peekable();
     while let Some(level) = levels.next() {
         let last = levels.peek().is_none();
@@ -125,7 +141,24 @@ pub(crate) fn check_filter(s: &str) -> Result<(), TopicError> {
     Ok(())
 }
 
-/// Whether topic `name` matches topic `filter` (section 4.7).
+/// The filter a shared subscription `$share/{group}/{filter}` stands for
+/// (MQTT 5.0 section 4.8.2, also understood by many 3.1.1 brokers), or
+/// `filter` itself.
+///
+/// ```
+/// use mqtt_proto::topic::unshared;
+/// assert_eq!(unshared("$share/workers/jobs/+"), "jobs/+");
+/// assert_eq!(unshared("jobs/+"), "jobs/+");
+/// ```
+pub fn unshared(filter: &str) -> &str {
+    filter
+        .strip_prefix("$share/")
+        .and_then(|rest| rest.split_once('/'))
+        .map_or(filter, |(_, inner)| inner)
+}
+
+/// Whether topic `name` matches topic `filter` (section 4.7); a shared
+/// subscription matches what its inner filter matches.
 ///
 /// `+` matches exactly one level (an empty one too), `#` matches the parent
 /// level and any number of levels below it. A name starting with `$` is not
@@ -138,8 +171,10 @@ pub(crate) fn check_filter(s: &str) -> Result<(), TopicError> {
 /// assert!(matches("sport/tennis/+", "sport/tennis/player1"));
 /// assert!(matches("sport/#", "sport"));
 /// assert!(!matches("#", "$SYS/broker/uptime"));
+/// assert!(matches("$share/g/sport/#", "sport/tennis"));
 /// ```
 pub fn matches(filter: &str, name: &str) -> bool {
+    let filter = unshared(filter);
     if name.starts_with('$') && (filter.starts_with('+') || filter.starts_with('#')) {
         return false;
     }

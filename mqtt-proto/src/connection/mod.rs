@@ -53,7 +53,7 @@ pub use event::{
 };
 pub use options::{Options, OptionsError};
 pub use reconnect::ReconnectOptions;
-pub use refusal::is_final_refusal;
+pub use refusal::{is_final_reason, is_final_refusal};
 pub use session_lost::SessionLostPolicy;
 pub use v5_options::V5Options;
 

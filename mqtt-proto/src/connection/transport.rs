@@ -138,8 +138,11 @@ impl Connection {
     /// reconnect policy, if any, says what comes next.
     pub(super) fn lose(&mut self, reason: DisconnectReason) {
         let closing = core::mem::take(&mut self.closing);
-        let final_refusal =
-            matches!(reason, DisconnectReason::Refused(code) if is_final_refusal(code));
+        let final_refusal = match &reason {
+            DisconnectReason::Refused(code) => is_final_refusal(*code),
+            DisconnectReason::Rejected(why) => is_final_reason(why.reason),
+            _ => false,
+        };
         let requested = reason == DisconnectReason::Requested;
         self.end_transport(reason);
         let Some(reconnect) = &mut self.reconnect else {
