@@ -109,7 +109,7 @@ impl PubResponse {
             PacketType::PubRel => 0b0010,
             _ => return Err(EncodeError::InvalidValue),
         };
-        if !reason_allowed(packet_type, self.reason_code) {
+        if !self.reason_code.allowed_in(packet_type) {
             return Err(EncodeError::InvalidValue);
         }
         let no_properties = self.properties.len() == 0;
@@ -140,7 +140,7 @@ impl PubResponse {
         let reason_code = if body.is_empty() {
             ReasonCode::Success
         } else {
-            reason_code(body.packet_type, body.u8()?)?
+            ReasonCode::decode(body.u8()?, body.packet_type)?
         };
         let properties = if body.is_empty() {
             AckProperties::default()
@@ -154,97 +154,6 @@ impl PubResponse {
             properties,
         })
     }
-}
-
-/// The reason code `byte` as one `packet_type` may carry (the table of 5.0
-/// section 2.4), or [`DecodeError::InvalidReasonCode`].
-// A private stand-in for the reason-code table of `reason.rs`, to be
-// replaced by it once it exists.
-pub(super) fn reason_code(packet_type: PacketType, byte: u8) -> Result<ReasonCode, DecodeError> {
-    match reason_from_u8(byte) {
-        Some(code) if reason_allowed(packet_type, code) => Ok(code),
-        _ => Err(DecodeError::InvalidReasonCode {
-            packet_type,
-            code: byte,
-        }),
-    }
-}
-
-/// Whether `code` is one of the reason codes of `packet_type`, for the
-/// packets of this module and of `subscribe`: PUBACK and PUBREC (5.0
-/// sections 3.4.2.1, 3.5.2.1), PUBREL and PUBCOMP (3.6.2.1, 3.7.2.1),
-/// SUBACK (3.9.3) and UNSUBACK (3.11.3).
-pub(super) fn reason_allowed(packet_type: PacketType, code: ReasonCode) -> bool {
-    use ReasonCode as R;
-    match packet_type {
-        PacketType::PubAck | PacketType::PubRec => matches!(
-            code,
-            R::Success
-                | R::NoMatchingSubscribers
-                | R::UnspecifiedError
-                | R::ImplementationSpecificError
-                | R::NotAuthorized
-                | R::TopicNameInvalid
-                | R::PacketIdentifierInUse
-                | R::QuotaExceeded
-                | R::PayloadFormatInvalid
-        ),
-        PacketType::PubRel | PacketType::PubComp => {
-            matches!(code, R::Success | R::PacketIdentifierNotFound)
-        }
-        PacketType::SubAck => matches!(
-            code,
-            R::Success
-                | R::GrantedQoS1
-                | R::GrantedQoS2
-                | R::UnspecifiedError
-                | R::ImplementationSpecificError
-                | R::NotAuthorized
-                | R::TopicFilterInvalid
-                | R::PacketIdentifierInUse
-                | R::QuotaExceeded
-                | R::SharedSubscriptionsNotSupported
-                | R::SubscriptionIdentifiersNotSupported
-                | R::WildcardSubscriptionsNotSupported
-        ),
-        PacketType::UnsubAck => matches!(
-            code,
-            R::Success
-                | R::NoSubscriptionExisted
-                | R::UnspecifiedError
-                | R::ImplementationSpecificError
-                | R::NotAuthorized
-                | R::TopicFilterInvalid
-                | R::PacketIdentifierInUse
-        ),
-        _ => false,
-    }
-}
-
-/// The reason code for a byte among those the packets of this module and
-/// of `subscribe` may carry; `None` for any other byte.
-fn reason_from_u8(byte: u8) -> Option<ReasonCode> {
-    use ReasonCode as R;
-    Some(match byte {
-        0x00 => R::Success,
-        0x01 => R::GrantedQoS1,
-        0x02 => R::GrantedQoS2,
-        0x10 => R::NoMatchingSubscribers,
-        0x11 => R::NoSubscriptionExisted,
-        0x80 => R::UnspecifiedError,
-        0x83 => R::ImplementationSpecificError,
-        0x87 => R::NotAuthorized,
-        0x8F => R::TopicFilterInvalid,
-        0x90 => R::TopicNameInvalid,
-        0x91 => R::PacketIdentifierInUse,
-        0x92 => R::PacketIdentifierNotFound,
-        0x97 => R::QuotaExceeded,
-        0x99 => R::PayloadFormatInvalid,
-        0x9E => R::SharedSubscriptionsNotSupported,
-        0xA1 => R::SubscriptionIdentifiersNotSupported,
-        0xA2 => R::WildcardSubscriptionsNotSupported,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]
@@ -287,8 +196,8 @@ mod tests {
         ] {
             for byte in 0..=255u8 {
                 let got = decode(packet_type, &[0, 1, byte]);
-                match reason_from_u8(byte) {
-                    Some(code) if reason_allowed(packet_type, code) => {
+                match ReasonCode::from_u8(byte) {
+                    Some(code) if code.allowed_in(packet_type) => {
                         assert_eq!(got.map(|r| r.reason_code as u8), Ok(byte));
                     }
                     _ => assert_eq!(
@@ -299,15 +208,6 @@ mod tests {
                         })
                     ),
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn table_agrees_with_the_enum() {
-        for byte in 0..=255u8 {
-            if let Some(code) = reason_from_u8(byte) {
-                assert_eq!(code as u8, byte);
             }
         }
     }

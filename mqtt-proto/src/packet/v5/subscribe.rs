@@ -9,12 +9,11 @@ use crate::packet::wire::{prefixed_len, put_prefixed, Body};
 use crate::packet::{DecodeError, EncodeError, PacketType};
 use bytes::{BufMut, BytesMut};
 
-use super::ack::{reason_allowed, reason_code};
 use super::properties::{AckProperties, SubscribeProperties, UnsubscribeProperties};
 use super::property::{block_len, put_block, read_block};
 use super::ReasonCode;
 use crate::packet::{PacketId, QoS};
-use crate::topic::{TopicError, TopicFilter};
+use crate::topic::TopicFilter;
 use alloc::vec::Vec;
 
 /// Retain Handling of a subscription (section 3.8.3.1).
@@ -136,24 +135,6 @@ impl SubscriptionOptions {
 /// Shared Subscription (section 4.8.2).
 fn no_local_on_shared(filter: &TopicFilter, options: SubscriptionOptions) -> bool {
     options.no_local && filter.as_str().starts_with("$share/")
-}
-
-/// What is wrong with a Shared Subscription's filter, if anything: after
-/// `$share/` comes a ShareName of at least one character
-/// [5.0 MQTT-4.8.2-1] without `+` or `#`, then `/` and a topic filter
-/// [5.0 MQTT-4.8.2-2]. Any other filter passes.
-fn shared_filter_error(filter: &TopicFilter) -> Option<TopicError> {
-    let rest = filter.as_str().strip_prefix("$share/")?;
-    let (name, inner) = rest.split_once('/').unwrap_or((rest, ""));
-    if name.is_empty() || inner.is_empty() {
-        Some(TopicError::Empty)
-    } else if name.contains('+') {
-        Some(TopicError::MisplacedSingleLevelWildcard)
-    } else if name.contains('#') {
-        Some(TopicError::MisplacedMultiLevelWildcard)
-    } else {
-        None
-    }
 }
 
 /// SUBSCRIBE of MQTT 5.0.
@@ -279,9 +260,9 @@ impl Subscribe {
     /// Fails with [`EncodeError::EmptySubscribe`] without filters
     /// [5.0 MQTT-3.8.3-2], and with [`EncodeError::InvalidValue`] for a
     /// Subscription Identifier outside 1 to 268,435,455 (section
-    /// 3.8.2.1.2), a shared subscription without a ShareName or a filter
-    /// after it ([5.0 MQTT-4.8.2-1], [5.0 MQTT-4.8.2-2]) or No Local on a
-    /// shared subscription [5.0 MQTT-3.8.3-4].
+    /// 3.8.2.1.2) or No Local on a shared subscription [5.0 MQTT-3.8.3-4].
+    /// (A [`TopicFilter`] is a well-formed shared subscription already:
+    /// [5.0 MQTT-4.8.2-1], [5.0 MQTT-4.8.2-2].)
     /// On error nothing was appended.
     ///
     /// ```
@@ -303,9 +284,11 @@ impl Subscribe {
             return Err(EncodeError::EmptySubscribe);
         }
         self.properties.check()?;
-        if self.filters.iter().any(|(filter, options)| {
-            no_local_on_shared(filter, *options) || shared_filter_error(filter).is_some()
-        }) {
+        if self
+            .filters
+            .iter()
+            .any(|(filter, options)| no_local_on_shared(filter, *options))
+        {
             return Err(EncodeError::InvalidValue);
         }
         write_fixed_header(
@@ -329,9 +312,6 @@ impl Subscribe {
         while !body.is_empty() {
             let filter = TopicFilter::from_mqtt_string(body.string()?)
                 .map_err(|e| DecodeError::from_topic(e, true))?;
-            if let Some(e) = shared_filter_error(&filter) {
-                return Err(DecodeError::InvalidTopicFilter(e));
-            }
             let byte = body.u8()?;
             let options = SubscriptionOptions::from_u8(byte)
                 .ok_or(DecodeError::InvalidSubscriptionOptions(byte))?;
@@ -362,7 +342,7 @@ fn encode_ack(
 ) -> Result<(), EncodeError> {
     if !reason_codes
         .iter()
-        .all(|&code| reason_allowed(packet_type, code))
+        .all(|&code| code.allowed_in(packet_type))
     {
         return Err(EncodeError::InvalidValue);
     }
@@ -383,7 +363,7 @@ fn decode_ack(mut body: Body) -> Result<(PacketId, AckProperties, Vec<ReasonCode
     let properties = read_block(&mut body)?;
     let mut reason_codes = Vec::new();
     while !body.is_empty() {
-        reason_codes.push(reason_code(body.packet_type, body.u8()?)?);
+        reason_codes.push(ReasonCode::decode(body.u8()?, body.packet_type)?);
     }
     Ok((pid, properties, reason_codes))
 }
