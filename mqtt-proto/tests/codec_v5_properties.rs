@@ -8,12 +8,14 @@
 
 use bytes::{Bytes, BytesMut};
 use mqtt_proto::packet::v5::{
-    decode, Auth, AuthProperties, ConnAck, ConnAckProperties, Connect, ConnectProperties,
-    Disconnect, DisconnectProperties, Packet, PayloadFormat, ReasonCode, UserProperty, Will,
+    decode, AckProperties, Auth, AuthProperties, ConnAck, ConnAckProperties, Connect,
+    ConnectProperties, Disconnect, DisconnectProperties, Packet, PayloadFormat, PubResponse,
+    Publish, PublishProperties, ReasonCode, RetainHandling, SubAck, Subscribe, SubscribeProperties,
+    SubscriptionOptions, UnsubAck, Unsubscribe, UnsubscribeProperties, UserProperty, Will,
     WillProperties,
 };
-use mqtt_proto::packet::{DecodeError, PacketType};
-use mqtt_proto::{MqttString, QoS, TopicName};
+use mqtt_proto::packet::{DecodeError, PacketType, QosPid};
+use mqtt_proto::{MqttString, PacketId, QoS, TopicFilter, TopicName};
 use proptest::prelude::*;
 
 fn qos() -> impl Strategy<Value = QoS> {
@@ -275,6 +277,223 @@ fn auth() -> impl Strategy<Value = Auth> {
         })
 }
 
+fn packet_id() -> impl Strategy<Value = PacketId> {
+    (1..=u16::MAX).prop_map(|v| PacketId::new(v).unwrap())
+}
+
+/// A Subscription Identifier: 1 to 268,435,455 (5.0 section 3.3.2.3.8).
+fn subscription_identifier() -> impl Strategy<Value = u32> {
+    1..=268_435_455u32
+}
+
+fn publish_properties() -> impl Strategy<Value = PublishProperties> {
+    (
+        prop::option::of(prop_oneof![
+            Just(PayloadFormat::Unspecified),
+            Just(PayloadFormat::Utf8)
+        ]),
+        prop::option::of(any::<u32>()),
+        prop::option::of(1..=u16::MAX),
+        prop::option::of(topic_string()),
+        prop::option::of(bytes(40)),
+        user_properties(),
+        prop::collection::vec(subscription_identifier(), 0..3),
+        prop::option::of(string()),
+    )
+        .prop_map(
+            |(format, expiry, alias, response, correlation, user, ids, content)| {
+                PublishProperties {
+                    payload_format_indicator: format,
+                    message_expiry_interval: expiry,
+                    topic_alias: alias,
+                    response_topic: response,
+                    correlation_data: correlation,
+                    user_properties: user,
+                    subscription_identifiers: ids,
+                    content_type: content,
+                }
+            },
+        )
+}
+
+fn publish() -> impl Strategy<Value = Publish> {
+    (
+        any::<bool>(),
+        prop_oneof![
+            Just(QosPid::AtMostOnce),
+            packet_id().prop_map(QosPid::AtLeastOnce),
+            packet_id().prop_map(QosPid::ExactlyOnce),
+        ],
+        any::<bool>(),
+        prop::option::of(topic_name()),
+        prop_oneof![Just(PublishProperties::default()), publish_properties()],
+        bytes(100),
+    )
+        .prop_map(|(dup, qos_pid, retain, topic, mut properties, payload)| {
+            // A zero-length topic needs a Topic Alias (5.0 section 3.3.2.1).
+            if topic.is_none() && properties.topic_alias.is_none() {
+                properties.topic_alias = Some(1);
+            }
+            Publish {
+                // DUP is 0 on QoS 0 [5.0 MQTT-3.3.1-2].
+                dup: dup && qos_pid != QosPid::AtMostOnce,
+                qos_pid,
+                retain,
+                topic,
+                properties,
+                payload,
+            }
+        })
+}
+
+fn ack_properties() -> impl Strategy<Value = AckProperties> {
+    (prop::option::of(string()), user_properties()).prop_map(|(reason, user)| AckProperties {
+        reason_string: reason,
+        user_properties: user,
+    })
+}
+
+/// PUBACK, PUBREC, PUBREL or PUBCOMP, often in the short forms.
+fn pub_response() -> impl Strategy<Value = Packet> {
+    prop_oneof![
+        Just(PacketType::PubAck),
+        Just(PacketType::PubRec),
+        Just(PacketType::PubRel),
+        Just(PacketType::PubComp),
+    ]
+    .prop_flat_map(|t| {
+        (
+            Just(t),
+            packet_id(),
+            prop_oneof![Just(ReasonCode::Success), reason(t)],
+            prop_oneof![Just(AckProperties::default()), ack_properties()],
+        )
+    })
+    .prop_map(|(t, pid, reason_code, properties)| {
+        let r = PubResponse {
+            pid,
+            reason_code,
+            properties,
+        };
+        match t {
+            PacketType::PubAck => Packet::PubAck(r),
+            PacketType::PubRec => Packet::PubRec(r),
+            PacketType::PubRel => Packet::PubRel(r),
+            _ => Packet::PubComp(r),
+        }
+    })
+}
+
+/// A topic filter: literal levels and `+`, maybe `#` last, maybe shared.
+fn topic_filter() -> impl Strategy<Value = TopicFilter> {
+    (
+        prop::collection::vec(
+            prop_oneof!["[a-zA-Z0-9 _\u{e9}]{1,6}", Just("+".to_string())],
+            0..4,
+        ),
+        any::<bool>(),
+        prop::option::of("[a-z0-9]{1,5}"),
+    )
+        .prop_map(|(mut levels, hash, share)| {
+            if hash || levels.is_empty() {
+                levels.push("#".to_string());
+            }
+            let filter = levels.join("/");
+            let filter = match share {
+                Some(group) => format!("$share/{group}/{filter}"),
+                None => filter,
+            };
+            TopicFilter::try_from(filter).unwrap()
+        })
+}
+
+fn subscription_options() -> impl Strategy<Value = SubscriptionOptions> {
+    (
+        qos(),
+        any::<bool>(),
+        any::<bool>(),
+        prop_oneof![
+            Just(RetainHandling::SendAtSubscribe),
+            Just(RetainHandling::SendIfNew),
+            Just(RetainHandling::DoNotSend)
+        ],
+    )
+        .prop_map(|(qos, no_local, retain_as_published, retain_handling)| {
+            SubscriptionOptions {
+                qos,
+                no_local,
+                retain_as_published,
+                retain_handling,
+            }
+        })
+}
+
+fn subscribe() -> impl Strategy<Value = Subscribe> {
+    (
+        packet_id(),
+        prop::option::of(subscription_identifier()),
+        user_properties(),
+        prop::collection::vec((topic_filter(), subscription_options()), 1..4),
+    )
+        .prop_map(|(pid, id, user, filters)| Subscribe {
+            pid,
+            properties: SubscribeProperties {
+                subscription_identifier: id,
+                user_properties: user,
+            },
+            filters: filters
+                .into_iter()
+                .map(|(filter, mut options)| {
+                    // No Local on a shared subscription is a Protocol Error
+                    // [5.0 MQTT-3.8.3-4].
+                    options.no_local &= !filter.starts_with("$share/");
+                    (filter, options)
+                })
+                .collect(),
+        })
+}
+
+fn suback() -> impl Strategy<Value = SubAck> {
+    (
+        packet_id(),
+        ack_properties(),
+        prop::collection::vec(reason(PacketType::SubAck), 1..5),
+    )
+        .prop_map(|(pid, properties, reason_codes)| SubAck {
+            pid,
+            properties,
+            reason_codes,
+        })
+}
+
+fn unsubscribe() -> impl Strategy<Value = Unsubscribe> {
+    (
+        packet_id(),
+        user_properties(),
+        prop::collection::vec(topic_filter(), 1..4),
+    )
+        .prop_map(|(pid, user, filters)| Unsubscribe {
+            pid,
+            properties: UnsubscribeProperties {
+                user_properties: user,
+            },
+            filters,
+        })
+}
+
+fn unsuback() -> impl Strategy<Value = UnsubAck> {
+    (
+        packet_id(),
+        ack_properties(),
+        prop::collection::vec(reason(PacketType::UnsubAck), 1..5),
+    )
+        .prop_map(|(pid, properties, reason_codes)| UnsubAck {
+            pid,
+            properties,
+            reason_codes,
+        })
+}
+
 /// Every 5.0 packet; add a packet's strategy here and every property below
 /// covers it.
 fn packet() -> impl Strategy<Value = Packet> {
@@ -285,6 +504,12 @@ fn packet() -> impl Strategy<Value = Packet> {
         auth().prop_map(Packet::Auth),
         Just(Packet::PingReq),
         Just(Packet::PingResp),
+        publish().prop_map(Packet::Publish),
+        pub_response(),
+        subscribe().prop_map(Packet::Subscribe),
+        suback().prop_map(Packet::SubAck),
+        unsubscribe().prop_map(Packet::Unsubscribe),
+        unsuback().prop_map(Packet::UnsubAck),
     ]
 }
 
