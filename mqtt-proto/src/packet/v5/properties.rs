@@ -8,7 +8,23 @@ use alloc::vec::Vec;
 use bytes::Bytes;
 
 /// A User Property (0x26): a name and value pair. It may appear any number
-/// of times, and its order is kept [MQTT-3.3.2-18].
+/// of times, and its order is kept [5.0 MQTT-3.3.2-18].
+///
+/// ```
+/// use mqtt_proto::packet::v5::{PublishProperties, UserProperty};
+/// use mqtt_proto::MqttString;
+///
+/// let pair = |name: &str, value: &str| UserProperty {
+///     name: MqttString::try_from(name).unwrap(),
+///     value: MqttString::try_from(value).unwrap(),
+/// };
+/// // The same name twice is allowed, and the order counts.
+/// let properties = PublishProperties {
+///     user_properties: vec![pair("k", "1"), pair("k", "2")],
+///     ..PublishProperties::default()
+/// };
+/// assert_eq!(properties.user_properties[1].value, "2");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct UserProperty {
     /// The name.
@@ -18,6 +34,13 @@ pub struct UserProperty {
 }
 
 /// Payload Format Indicator (0x01).
+///
+/// ```
+/// use mqtt_proto::packet::v5::PayloadFormat;
+///
+/// assert_eq!(PayloadFormat::Utf8 as u8, 1);
+/// assert_eq!(PayloadFormat::default(), PayloadFormat::Unspecified);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[repr(u8)]
 pub enum PayloadFormat {
@@ -111,6 +134,33 @@ pub struct ConnAckProperties {
 }
 
 /// The properties of PUBLISH (section 3.3.2.3).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::v5::{decode, Packet, PayloadFormat, Publish, PublishProperties};
+/// use mqtt_proto::packet::QosPid;
+/// use mqtt_proto::{MqttString, TopicName};
+///
+/// // A request: the answer goes to the response topic, tagged with the
+/// // correlation data.
+/// let properties = PublishProperties {
+///     payload_format_indicator: Some(PayloadFormat::Utf8),
+///     response_topic: Some(MqttString::try_from("replies/42").unwrap()),
+///     correlation_data: Some("req-1".into()),
+///     ..PublishProperties::default()
+/// };
+/// let publish = Publish {
+///     dup: false,
+///     qos_pid: QosPid::AtMostOnce,
+///     retain: false,
+///     topic: Some(TopicName::try_from("service/ask").unwrap()),
+///     properties,
+///     payload: "question".into(),
+/// };
+/// let mut wire = BytesMut::new();
+/// publish.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::Publish(publish))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct PublishProperties {
     /// Payload Format Indicator (0x01).
@@ -135,6 +185,13 @@ pub struct PublishProperties {
 impl PublishProperties {
     /// The set with no property: what a default set is, usable in a
     /// `static`.
+    ///
+    /// ```
+    /// use mqtt_proto::packet::v5::PublishProperties;
+    ///
+    /// static NONE: PublishProperties = PublishProperties::EMPTY;
+    /// assert_eq!(NONE, PublishProperties::default());
+    /// ```
     pub const EMPTY: PublishProperties = PublishProperties {
         payload_format_indicator: None,
         message_expiry_interval: None,
@@ -147,6 +204,14 @@ impl PublishProperties {
     };
 
     /// Whether no property is set (the set encodes as a zero length).
+    ///
+    /// ```
+    /// use mqtt_proto::packet::v5::PublishProperties;
+    ///
+    /// assert!(PublishProperties::default().is_empty());
+    /// let aliased = PublishProperties { topic_alias: Some(3), ..PublishProperties::default() };
+    /// assert!(!aliased.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         *self == PublishProperties::default()
     }
@@ -154,6 +219,26 @@ impl PublishProperties {
 
 /// The properties of PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK and UNSUBACK:
 /// a reason string and user properties.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::v5::{AckProperties, PubResponse, ReasonCode};
+/// use mqtt_proto::packet::PacketType;
+/// use mqtt_proto::{MqttString, PacketId};
+///
+/// let ack = PubResponse {
+///     pid: PacketId::new(1).unwrap(),
+///     reason_code: ReasonCode::Success,
+///     properties: AckProperties {
+///         reason_string: Some(MqttString::try_from("ok").unwrap()),
+///         ..AckProperties::default()
+///     },
+/// };
+/// let mut buf = BytesMut::new();
+/// ack.encode(PacketType::PubAck, &mut buf).unwrap();
+/// // Identifier, reason code, property length 5, Reason String "ok".
+/// assert_eq!(&buf[..], &[0x40, 9, 0, 1, 0x00, 5, 0x1F, 0, 2, b'o', b'k']);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct AckProperties {
     /// Reason String (0x1F).
@@ -163,6 +248,22 @@ pub struct AckProperties {
 }
 
 /// The properties of SUBSCRIBE (section 3.8.2.1).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::v5::{Subscribe, SubscribeProperties, SubscriptionOptions};
+/// use mqtt_proto::{PacketId, QoS, TopicFilter};
+///
+/// // Messages for this subscription will carry Subscription Identifier 300.
+/// let subscribe = Subscribe {
+///     pid: PacketId::new(1).unwrap(),
+///     properties: SubscribeProperties { subscription_identifier: Some(300), ..SubscribeProperties::default() },
+///     filters: vec![(TopicFilter::try_from("a").unwrap(), SubscriptionOptions::new(QoS::AtMostOnce))],
+/// };
+/// let mut buf = BytesMut::new();
+/// subscribe.encode(&mut buf).unwrap();
+/// assert_eq!(&buf[4..8], &[3, 0x0B, 0xAC, 0x02]); // property length 3, identifier 300
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct SubscribeProperties {
     /// Subscription Identifier (0x0B), 1 to 268,435,455.
@@ -172,6 +273,26 @@ pub struct SubscribeProperties {
 }
 
 /// The properties of UNSUBSCRIBE (section 3.10.2.1).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::v5::{Unsubscribe, UnsubscribeProperties, UserProperty};
+/// use mqtt_proto::{MqttString, PacketId, TopicFilter};
+///
+/// let unsubscribe = Unsubscribe {
+///     pid: PacketId::new(1).unwrap(),
+///     properties: UnsubscribeProperties {
+///         user_properties: vec![UserProperty {
+///             name: MqttString::try_from("why").unwrap(),
+///             value: MqttString::try_from("done").unwrap(),
+///         }],
+///     },
+///     filters: vec![TopicFilter::try_from("a").unwrap()],
+/// };
+/// let mut buf = BytesMut::new();
+/// unsubscribe.encode(&mut buf).unwrap();
+/// assert_eq!(buf[4], 12); // property length: one User Property of 12 bytes
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct UnsubscribeProperties {
     /// User Properties (0x26).
