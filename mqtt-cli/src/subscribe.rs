@@ -5,7 +5,7 @@
 use crate::connection::Connection;
 use crate::{connect, describe, qos, Failure};
 use clap::Args;
-use mqtt_tokio::{ConnectionEvent, QoS, SubscribeOutcome};
+use mqtt_tokio::{ConnectionEvent, QoS};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -43,7 +43,7 @@ pub(crate) async fn subscribe(args: SubArgs) -> Result<ExitCode, Failure> {
         .await
         .map_err(|e| describe("subscribe failed", e))?;
     for (filter, outcome) in args.topic.iter().zip(sub.outcomes()) {
-        if *outcome == SubscribeOutcome::Refused {
+        if !outcome.is_granted() {
             eprintln!("mqtt sub: the broker refused the subscription to {filter}");
         }
     }

@@ -10,6 +10,7 @@ use crate::subscription::{Handle, ManualSubscription, Subscription};
 use crate::{Error, Options};
 use bytes::Bytes;
 use futures_channel::oneshot;
+use mqtt_proto::packet::v5::{SubscribeProperties, SubscriptionOptions};
 use mqtt_proto::{Message, QoS, TopicFilter};
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -354,7 +355,43 @@ impl<R> Client<R> {
     /// # Ok(()) }
     /// ```
     pub async fn subscribe_many(&self, filters: &[(&str, QoS)]) -> Result<Subscription<R>, Error> {
-        self.subscribe_with(filters, false).await.map(Subscription)
+        self.subscribe_filters(with_qos(filters)?, SubscribeProperties::default(), false)
+            .await
+            .map(Subscription)
+    }
+
+    /// Subscribes with MQTT 5.0's subscription options (no local, retain
+    /// as published, retain handling) and properties (a subscription
+    /// identifier, user properties); at 3.1.1 only the QoS is sent. A
+    /// shared subscription is a filter `$share/{group}/{filter}`.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// use mqtt_client::mqtt_proto::packet::v5::{RetainHandling, SubscribeProperties, SubscriptionOptions};
+    /// use mqtt_client::QoS;
+    ///
+    /// let mut options = SubscriptionOptions::new(QoS::AtLeastOnce);
+    /// options.no_local = true; // not our own messages
+    /// options.retain_handling = RetainHandling::DoNotSend;
+    /// let props = SubscribeProperties { subscription_identifier: Some(3), ..Default::default() };
+    /// let mut chat = client.subscribe_with(&[("chat/#", options)], props).await?;
+    /// while let Some(message) = chat.next().await {
+    ///     assert_eq!(message.properties().subscription_identifiers, [3]);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn subscribe_with(
+        &self,
+        filters: &[(&str, SubscriptionOptions)],
+        properties: SubscribeProperties,
+    ) -> Result<Subscription<R>, Error> {
+        let filters = filters
+            .iter()
+            .map(|(f, o)| Ok((TopicFilter::try_from(*f)?, *o)))
+            .collect::<Result<Vec<_>, Error>>()?;
+        self.subscribe_filters(filters, properties, false)
+            .await
+            .map(Subscription)
     }
 
     /// Subscribes with acknowledgement by hand: each message comes as a
@@ -379,23 +416,21 @@ impl<R> Client<R> {
         &self,
         filters: &[(&str, QoS)],
     ) -> Result<ManualSubscription<R>, Error> {
-        self.subscribe_with(filters, true)
+        self.subscribe_filters(with_qos(filters)?, SubscribeProperties::default(), true)
             .await
             .map(ManualSubscription)
     }
 
-    async fn subscribe_with(
+    async fn subscribe_filters(
         &self,
-        filters: &[(&str, QoS)],
+        filters: Vec<(TopicFilter, SubscriptionOptions)>,
+        properties: SubscribeProperties,
         manual: bool,
     ) -> Result<Handle<R>, Error> {
-        let filters = filters
-            .iter()
-            .map(|(f, q)| Ok((TopicFilter::try_from(*f)?, *q)))
-            .collect::<Result<Vec<_>, Error>>()?;
         let reply = self
             .call(|done| Command::Subscribe {
                 filters,
+                properties,
                 manual,
                 done,
             })
@@ -507,4 +542,12 @@ fn handles_are_send_sync<R: Runtime>() {
     shared::<Client<R>>();
     moved::<Subscription<R>>();
     moved::<ManualSubscription<R>>();
+}
+
+/// Filters with only a QoS, validated, as 5.0 subscription options.
+fn with_qos(filters: &[(&str, QoS)]) -> Result<Vec<(TopicFilter, SubscriptionOptions)>, Error> {
+    filters
+        .iter()
+        .map(|(f, q)| Ok((TopicFilter::try_from(*f)?, SubscriptionOptions::new(*q))))
+        .collect()
 }

@@ -3,7 +3,7 @@
 
 use crate::{Error, Server};
 use mqtt_proto::packet::ConnectReturnCode;
-use mqtt_proto::ProtocolViolation;
+use mqtt_proto::{ProtocolViolation, ServerReason};
 use std::fmt;
 
 /// Why a connection ended, or why an attempt to make one failed.
@@ -35,6 +35,12 @@ pub enum DisconnectReason {
     Transport(Error),
     /// The broker answered CONNECT with this refusal.
     Refused(ConnectReturnCode),
+    /// MQTT 5.0: the broker refused the connection with this reason.
+    Rejected(ServerReason),
+    /// MQTT 5.0: the broker ended the connection with DISCONNECT and this
+    /// reason (a server shutting down, a session taken over, a keep-alive
+    /// timeout, a server reference to move to).
+    ServerDisconnect(ServerReason),
     /// An attempt to connect to `server` failed before CONNACK: the
     /// transport could not be opened, or no CONNACK came in time.
     ConnectFailed {
@@ -76,6 +82,12 @@ impl fmt::Display for DisconnectReason {
                 "the broker refused the connection: {code} (code {})",
                 *code as u8
             ),
+            DisconnectReason::Rejected(why) => {
+                write!(f, "the broker refused the connection: {why}")
+            }
+            DisconnectReason::ServerDisconnect(why) => {
+                write!(f, "the broker disconnected: {why}")
+            }
             DisconnectReason::ConnectFailed { server, error } => {
                 write!(f, "cannot connect to {server}: {error}")
             }

@@ -68,6 +68,7 @@
 
 #![deny(missing_docs)]
 
+mod auth;
 mod client;
 mod delivery;
 mod disconnect_reason;
@@ -76,11 +77,13 @@ mod error;
 mod events;
 mod options;
 mod pending_publish;
+mod request;
 mod runtime;
 mod store;
 mod subscription;
 mod transport;
 
+pub use auth::Authenticator;
 pub use client::Client;
 pub use delivery::Delivery;
 pub use disconnect_reason::DisconnectReason;

@@ -149,7 +149,7 @@ macro_rules! common {
             /// use mqtt_client::SubscribeOutcome;
             ///
             /// for outcome in sub.outcomes() {
-            ///     if *outcome == SubscribeOutcome::Refused {
+            ///     if !outcome.is_granted() {
             ///         eprintln!("the broker refused the filter");
             ///     }
             /// }

@@ -14,8 +14,9 @@ use crate::runtime::BoxFuture;
 use crate::DisconnectReason;
 use crate::{Error, Options, Server};
 use futures_channel::oneshot;
+use mqtt_proto::packet::v5::{SubscribeProperties, SubscriptionOptions};
 use mqtt_proto::{
-    AckToken, Connection, Event, Message, PacketId, PublishId, QoS, Router, SubscribeOutcome,
+    AckToken, Connection, Event, Message, PacketId, PublishId, Router, SubscribeOutcome,
     TopicFilter,
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -47,7 +48,8 @@ pub(crate) enum Command {
         stored: Option<Responder<()>>,
     },
     Subscribe {
-        filters: Vec<(TopicFilter, QoS)>,
+        filters: Vec<(TopicFilter, SubscriptionOptions)>,
+        properties: SubscribeProperties,
         /// The application acknowledges each message itself.
         manual: bool,
         done: Responder<SubscribeReply>,
@@ -266,6 +268,17 @@ impl Dispatch {
             }
             Event::Message { message, ack } => self.on_message(conn, message, ack, now),
             Event::Published { id } => self.on_published(conn, id),
+            Event::PublishAcked {
+                id,
+                reason,
+                properties,
+            } => self.on_publish_acked(conn, id, reason, properties),
+            Event::UnsubscribeAcked { id, reasons } => {
+                tracing::debug!(?reasons, "UNSUBACK with reason codes");
+                if let Some((done, _)) = self.unsubscribes.remove(&id) {
+                    let _ = done.send(Ok(()));
+                }
+            }
             Event::SessionLost { resent, failed } => self.on_session_lost(&resent, &failed),
             Event::Subscribed { id, outcomes } => self.on_suback(conn, id, outcomes),
             Event::Resubscribed { filters } => on_resubscribed(&filters),
@@ -317,9 +330,10 @@ impl Dispatch {
             } => self.publish(conn, message, done, stored),
             Command::Subscribe {
                 filters,
+                properties,
                 manual,
                 done,
-            } => self.subscribe(conn, filters, manual, done, now),
+            } => self.subscribe(conn, (filters, properties), manual, done, now),
             Command::Unmatched { done } => self.take_unmatched(conn, done),
             Command::Unsubscribe { id, done } => self.unsubscribe(conn, id, done, now),
             Command::UnsubscribeFilter { id, filter, done } => {
@@ -363,7 +377,7 @@ fn on_resubscribed(filters: &[(TopicFilter, SubscribeOutcome)]) {
         "subscribed again after a lost session"
     );
     for (filter, outcome) in filters {
-        if *outcome == SubscribeOutcome::Refused {
+        if !outcome.is_granted() {
             tracing::warn!(%filter, "the broker refused a filter when subscribing again");
         }
     }

@@ -27,6 +27,7 @@ impl<R: Runtime> Driver<R> {
                 let error = self.last_error.take().map_or(Error::Closed, |e| *e);
                 self.dispatch.fail(error);
             }
+            Event::Auth { reason, properties } => self.on_auth(reason, properties),
             Event::Connected { .. } => {
                 self.last_error = None;
                 return Some(event);
@@ -75,6 +76,7 @@ impl<R: Runtime> Driver<R> {
         } else {
             match attempt_error(&reason, cause) {
                 Error::Refused(code) => DisconnectReason::Refused(code),
+                Error::Rejected(why) => DisconnectReason::Rejected(why),
                 error => DisconnectReason::ConnectFailed { server, error },
             }
         };
@@ -93,6 +95,7 @@ impl<R: Runtime> Driver<R> {
         self.last_error = Some(Box::new(match &told {
             DisconnectReason::ConnectFailed { error, .. } => error.clone(),
             DisconnectReason::Refused(code) => Error::Refused(*code),
+            DisconnectReason::Rejected(why) => Error::Rejected(why.clone()),
             DisconnectReason::ProtocolViolation(v) => Error::Protocol(*v),
             DisconnectReason::Transport(e) => e.clone(),
             _ => Error::Closed,
@@ -109,6 +112,8 @@ fn lost_reason(reason: &CoreReason, cause: Option<Error>) -> DisconnectReason {
         (CoreReason::KeepAliveTimeout, _) => DisconnectReason::KeepAliveTimeout,
         (CoreReason::ProtocolViolation(v), _) => DisconnectReason::ProtocolViolation(*v),
         (CoreReason::Refused(code), _) => DisconnectReason::Refused(*code),
+        (CoreReason::Rejected(why), _) => DisconnectReason::Rejected(why.clone()),
+        (CoreReason::ServerDisconnect(why), _) => DisconnectReason::ServerDisconnect(why.clone()),
         (_, Some(Error::Io(e))) if hung_up(&e) => DisconnectReason::ClosedByBroker,
         (_, Some(cause)) => DisconnectReason::Transport(cause),
         (_, None) => DisconnectReason::ClosedByBroker,
@@ -119,6 +124,8 @@ fn lost_reason(reason: &CoreReason, cause: Option<Error>) -> DisconnectReason {
 fn attempt_error(reason: &CoreReason, cause: Option<Error>) -> Error {
     match (reason, cause) {
         (CoreReason::Refused(code), _) => Error::Refused(*code),
+        (CoreReason::Rejected(why), _) => Error::Rejected(why.clone()),
+        (CoreReason::ServerDisconnect(why), _) => Error::Rejected(why.clone()),
         (CoreReason::ConnAckTimeout, _) => Error::Timeout,
         // A reset or an end of stream before CONNACK: the broker would not
         // talk to us (a TLS port reached in plaintext resets; an unwelcome

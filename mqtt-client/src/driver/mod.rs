@@ -24,6 +24,7 @@
 //! keep-alive keeps working), and nothing is lost. A QoS 0 message for a
 //! full channel is dropped for that subscription, which QoS 0 allows.
 
+mod auth;
 mod budget;
 mod dispatch;
 mod handover;
@@ -93,6 +94,8 @@ pub(crate) struct Driver<R: Runtime> {
     dispatch: Dispatch,
     /// The session store, when the options name one.
     store: Option<Box<Persistence>>,
+    /// MQTT 5.0 enhanced authentication, when the options set it.
+    authenticator: Option<Arc<dyn crate::Authenticator>>,
     runtime: PhantomData<fn() -> R>,
 }
 
@@ -139,6 +142,7 @@ impl<R: Runtime> Driver<R> {
             .cloned()
             .ok_or_else(|| Error::InvalidUrl("no broker given".to_owned()))?;
         let dispatch = Dispatch::new(ready, listeners, &options, first);
+        let authenticator = options.authenticator.0.clone();
         let mut driver = Driver {
             servers: options.servers,
             conn,
@@ -157,6 +161,7 @@ impl<R: Runtime> Driver<R> {
             timer: None,
             dispatch,
             store,
+            authenticator,
             runtime: PhantomData,
         };
         let now = driver.now();

@@ -10,7 +10,7 @@ pub use websocket::WebSocketError;
 use crate::store::StoreError;
 use mqtt_proto::packet::ConnectReturnCode;
 use mqtt_proto::topic::TopicError;
-use mqtt_proto::{OptionsError, ProtocolViolation, PublishError, SubscribeError};
+use mqtt_proto::{OptionsError, ProtocolViolation, PublishError, ServerReason, SubscribeError};
 use std::fmt;
 use std::sync::Arc;
 
@@ -35,6 +35,19 @@ pub enum Error {
     Refused(ConnectReturnCode),
     /// The transport failed (connecting, reading or writing).
     Io(Arc<std::io::Error>),
+    /// MQTT 5.0: the broker refused the connection with this reason.
+    /// Refusals that describe the client stop the reconnect loop.
+    Rejected(ServerReason),
+    /// MQTT 5.0: the broker refused a publish with an error reason code
+    /// in its PUBACK or PUBREC (or the client refused it for the broker:
+    /// above its Maximum Packet Size or Maximum QoS, or retained when it
+    /// keeps no retained messages). It is not sent again.
+    PublishRejected(ServerReason),
+    /// MQTT 5.0: the enhanced authentication hook gave up.
+    Auth(String),
+    /// [`Client::respond`](crate::Client::respond) to a message without a
+    /// Response Topic.
+    NoResponseTopic,
     /// TLS failed: a local configuration error (reported before any
     /// connection is opened), a server certificate that does not verify, a
     /// refused handshake, or a peer that does not speak TLS. See
@@ -103,6 +116,10 @@ impl fmt::Display for Error {
                 *code as u8
             ),
             Error::Io(e) => write!(f, "transport error: {e}"),
+            Error::Rejected(why) => write!(f, "connection refused by the broker: {why}"),
+            Error::PublishRejected(why) => write!(f, "publish refused: {why}"),
+            Error::Auth(why) => write!(f, "authentication failed: {why}"),
+            Error::NoResponseTopic => f.write_str("the message asks for no response"),
             Error::Tls(e) => write!(f, "TLS error: {e}"),
             Error::WebSocket(e) => write!(f, "WebSocket error: {e}"),
             Error::Protocol(v) => write!(f, "the broker broke the protocol: {v}"),

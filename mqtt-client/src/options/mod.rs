@@ -15,6 +15,7 @@ use std::time::Duration;
 mod limits;
 mod session;
 mod store;
+mod v5;
 
 /// The user's connector, if any (a trait object has no `Debug`).
 #[derive(Clone, Default)]
@@ -31,6 +32,16 @@ impl fmt::Debug for CustomConnector {
 }
 
 /// The user's spawner, if any.
+/// The enhanced authentication hook, if any.
+#[derive(Clone, Default)]
+pub(crate) struct AuthHook(pub(crate) Option<Arc<dyn crate::Authenticator>>);
+
+impl fmt::Debug for AuthHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() { "Some" } else { "None" })
+    }
+}
+
 #[derive(Clone, Default)]
 pub(crate) struct Spawner(pub(crate) Option<Arc<dyn Fn(BoxFuture<()>) + Send + Sync>>);
 
@@ -83,6 +94,7 @@ pub struct Options {
     pub(crate) invalid: Option<Error>,
     pub(crate) store_dir: Option<std::path::PathBuf>,
     pub(crate) store_durability: crate::store::Durability,
+    pub(crate) authenticator: AuthHook,
 }
 
 impl Options {
@@ -128,6 +140,7 @@ impl Options {
             invalid: None,
             store_dir: None,
             store_durability: crate::store::Durability::default(),
+            authenticator: AuthHook::default(),
         }
     }
 

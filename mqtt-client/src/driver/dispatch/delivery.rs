@@ -14,6 +14,7 @@
 
 use super::{Dispatch, Held};
 use crate::delivery::Delivery;
+use mqtt_proto::packet::v5::SubscriptionOptions;
 use mqtt_proto::{AckToken, Connection, Message, QoS, TopicFilter};
 use std::collections::VecDeque;
 use std::task::Context;
@@ -234,7 +235,7 @@ impl Dispatch {
     pub(super) fn adopt_unmatched(
         &mut self,
         id: u64,
-        filters: Option<&[(TopicFilter, QoS)]>,
+        filters: Option<&[(TopicFilter, SubscriptionOptions)]>,
     ) -> bool {
         if self.unmatched.is_empty() {
             return false;

@@ -5,7 +5,8 @@
 
 use super::{Dispatch, Responder};
 use crate::Error;
-use mqtt_proto::{Connection, Message, PublishId, QoS};
+use mqtt_proto::packet::v5::{AckProperties, ReasonCode};
+use mqtt_proto::{Connection, Message, PublishId, QoS, ServerReason};
 
 impl Dispatch {
     pub(super) fn publish(
@@ -58,6 +59,31 @@ impl Dispatch {
     pub(super) fn on_published(&mut self, conn: &mut Connection, id: PublishId) {
         if let Some(done) = self.publishes.remove(&id) {
             let _ = done.send(Ok(()));
+        }
+        self.retry_stalled(conn);
+    }
+
+    /// MQTT 5.0: the ack carried a reason code or properties. An error
+    /// code fails the publish; any other completes it.
+    pub(super) fn on_publish_acked(
+        &mut self,
+        conn: &mut Connection,
+        id: PublishId,
+        reason: ReasonCode,
+        properties: AckProperties,
+    ) {
+        if let Some(done) = self.publishes.remove(&id) {
+            let result = if reason.is_error() {
+                Err(Error::PublishRejected(ServerReason {
+                    reason,
+                    reason_string: properties.reason_string,
+                    server_reference: None,
+                }))
+            } else {
+                tracing::debug!(%reason, "publish acknowledged with a reason code");
+                Ok(())
+            };
+            let _ = done.send(result);
         }
         self.retry_stalled(conn);
     }

@@ -8,19 +8,20 @@ use super::SubscribeReply;
 use super::{Dispatch, PendingSubscribe, Receiver, Responder, Sub};
 use crate::driver::budget::DropCount;
 use crate::Error;
-use mqtt_proto::{Connection, PacketId, QoS, SubscribeOutcome, TopicFilter};
+use mqtt_proto::packet::v5::{SubscribeProperties, SubscriptionOptions};
+use mqtt_proto::{Connection, PacketId, SubscribeOutcome, TopicFilter};
 use std::time::Instant;
 
 impl Dispatch {
     pub(super) fn subscribe(
         &mut self,
         conn: &mut Connection,
-        filters: Vec<(TopicFilter, QoS)>,
+        (filters, properties): (Vec<(TopicFilter, SubscriptionOptions)>, SubscribeProperties),
         manual: bool,
         done: Responder<SubscribeReply>,
         now: Instant,
     ) {
-        let pid = match conn.subscribe(filters.clone()) {
+        let pid = match conn.subscribe_with(filters.clone(), properties) {
             Ok(pid) => pid,
             Err(e) => {
                 let _ = done.send(Err(Error::Subscribe(e)));
@@ -153,7 +154,7 @@ impl Dispatch {
         let Some((done, messages, dropped)) = pending.reply else {
             return;
         };
-        if outcomes.iter().all(|o| *o == SubscribeOutcome::Refused) {
+        if !outcomes.iter().any(SubscribeOutcome::is_granted) {
             let _ = done.send(Err(Error::SubscriptionRefused));
             self.drop_subscription(conn, pending.id);
             return;
