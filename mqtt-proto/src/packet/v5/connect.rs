@@ -13,7 +13,36 @@ use crate::string::MqttString;
 use crate::topic::TopicName;
 use bytes::Bytes;
 
-/// The will of a 5.0 CONNECT: a message with its own properties.
+/// The will of a 5.0 CONNECT: a message with its own properties, which the
+/// server publishes when the connection ends without a normal DISCONNECT
+/// (5.0 sections 3.1.2.5 and 3.1.3.2).
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use mqtt_proto::packet::v5::{decode, Connect, ConnectProperties, Packet, Will, WillProperties};
+/// use mqtt_proto::{MqttString, QoS, TopicName};
+///
+/// let will = Will {
+///     topic: TopicName::try_from("devices/7/status").unwrap(),
+///     payload: Bytes::from_static(b"offline"),
+///     qos: QoS::AtLeastOnce,
+///     retain: true,
+///     properties: WillProperties { will_delay_interval: Some(30), ..WillProperties::default() },
+/// };
+/// let connect = Connect {
+///     clean_start: false,
+///     keep_alive: 30,
+///     properties: ConnectProperties::default(),
+///     client_id: MqttString::try_from("device-7").unwrap(),
+///     will: Some(will),
+///     username: None,
+///     password: None,
+/// };
+/// let mut wire = BytesMut::new();
+/// connect.encode(&mut wire).unwrap();
+/// let Some(Packet::Connect(back)) = decode(&mut wire, 1024).unwrap() else { panic!() };
+/// assert_eq!(back.will.unwrap().properties.will_delay_interval, Some(30));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Will {
     /// Will topic.
@@ -28,7 +57,28 @@ pub struct Will {
     pub properties: WillProperties,
 }
 
-/// CONNECT of MQTT 5.0 (protocol name "MQTT", level 5).
+/// CONNECT of MQTT 5.0 (protocol name "MQTT", level 5; section 3.1). The
+/// password is never printed by `Debug`.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use mqtt_proto::packet::v5::{decode, Connect, ConnectProperties, Packet};
+/// use mqtt_proto::MqttString;
+///
+/// let connect = Connect {
+///     clean_start: true,
+///     keep_alive: 60,
+///     properties: ConnectProperties { session_expiry_interval: Some(3600), ..Default::default() },
+///     client_id: MqttString::try_from("c").unwrap(),
+///     will: None,
+///     username: None,
+///     password: Some(Bytes::from_static(b"token")), // 5.0: no user name needed
+/// };
+/// assert!(!format!("{connect:?}").contains("token"));
+/// let mut wire = BytesMut::new();
+/// connect.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::Connect(Box::new(connect)))));
+/// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Connect {
     /// Clean Start (section 3.1.2.4): discard any existing session.
@@ -62,7 +112,27 @@ impl core::fmt::Debug for Connect {
     }
 }
 
-/// CONNACK of MQTT 5.0.
+/// CONNACK of MQTT 5.0 (section 3.2): the server's answer to CONNECT,
+/// with the limits it sets in its properties.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::v5::{decode, ConnAck, ConnAckProperties, Packet, ReasonCode};
+/// use mqtt_proto::QoS;
+///
+/// let ack = ConnAck {
+///     session_present: false,
+///     reason_code: ReasonCode::Success,
+///     properties: ConnAckProperties {
+///         maximum_qos: Some(QoS::AtLeastOnce),
+///         receive_maximum: Some(10),
+///         ..ConnAckProperties::default()
+///     },
+/// };
+/// let mut wire = BytesMut::new();
+/// ack.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::ConnAck(Box::new(ack)))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConnAck {
     /// Session Present (section 3.2.2.1.1).

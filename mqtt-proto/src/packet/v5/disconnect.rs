@@ -11,7 +11,25 @@ use super::properties::{AuthProperties, DisconnectProperties};
 use super::property::{block_len, put_block, read_block, PropertySet};
 use super::ReasonCode;
 
-/// DISCONNECT of MQTT 5.0; either side may send it.
+/// DISCONNECT of MQTT 5.0 (section 3.14); either side may send it, with a
+/// reason.
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::v5::{decode, Disconnect, DisconnectProperties, Packet, ReasonCode};
+/// use mqtt_proto::MqttString;
+///
+/// let moved = Disconnect {
+///     reason_code: ReasonCode::ServerMoved,
+///     properties: DisconnectProperties {
+///         server_reference: Some(MqttString::try_from("other.example").unwrap()),
+///         ..DisconnectProperties::default()
+///     },
+/// };
+/// let mut wire = BytesMut::new();
+/// moved.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::Disconnect(moved))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Disconnect {
     /// The Disconnect Reason Code.
@@ -20,7 +38,25 @@ pub struct Disconnect {
     pub properties: DisconnectProperties,
 }
 
-/// AUTH of MQTT 5.0: one step of enhanced authentication.
+/// AUTH of MQTT 5.0 (section 3.15): one step of enhanced authentication.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use mqtt_proto::packet::v5::{decode, Auth, AuthProperties, Packet, ReasonCode};
+/// use mqtt_proto::MqttString;
+///
+/// let reauth = Auth {
+///     reason_code: ReasonCode::ReAuthenticate,
+///     properties: AuthProperties {
+///         authentication_method: Some(MqttString::try_from("SCRAM-SHA-1").unwrap()),
+///         authentication_data: Some(Bytes::from_static(b"client-first")),
+///         ..AuthProperties::default()
+///     },
+/// };
+/// let mut wire = BytesMut::new();
+/// reauth.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::Auth(reauth))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Auth {
     /// Success (0x00), Continue Authentication (0x18) or Re-authenticate

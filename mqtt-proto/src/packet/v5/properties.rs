@@ -52,6 +52,34 @@ pub enum PayloadFormat {
 }
 
 /// The properties of CONNECT (section 3.1.2.11).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::v5::{decode, Connect, ConnectProperties, Packet, UserProperty};
+/// use mqtt_proto::MqttString;
+///
+/// let properties = ConnectProperties {
+///     receive_maximum: Some(16),
+///     maximum_packet_size: Some(64 * 1024),
+///     user_properties: vec![UserProperty {
+///         name: MqttString::try_from("region").unwrap(),
+///         value: MqttString::try_from("eu").unwrap(),
+///     }],
+///     ..ConnectProperties::default()
+/// };
+/// let connect = Connect {
+///     clean_start: true,
+///     keep_alive: 0,
+///     properties,
+///     client_id: MqttString::new(),
+///     will: None,
+///     username: None,
+///     password: None,
+/// };
+/// let mut wire = BytesMut::new();
+/// connect.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::Connect(Box::new(connect)))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct ConnectProperties {
     /// Session Expiry Interval (0x11), seconds; absent means 0.
@@ -76,6 +104,39 @@ pub struct ConnectProperties {
 }
 
 /// The will properties of CONNECT (section 3.1.3.2).
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use mqtt_proto::packet::v5::{
+///     decode, Connect, ConnectProperties, Packet, PayloadFormat, Will, WillProperties,
+/// };
+/// use mqtt_proto::{MqttString, QoS, TopicName};
+///
+/// let properties = WillProperties {
+///     payload_format_indicator: Some(PayloadFormat::Utf8),
+///     message_expiry_interval: Some(600),
+///     response_topic: Some(MqttString::try_from("replies/7").unwrap()),
+///     ..WillProperties::default()
+/// };
+/// let connect = Connect {
+///     clean_start: true,
+///     keep_alive: 0,
+///     properties: ConnectProperties::default(),
+///     client_id: MqttString::try_from("c").unwrap(),
+///     will: Some(Will {
+///         topic: TopicName::try_from("status/7").unwrap(),
+///         payload: Bytes::from_static(b"gone"),
+///         qos: QoS::AtMostOnce,
+///         retain: false,
+///         properties,
+///     }),
+///     username: None,
+///     password: None,
+/// };
+/// let mut wire = BytesMut::new();
+/// connect.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::Connect(Box::new(connect)))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct WillProperties {
     /// Will Delay Interval (0x18), seconds.
@@ -95,6 +156,23 @@ pub struct WillProperties {
 }
 
 /// The properties of CONNACK (section 3.2.2.3).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::v5::{decode, ConnAck, ConnAckProperties, Packet, ReasonCode};
+/// use mqtt_proto::MqttString;
+///
+/// let properties = ConnAckProperties {
+///     assigned_client_identifier: Some(MqttString::try_from("auto-1").unwrap()),
+///     server_keep_alive: Some(20),
+///     retain_available: Some(false),
+///     ..ConnAckProperties::default()
+/// };
+/// let ack = ConnAck { session_present: false, reason_code: ReasonCode::Success, properties };
+/// let mut wire = BytesMut::new();
+/// ack.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::ConnAck(Box::new(ack)))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct ConnAckProperties {
     /// Session Expiry Interval (0x11) the server uses instead of ours.
@@ -300,6 +378,22 @@ pub struct UnsubscribeProperties {
 }
 
 /// The properties of DISCONNECT (section 3.14.2.2).
+///
+/// ```
+/// use bytes::BytesMut;
+/// use mqtt_proto::packet::v5::{decode, Disconnect, DisconnectProperties, Packet, ReasonCode};
+/// use mqtt_proto::MqttString;
+///
+/// let properties = DisconnectProperties {
+///     session_expiry_interval: Some(0),
+///     reason_string: Some(MqttString::try_from("bye").unwrap()),
+///     ..DisconnectProperties::default()
+/// };
+/// let bye = Disconnect { reason_code: ReasonCode::Success, properties };
+/// let mut wire = BytesMut::new();
+/// bye.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::Disconnect(bye))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct DisconnectProperties {
     /// Session Expiry Interval (0x11); a client may not raise it from 0.
@@ -312,7 +406,29 @@ pub struct DisconnectProperties {
     pub server_reference: Option<MqttString>,
 }
 
-/// The properties of AUTH (section 3.15.2.2).
+/// The properties of AUTH (section 3.15.2.2). Authentication Data comes
+/// only with an Authentication Method.
+///
+/// ```
+/// use bytes::{Bytes, BytesMut};
+/// use mqtt_proto::packet::v5::{decode, Auth, AuthProperties, Packet, ReasonCode};
+/// use mqtt_proto::packet::EncodeError;
+/// use mqtt_proto::MqttString;
+///
+/// let mut properties = AuthProperties {
+///     authentication_method: Some(MqttString::try_from("K").unwrap()),
+///     authentication_data: Some(Bytes::from_static(b"x")),
+///     ..AuthProperties::default()
+/// };
+/// let step = Auth { reason_code: ReasonCode::ContinueAuthentication, properties: properties.clone() };
+/// let mut wire = BytesMut::new();
+/// step.encode(&mut wire).unwrap();
+/// assert_eq!(decode(&mut wire, 1024), Ok(Some(Packet::Auth(step))));
+///
+/// properties.authentication_method = None;
+/// let bad = Auth { reason_code: ReasonCode::ContinueAuthentication, properties };
+/// assert_eq!(bad.encode(&mut wire), Err(EncodeError::InvalidValue));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct AuthProperties {
     /// Authentication Method (0x15).
