@@ -579,3 +579,50 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_messages_mqtt5_properties_survive_the_store() {
+    use mqtt_proto::packet::v5::{PublishProperties, UserProperty};
+    use mqtt_proto::{Connection, Message, MqttString};
+    let id = Connection::new(options())
+        .unwrap()
+        .publish(Message::new("t", "", QoS::AtMostOnce).unwrap())
+        .unwrap();
+    let s = |v: &str| MqttString::try_from(v).unwrap();
+    let props = PublishProperties {
+        response_topic: Some(s("replies/1")),
+        correlation_data: Some("c-1".into()),
+        user_properties: vec![
+            UserProperty {
+                name: s("b"),
+                value: s("2"),
+            },
+            UserProperty {
+                name: s("a"),
+                value: s("1"),
+            },
+        ],
+        message_expiry_interval: Some(60),
+        content_type: Some(s("text/plain")),
+        ..Default::default()
+    };
+    let message = Message::new("t", "payload", QoS::ExactlyOnce)
+        .unwrap()
+        .with_properties(props);
+    let op = StoreOp::Publish { id: id, message };
+    let mut record = Vec::new();
+    op.encode(&mut record);
+    assert_eq!(StoreOp::decode(&record), Ok(op.clone()));
+
+    // A damaged property block is a typed error, never a panic: the
+    // property length claims more than the record holds.
+    let plain = StoreOp::Publish {
+        id: id,
+        message: Message::new("t", "", QoS::AtLeastOnce).unwrap(),
+    };
+    let mut damaged = Vec::new();
+    plain.encode(&mut damaged);
+    damaged[9] |= 0b1000; // says properties follow
+    damaged.push(0x05);
+    assert_eq!(StoreOp::decode(&damaged), Err(RecordError::BadProperties));
+}

@@ -18,8 +18,9 @@
 
 use super::StoreOp;
 use crate::connection::{Message, PublishId};
-use crate::packet::{PacketId, QoS};
+use crate::packet::{v5, PacketId, QoS};
 use crate::topic::{TopicFilter, TopicName};
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use bytes::Bytes;
 use core::fmt;
@@ -59,6 +60,8 @@ pub enum RecordError {
     ZeroPacketId,
     /// The topic name or filter is not valid.
     BadTopic,
+    /// A message's MQTT 5.0 properties are not a valid property block.
+    BadProperties,
 }
 
 impl fmt::Display for RecordError {
@@ -70,6 +73,7 @@ impl fmt::Display for RecordError {
             RecordError::BadQoS(q) => write!(f, "store record has invalid QoS {q}"),
             RecordError::ZeroPacketId => f.write_str("store record has packet id 0"),
             RecordError::BadTopic => f.write_str("store record has an invalid topic"),
+            RecordError::BadProperties => f.write_str("store record has invalid properties"),
         }
     }
 }
@@ -97,11 +101,20 @@ impl StoreOp {
                 out.reserve(12 + topic.len() + message.payload.len());
                 out.push(PUBLISH);
                 out.extend_from_slice(&id.0.to_be_bytes());
-                out.push(message.qos as u8 | (u8::from(message.retain) << 2));
+                let props = message.properties.as_deref();
+                out.push(
+                    message.qos as u8
+                        | (u8::from(message.retain) << 2)
+                        | (u8::from(props.is_some()) << 3),
+                );
                 // Topic names are at most 65,535 bytes long.
                 let len = u16::try_from(topic.len()).unwrap_or(u16::MAX);
                 out.extend_from_slice(&len.to_be_bytes());
                 out.extend_from_slice(topic);
+                // MQTT 5.0 properties, as a PUBLISH carries them.
+                if let Some(props) = props {
+                    v5::put_publish_properties(out, props);
+                }
                 out.extend_from_slice(&message.payload);
             }
             StoreOp::Sent { id, pid } => {
@@ -150,14 +163,21 @@ impl StoreOp {
                 let id = PublishId(r.u64()?);
                 let flags = r.u8()?;
                 let qos = match QoS::from_u8(flags & 0b11) {
-                    Some(qos) if qos != QoS::AtMostOnce && flags & !0b111 == 0 => qos,
+                    Some(qos) if qos != QoS::AtMostOnce && flags & !0b1111 == 0 => qos,
                     _ => return Err(RecordError::BadQoS(flags)),
                 };
                 let len = usize::from(r.u16()?);
                 let topic = r.take(len)?;
                 let topic = TopicName::from_bytes(Bytes::copy_from_slice(topic))
                     .map_err(|_| RecordError::BadTopic)?;
-                let payload = Bytes::copy_from_slice(r.rest());
+                let rest = Bytes::copy_from_slice(r.rest());
+                let (properties, payload) = if flags & 0b1000 != 0 {
+                    let (props, payload) = v5::read_publish_properties(rest)
+                        .map_err(|_| RecordError::BadProperties)?;
+                    (Some(Box::new(props)), payload)
+                } else {
+                    (None, rest)
+                };
                 StoreOp::Publish {
                     id,
                     message: Message {
@@ -166,7 +186,7 @@ impl StoreOp {
                         qos,
                         retain: flags & 0b100 != 0,
                         dup: false,
-                        properties: None,
+                        properties,
                     },
                 }
             }

@@ -124,11 +124,6 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
-    /// The packet being decoded.
-    pub(crate) fn packet_type(&self) -> PacketType {
-        self.body.packet_type
-    }
-
     /// The next property identifier, or `None` at the end of the block.
     /// An identifier above 0x3F cannot be one of 5.0's and is reported as
     /// unknown; `repeatable` is User Property and (in PUBLISH) Subscription
@@ -319,3 +314,25 @@ pub(crate) const MAXIMUM_PACKET_SIZE: u8 = 0x27;
 pub(crate) const WILDCARD_SUBSCRIPTION_AVAILABLE: u8 = 0x28;
 pub(crate) const SUBSCRIPTION_IDENTIFIER_AVAILABLE: u8 = 0x29;
 pub(crate) const SHARED_SUBSCRIPTION_AVAILABLE: u8 = 0x2A;
+
+/// Appends `props` as a length-prefixed property block, as PUBLISH carries
+/// it: the session store keeps a message's properties this way.
+pub(crate) fn put_publish_properties(
+    out: &mut alloc::vec::Vec<u8>,
+    props: &super::PublishProperties,
+) {
+    let mut buf = BytesMut::with_capacity(block_len(props));
+    put_block(&mut buf, props);
+    out.extend_from_slice(&buf);
+}
+
+/// Reads a property block written by [`put_publish_properties`] off the
+/// front of `bytes`, as strictly as from a PUBLISH; returns the properties
+/// and what follows them.
+pub(crate) fn read_publish_properties(
+    bytes: Bytes,
+) -> Result<(super::PublishProperties, Bytes), DecodeError> {
+    let mut body = Body::new(bytes, PacketType::Publish);
+    let props = read_block(&mut body)?;
+    Ok((props, body.rest()))
+}
