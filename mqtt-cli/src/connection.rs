@@ -10,8 +10,8 @@
 //! rather than silently ignored.
 //!
 //! `-V` takes mosquitto_pub's spellings: `mqttv311` (the default) or `311`
-//! for MQTT 3.1.1, `mqttv31` or `31` for MQTT 3.1. MQTT 5 (`mqttv5`, `5`) is
-//! refused by name rather than spoken as 3.1.1.
+//! for MQTT 3.1.1, `mqttv31` or `31` for MQTT 3.1, `mqttv5` or `5` for
+//! MQTT 5.0.
 
 use crate::{qos, Failure};
 use clap::{ArgAction, Args};
@@ -58,8 +58,8 @@ pub(crate) struct Connection {
     #[arg(long = "ws-header", value_name = "'NAME: VALUE'", action = ArgAction::Append, value_parser = parse_header)]
     ws_headers: Vec<(String, String)>,
     /// MQTT version: mqttv311 or 311 (MQTT 3.1.1), mqttv31 or 31 (MQTT 3.1,
-    /// for older brokers; client ids of at most 23 characters). MQTT 5 is
-    /// not supported.
+    /// for older brokers; client ids of at most 23 characters), mqttv5 or 5
+    /// (MQTT 5.0).
     #[arg(
         short = 'V',
         long = "protocol-version",
@@ -114,6 +114,8 @@ enum ProtocolVersion {
     V31,
     /// MQTT 3.1.1: protocol name "MQTT", level 4 [MQTT-3.1.2-1], [MQTT-3.1.2-2].
     V311,
+    /// MQTT 5.0: protocol name "MQTT", level 5.
+    V5,
 }
 
 /// The longest client id MQTT 3.1 allows, in characters (its CONNECT
@@ -122,16 +124,13 @@ const V31_MAX_CLIENT_ID: usize = 23;
 
 /// `-V`'s value, in mosquitto_pub's spellings.
 fn parse_protocol_version(text: &str) -> Result<ProtocolVersion, String> {
-    const ACCEPTED: &str = "use mqttv311 (or 311) for MQTT 3.1.1, mqttv31 (or 31) for MQTT 3.1";
+    const ACCEPTED: &str = "use mqttv311 (or 311) for MQTT 3.1.1, mqttv31 (or 31) for MQTT 3.1, \
+                            mqttv5 (or 5) for MQTT 5.0";
     match text {
         "mqttv311" | "311" => Ok(ProtocolVersion::V311),
         "mqttv31" | "31" => Ok(ProtocolVersion::V31),
-        "mqttv5" | "5" => Err(format!(
-            "MQTT 5 is not supported by this version of mqtt: {ACCEPTED}"
-        )),
-        _ => Err(format!(
-            "not a protocol version: {ACCEPTED} (MQTT 5 is not supported by this version of mqtt)"
-        )),
+        "mqttv5" | "5" => Ok(ProtocolVersion::V5),
+        _ => Err(format!("not a protocol version: {ACCEPTED}")),
     }
 }
 
@@ -209,6 +208,9 @@ impl Connection {
                 }
             }
             options = options.mqtt_v31();
+        }
+        if self.protocol_version == ProtocolVersion::V5 {
+            options = options.protocol(mqtt_tokio::mqtt_proto::packet::Protocol::V5);
         }
         if let Some(id) = &self.id {
             options = options.client_id(id.as_str());
@@ -325,17 +327,15 @@ mod tests {
             ("311", ProtocolVersion::V311),
             ("mqttv31", ProtocolVersion::V31),
             ("31", ProtocolVersion::V31),
+            ("mqttv5", ProtocolVersion::V5),
+            ("5", ProtocolVersion::V5),
         ] {
             assert_eq!(parse_protocol_version(text), Ok(version), "{text}");
         }
-        for text in ["mqttv5", "5"] {
-            let e = parse_protocol_version(text).unwrap_err();
-            assert!(e.starts_with("MQTT 5 is not supported"), "{text}: {e}");
-        }
-        for text in ["4", "3", "mqttv4", "MQTTV311", "3.1.1", ""] {
+        for text in ["4", "3", "mqttv4", "MQTTV311", "3.1.1", "50", ""] {
             let e = parse_protocol_version(text).unwrap_err();
             assert!(
-                e.contains("mqttv311") && e.contains("mqttv31"),
+                e.contains("mqttv311") && e.contains("mqttv31") && e.contains("mqttv5"),
                 "{text}: {e}"
             );
         }

@@ -35,12 +35,12 @@ use connection::Connection;
 #[command(
     name = "mqtt",
     version,
-    about = "MQTT 3.1.1 (and 3.1) from the command line: publish, subscribe, benchmark",
-    long_about = "MQTT 3.1.1 (and 3.1) from the command line: publish, subscribe, benchmark.\n\n\
+    about = "MQTT 3.1.1, 3.1 and 5.0 from the command line: publish, subscribe, benchmark",
+    long_about = "MQTT 3.1.1, 3.1 and 5.0 from the command line: publish, subscribe, benchmark.\n\n\
         Brokers are reached over TCP, TLS, WebSocket or WebSocket over TLS: \
         -L mqtt://, mqtts://, ws://, wss://. --cafile, --cert, --insecure or --alpn \
         with -h/-p switch to TLS (port 8883 unless -p is given). -V mqttv31 speaks \
-        MQTT 3.1 to older brokers; MQTT 5 is not supported."
+        MQTT 3.1 to older brokers, -V mqttv5 speaks MQTT 5.0."
 )]
 struct Cli {
     /// Print the library's logs on stderr.
