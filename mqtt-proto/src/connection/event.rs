@@ -223,6 +223,22 @@ pub enum SubscribeOutcome {
     Rejected(ReasonCode),
 }
 
+impl SubscribeOutcome {
+    /// Whether the broker granted the filter (at some QoS).
+    ///
+    /// ```
+    /// use mqtt_proto::packet::v5::ReasonCode;
+    /// use mqtt_proto::{QoS, SubscribeOutcome};
+    ///
+    /// assert!(SubscribeOutcome::Granted(QoS::AtMostOnce).is_granted());
+    /// assert!(!SubscribeOutcome::Refused.is_granted());
+    /// assert!(!SubscribeOutcome::Rejected(ReasonCode::NotAuthorized).is_granted());
+    /// ```
+    pub fn is_granted(&self) -> bool {
+        matches!(self, SubscribeOutcome::Granted(_))
+    }
+}
+
 impl fmt::Display for SubscribeOutcome {
     /// In words: "granted at QoS 2", "refused by the broker".
     ///

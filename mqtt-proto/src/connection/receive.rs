@@ -330,8 +330,7 @@ impl Connection {
                 Request::Subscribe(s) => s.filters.iter().any(|(f, _)| f == filter),
                 Request::Unsubscribe(_) => false,
             });
-            let refused = !matches!(outcome, SubscribeOutcome::Granted(_));
-            if refused && !superseded {
+            if !outcome.is_granted() && !superseded {
                 self.record(|| StoreOp::Unsubscribed {
                     filter: filter.clone(),
                 });

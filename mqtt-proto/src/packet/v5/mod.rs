@@ -27,6 +27,8 @@ pub use properties::{
     WillProperties,
 };
 pub use publish::Publish;
+pub(crate) use property::{put_publish_properties, read_publish_properties};
+pub(crate) use publish::PublishParts;
 pub use reason::ReasonCode;
 pub use subscribe::{
     RetainHandling, SubAck, Subscribe, SubscriptionOptions, UnsubAck, Unsubscribe,
