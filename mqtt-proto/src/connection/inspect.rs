@@ -153,4 +153,28 @@ impl Connection {
     pub fn incoming_state(&self) -> (usize, usize) {
         (self.incoming.qos2_len(), self.incoming.pending_len())
     }
+
+    /// MQTT 5.0: the properties of the CONNACK that accepted the current
+    /// connection (the broker's limits, an assigned client id, its
+    /// Response Information…); `None` at 3.1.1 or before a CONNACK.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use mqtt_proto::packet::v5::{self, ConnAck, ConnAckProperties, ReasonCode};
+    /// use mqtt_proto::packet::Protocol;
+    /// use mqtt_proto::{Connection, Instant, MqttString, Options};
+    ///
+    /// let options = Options::new(MqttString::try_from("doc").unwrap()).protocol(Protocol::V5);
+    /// let mut conn = Connection::new(options).unwrap();
+    /// conn.connect(Instant::ZERO);
+    /// let properties = ConnAckProperties { receive_maximum: Some(10), ..Default::default() };
+    /// let connack = ConnAck { session_present: false, reason_code: ReasonCode::Success, properties };
+    /// let mut wire = BytesMut::new();
+    /// v5::Packet::ConnAck(Box::new(connack)).encode(&mut wire).unwrap();
+    /// conn.handle_read(Instant::ZERO, &wire);
+    /// assert_eq!(conn.connack_properties().unwrap().receive_maximum, Some(10));
+    /// ```
+    pub fn connack_properties(&self) -> Option<&crate::packet::v5::ConnAckProperties> {
+        self.v5.as_ref()?.connack.as_deref()
+    }
 }
