@@ -43,7 +43,8 @@ use std::time::Duration;
 
 /// Runtime-neutral helpers: nothing here names tokio, async-std or smol.
 mod rt {
-    pub use mqtt_client::mqtt_proto::packet::ConnectReturnCode;
+    pub use mqtt_client::mqtt_proto::packet::v5::ReasonCode;
+    pub use mqtt_client::mqtt_proto::packet::{ConnectReturnCode, Protocol};
     pub use mqtt_client::{
         Client, ConnectionEvent, Error, Message, Options, QoS, Runtime, SubscribeOutcome,
         Subscription,
@@ -179,12 +180,53 @@ mod scenarios {
         log.lines().filter(|l| l.contains(needle)).count()
     }
 
+    /// The protocol level a scenario runs at. Every client a scenario
+    /// opens gets its `Options` from [`Level::options`], so each scenario
+    /// runs unchanged at 3.1.1 and at 5.0; the few checks that differ by
+    /// level (a refusal is `Error::Refused` at 3.1.1, `Error::Rejected` at
+    /// 5.0) ask [`Level::is_v5`].
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub struct Level(pub Protocol);
+
+    impl Level {
+        pub const V311: Level = Level(Protocol::V311);
+        pub const V5: Level = Level(Protocol::V5);
+
+        /// The suite's options for `port`, at this level.
+        pub fn options(self, port: u16) -> Options {
+            options(port).protocol(self.0)
+        }
+
+        pub fn is_v5(self) -> bool {
+            self.0 == Protocol::V5
+        }
+
+        /// Checks that every client `broker` saw connected at this level:
+        /// mosquitto logs "New client connected from … as <id> (p<N>, …)",
+        /// p2 for 3.1.1 and p5 for 5.0. Without it a scenario whose
+        /// options lost the level would pass at 5.0 while testing 3.1.1.
+        pub fn check_log(self, log: &str) {
+            let want = if self.is_v5() { "(p5," } else { "(p2," };
+            let connected: Vec<&str> = log
+                .lines()
+                .filter(|l| l.contains("New client connected from"))
+                .collect();
+            assert!(!connected.is_empty(), "no client connected:\n{log}");
+            let wrong: Vec<&&str> = connected.iter().filter(|l| !l.contains(want)).collect();
+            assert!(
+                wrong.is_empty(),
+                "clients connected at another level than {:?}: {wrong:?}",
+                self.0
+            );
+        }
+    }
+
     // ---- 1. round trips ---------------------------------------------------
 
     /// A message at each QoS comes back with its topic, payload and QoS; a
     /// QoS 2 message exactly once.
-    pub async fn qos_round_trips<R: Runtime>(broker: &Mosquitto) {
-        let client = connect::<R>(options(broker.port())).await;
+    pub async fn qos_round_trips<R: Runtime>(lv: Level, broker: &Mosquitto) {
+        let client = connect::<R>(lv.options(broker.port())).await;
         let mut sub = subscribe(&client, "rt/#", QoS::ExactlyOnce).await;
         for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
             let topic = format!("rt/{qos:?}");
@@ -207,8 +249,8 @@ mod scenarios {
     /// A retained message reaches a later subscriber with RETAIN set
     /// [MQTT-3.3.1-6], [MQTT-3.3.1-8]; a subscriber that was already there
     /// sees it with RETAIN clear [MQTT-3.3.1-9].
-    pub async fn retained_message<R: Runtime>(broker: &Mosquitto) {
-        let publisher = connect::<R>(options(broker.port())).await;
+    pub async fn retained_message<R: Runtime>(lv: Level, broker: &Mosquitto) {
+        let publisher = connect::<R>(lv.options(broker.port())).await;
         let mut early = subscribe(&publisher, "retained/#", QoS::AtLeastOnce).await;
         within(
             STEP,
@@ -220,7 +262,7 @@ mod scenarios {
         let live = recv(&mut early, "the live copy").await;
         assert_eq!((live.payload.as_ref(), live.retain), (&b"on"[..], false));
 
-        let late_client = connect::<R>(options(broker.port())).await;
+        let late_client = connect::<R>(lv.options(broker.port())).await;
         let mut late = subscribe(&late_client, "retained/+", QoS::AtLeastOnce).await;
         let stored = recv(&mut late, "the retained message").await;
         assert_eq!(stored.topic, "retained/state");
@@ -238,9 +280,9 @@ mod scenarios {
     /// A zero-length payload is valid (section 3.3.3); a 16 MiB one fits
     /// the Remaining Length (at most 268,435,455, section 2.2.3) once both
     /// ends allow packets that big.
-    pub async fn payload_sizes<R: Runtime>(broker: &Mosquitto) {
+    pub async fn payload_sizes<R: Runtime>(lv: Level, broker: &Mosquitto) {
         const BIG: usize = 16 << 20;
-        let client = connect::<R>(options(broker.port()).max_packet_size(BIG + 1024)).await;
+        let client = connect::<R>(lv.options(broker.port()).max_packet_size(BIG + 1024)).await;
         let mut sub = subscribe(&client, "size/#", QoS::AtLeastOnce).await;
 
         publish(&client, "size/empty", bytes::Bytes::new(), QoS::AtLeastOnce).await;
@@ -269,8 +311,8 @@ mod scenarios {
 
     /// Topic names are UTF-8 strings (section 1.5.3, 4.7): accents, symbols
     /// and characters outside the BMP survive, and wildcards match them.
-    pub async fn utf8_topics<R: Runtime>(broker: &Mosquitto) {
-        let client = connect::<R>(options(broker.port())).await;
+    pub async fn utf8_topics<R: Runtime>(lv: Level, broker: &Mosquitto) {
+        let client = connect::<R>(lv.options(broker.port())).await;
         let mut sensors = subscribe(&client, "capteurs/+/°C", QoS::AtLeastOnce).await;
         let mut emoji = subscribe(&client, "émoji/🚀/#", QoS::ExactlyOnce).await;
 
@@ -298,17 +340,16 @@ mod scenarios {
     /// Dropping every handle (subscriptions included) ends the client the
     /// clean way: messages in flight complete, DISCONNECT is sent
     /// [MQTT-3.14.4-1], so the will is not published.
-    pub async fn dropping_every_handle_disconnects<R: Runtime>(broker: &Mosquitto) {
-        let watcher = connect::<R>(options(broker.port())).await;
+    pub async fn dropping_every_handle_disconnects<R: Runtime>(lv: Level, broker: &Mosquitto) {
+        let watcher = connect::<R>(lv.options(broker.port())).await;
         let mut wills = subscribe(&watcher, "wills/#", QoS::AtLeastOnce).await;
         let mut received = subscribe(&watcher, "dropped/#", QoS::AtLeastOnce).await;
 
-        let leaving = connect::<R>(options(broker.port()).client_id("will-dropped").last_will(
-            "wills/dropped",
-            "dropped is gone",
-            QoS::AtLeastOnce,
-            false,
-        ))
+        let leaving = connect::<R>(
+            lv.options(broker.port())
+                .client_id("will-dropped")
+                .last_will("wills/dropped", "dropped is gone", QoS::AtLeastOnce, false),
+        )
         .await;
         let sub = subscribe(&leaving, "anything/#", QoS::AtMostOnce).await;
         leaving
@@ -337,16 +378,14 @@ mod scenarios {
         disconnect(&watcher).await;
     }
 
-    pub async fn will_message<R: Runtime>(broker: &Mosquitto, vanish: fn(Options)) {
-        let watcher = connect::<R>(options(broker.port())).await;
+    pub async fn will_message<R: Runtime>(lv: Level, broker: &Mosquitto, vanish: fn(Options)) {
+        let watcher = connect::<R>(lv.options(broker.port())).await;
         let mut wills = subscribe(&watcher, "wills/#", QoS::AtLeastOnce).await;
 
-        let doomed = options(broker.port()).client_id("will-doomed").last_will(
-            "wills/doomed",
-            "doomed is gone",
-            QoS::AtLeastOnce,
-            false,
-        );
+        let doomed = lv
+            .options(broker.port())
+            .client_id("will-doomed")
+            .last_will("wills/doomed", "doomed is gone", QoS::AtLeastOnce, false);
         rt::blocking(move || vanish(doomed)).await;
         let will = recv(&mut wills, "the will of the vanished client").await;
         assert_eq!(will.topic, "wills/doomed");
@@ -359,12 +398,11 @@ mod scenarios {
             "the vanished client must not have said goodbye"
         );
 
-        let polite = connect::<R>(options(broker.port()).client_id("will-polite").last_will(
-            "wills/polite",
-            "polite is gone",
-            QoS::AtLeastOnce,
-            false,
-        ))
+        let polite = connect::<R>(
+            lv.options(broker.port())
+                .client_id("will-polite")
+                .last_will("wills/polite", "polite is gone", QoS::AtLeastOnce, false),
+        )
         .await;
         disconnect(&polite).await;
         expect_silence(
@@ -386,22 +424,38 @@ mod scenarios {
     /// The right user name and password connect; a wrong password is a typed
     /// refusal from `connect` (section 3.2.2.3: code 4, or 5 as mosquitto
     /// answers) and the client does not retry it.
-    pub async fn credentials<R: Runtime>(broker: &Mosquitto, user: &str, password: &str) {
+    pub async fn credentials<R: Runtime>(
+        lv: Level,
+        broker: &Mosquitto,
+        user: &str,
+        password: &str,
+    ) {
         let refused = within(
             STEP,
             "connect with a wrong password",
             mqtt_integration_tests::on_smol::connect::<R>(
-                options(broker.port())
+                lv.options(broker.port())
                     .client_id("intruder")
                     .credentials(user, "wrong"),
             ),
         )
         .await;
         match refused {
+            // 3.1.1: a CONNACK return code (section 3.2.2.3).
             Err(Error::Refused(ConnectReturnCode::BadUsernameOrPassword))
-            | Err(Error::Refused(ConnectReturnCode::NotAuthorized)) => {}
+            | Err(Error::Refused(ConnectReturnCode::NotAuthorized))
+                if !lv.is_v5() => {}
+            // 5.0: a CONNACK reason code, 0x86 or 0x87 (section 3.2.2.2).
+            Err(Error::Rejected(why))
+                if lv.is_v5()
+                    && matches!(
+                        why.reason,
+                        ReasonCode::BadUserNameOrPassword | ReasonCode::NotAuthorized
+                    ) => {}
             other => panic!(
-                "expected Err(Refused(BadUsernameOrPassword | NotAuthorized)), got {other:?}"
+                "expected a refusal for bad credentials at {:?} (Refused(BadUsernameOrPassword | \
+                 NotAuthorized) at 3.1.1, Rejected(0x86 | 0x87) at 5.0), got {other:?}",
+                lv.0
             ),
         }
         // The broker closes the connection after a refusal [MQTT-3.2.2-5];
@@ -428,7 +482,7 @@ mod scenarios {
         );
 
         let client = connect::<R>(
-            options(broker.port())
+            lv.options(broker.port())
                 .client_id("member")
                 .credentials(user, password.to_owned()),
         )
@@ -516,8 +570,9 @@ mod scenarios {
     /// idempotent [MQTT-3.8.4-3]). The client holds those messages for the
     /// unmatched grace (10 s by default) and hands them to that
     /// subscription: it must see every message; QoS 2 exactly once.
-    pub async fn persistent_session_new_client<R: Runtime>(broker: &Mosquitto) {
-        let sub_options = options(broker.port())
+    pub async fn persistent_session_new_client<R: Runtime>(lv: Level, broker: &Mosquitto) {
+        let sub_options = lv
+            .options(broker.port())
             .client_id("persist-sub")
             .clean_session(false);
         let filters = [
@@ -538,7 +593,7 @@ mod scenarios {
         disconnect(&first).await;
         drop(sub);
 
-        let publisher = connect::<R>(options(broker.port())).await;
+        let publisher = connect::<R>(lv.options(broker.port())).await;
         publish_numbered(&publisher, SESSION_N).await;
 
         let again = connect::<R>(sub_options).await;
@@ -598,10 +653,13 @@ mod scenarios {
     /// subscriber is away, and when it is back `events()` reports
     /// Connected{session_present: true} and the old `Subscription` receives
     /// every message, QoS 2 exactly once [MQTT-3.1.2-4], [MQTT-4.4.0-1].
-    pub async fn persistent_session_after_network_failure<R: Runtime>(broker: &Mosquitto) {
+    pub async fn persistent_session_after_network_failure<R: Runtime>(
+        lv: Level,
+        broker: &Mosquitto,
+    ) {
         let proxy = Proxy::start(broker.addr());
         let subscriber = connect::<R>(
-            options(proxy.port())
+            lv.options(proxy.port())
                 .client_id("persist-net")
                 .clean_session(false),
         )
@@ -618,7 +676,7 @@ mod scenarios {
 
         proxy.cut();
         wait_event(&events, STEP, "Disconnected after the cut", is_disconnected).await;
-        let publisher = connect::<R>(options(broker.port())).await;
+        let publisher = connect::<R>(lv.options(broker.port())).await;
         publish_numbered(&publisher, SESSION_N).await;
         proxy.restore();
 
@@ -652,10 +710,14 @@ mod scenarios {
     /// survives; the client resends what it had not finished
     /// [MQTT-4.4.0-1]. Every publish that `publish` reported `Ok` reaches the
     /// persistent subscriber, QoS 2 exactly once.
-    pub async fn broker_restart_mid_stream<R: Runtime>(broker: &mut Mosquitto) {
+    pub async fn broker_restart_mid_stream<R: Runtime>(lv: Level, broker: &mut Mosquitto) {
         let port = broker.port();
-        let subscriber =
-            connect::<R>(options(port).client_id("restart-sub").clean_session(false)).await;
+        let subscriber = connect::<R>(
+            lv.options(port)
+                .client_id("restart-sub")
+                .clean_session(false),
+        )
+        .await;
         let mut sub = within(
             STEP,
             "subscribe_many",
@@ -666,8 +728,12 @@ mod scenarios {
         )
         .await
         .expect("subscribe");
-        let publisher =
-            connect::<R>(options(port).client_id("restart-pub").clean_session(false)).await;
+        let publisher = connect::<R>(
+            lv.options(port)
+                .client_id("restart-pub")
+                .clean_session(false),
+        )
+        .await;
         let sub_events = events(&subscriber, connected(false)).await;
         let pub_events = events(&publisher, connected(false)).await;
 
@@ -782,8 +848,8 @@ mod scenarios {
     /// The connection dies while bytes wait to be written and no command
     /// follows: the driver must still notice, report it and reconnect
     /// (it once went to sleep here until the next command woke it).
-    pub async fn write_failure_is_noticed<R: Runtime>(broker: Mosquitto) {
-        let client = connect::<R>(options(broker.port()).max_packet_size(32 << 20)).await;
+    pub async fn write_failure_is_noticed<R: Runtime>(lv: Level, broker: Mosquitto) {
+        let client = connect::<R>(lv.options(broker.port()).max_packet_size(32 << 20)).await;
         let events = events(&client, connected(false)).await;
         broker.freeze();
         // 8 MiB cannot all fit in the socket buffers of a broker that reads
@@ -792,6 +858,7 @@ mod scenarios {
             .try_publish("big", vec![7u8; 8 << 20], QoS::AtMostOnce)
             .expect("queued");
         rt::sleep(Duration::from_millis(300)).await;
+        lv.check_log(&broker.log());
         drop(broker); // SIGKILL: the kernel resets the connection.
         let first = within(
             Duration::from_secs(3),
@@ -806,11 +873,11 @@ mod scenarios {
         );
     }
 
-    pub async fn frozen_broker<R: Runtime>(broker: &Mosquitto) {
+    pub async fn frozen_broker<R: Runtime>(lv: Level, broker: &Mosquitto) {
         const KEEP_ALIVE: Duration = Duration::from_secs(2);
         const SLACK: Duration = Duration::from_millis(500);
         let client = connect::<R>(
-            options(broker.port())
+            lv.options(broker.port())
                 .keep_alive(KEEP_ALIVE)
                 .connect_timeout(Duration::from_secs(1)),
         )
@@ -868,10 +935,10 @@ mod scenarios {
 
     /// 10,000 distinct filters on one client, 100 per `subscribe_many`; a
     /// message reaches exactly the subscription whose filter matches.
-    pub async fn ten_thousand_subscriptions<R: Runtime>(broker: &Mosquitto) {
+    pub async fn ten_thousand_subscriptions<R: Runtime>(lv: Level, broker: &Mosquitto) {
         const BATCHES: usize = 100;
         const PER_BATCH: usize = 100;
-        let client = connect::<R>(options(broker.port())).await;
+        let client = connect::<R>(lv.options(broker.port())).await;
         let mut calls = Vec::new();
         for b in 0..BATCHES {
             let client = client.clone();
@@ -920,12 +987,12 @@ mod scenarios {
     }
 
     /// 100 clients in one process, each with its own QoS 1 round trip.
-    pub async fn hundred_clients<R: Runtime>(broker: &Mosquitto) {
+    pub async fn hundred_clients<R: Runtime>(lv: Level, broker: &Mosquitto) {
         let port = broker.port();
         let mut tasks = Vec::new();
         for i in 0..100usize {
             tasks.push(rt::spawn::<R, _>(async move {
-                let client = connect::<R>(options(port).client_id(format!("hundred-{i}"))).await;
+                let client = connect::<R>(lv.options(port).client_id(format!("hundred-{i}"))).await;
                 let topic = format!("hundred/{i}");
                 let mut sub = subscribe(&client, &topic, QoS::AtLeastOnce).await;
                 publish(&client, &topic, format!("from {i}"), QoS::AtLeastOnce).await;
@@ -951,10 +1018,10 @@ mod scenarios {
     /// alive meanwhile (PINGREQ [MQTT-3.1.2-23]; the broker would cut it
     /// after 1.5 × keep-alive of silence [MQTT-3.1.2-24]), and when read
     /// everything arrives once, in order (ordered topic [MQTT-4.6.0-6]).
-    pub async fn slow_consumer<R: Runtime>(broker: &Mosquitto) {
+    pub async fn slow_consumer<R: Runtime>(lv: Level, broker: &Mosquitto) {
         const N: usize = 1000;
         let subscriber = connect::<R>(
-            options(broker.port())
+            lv.options(broker.port())
                 .client_id("slow-sub")
                 .keep_alive(Duration::from_secs(1))
                 .subscription_capacity(16),
@@ -962,7 +1029,7 @@ mod scenarios {
         .await;
         let mut sub = subscribe(&subscriber, "slow/t", QoS::AtLeastOnce).await;
         let events = events(&subscriber, connected(false)).await;
-        let publisher = connect::<R>(options(broker.port())).await;
+        let publisher = connect::<R>(lv.options(broker.port())).await;
         for i in 0..N {
             publish(&publisher, "slow/t", format!("{i}"), QoS::AtLeastOnce).await;
         }
@@ -1007,11 +1074,11 @@ mod scenarios {
 
     /// `try_publish` in a tight loop only ever answers Ok or Backpressure,
     /// and every QoS 1 message it accepted arrives, in order.
-    pub async fn try_publish_flood<R: Runtime>(broker: &Mosquitto) {
+    pub async fn try_publish_flood<R: Runtime>(lv: Level, broker: &Mosquitto) {
         const N: usize = 5000;
-        let subscriber = connect::<R>(options(broker.port())).await;
+        let subscriber = connect::<R>(lv.options(broker.port())).await;
         let mut sub = subscribe(&subscriber, "flood/#", QoS::AtLeastOnce).await;
-        let publisher = connect::<R>(options(broker.port())).await;
+        let publisher = connect::<R>(lv.options(broker.port())).await;
 
         let mut accepted_q1 = Vec::new();
         let mut accepted_q0 = 0usize;
@@ -1077,8 +1144,8 @@ mod scenarios {
     /// new session is empty (session present 0 [MQTT-3.2.2-1]), so the
     /// client subscribes again by itself and the old `Subscription` keeps
     /// receiving.
-    pub async fn resubscribe_after_lost_session<R: Runtime>(broker: &mut Mosquitto) {
-        let client = connect::<R>(options(broker.port())).await;
+    pub async fn resubscribe_after_lost_session<R: Runtime>(lv: Level, broker: &mut Mosquitto) {
+        let client = connect::<R>(lv.options(broker.port())).await;
         let mut sub = subscribe(&client, "resub/+", QoS::AtLeastOnce).await;
         let events = events(&client, connected(false)).await;
         restart(broker);
@@ -1102,7 +1169,7 @@ mod scenarios {
             ("resub/a", &b"after restart"[..])
         );
         // And from another client, once the SUBACK must have come back.
-        let other = connect::<R>(options(broker.port())).await;
+        let other = connect::<R>(lv.options(broker.port())).await;
         publish(&other, "resub/b", "from elsewhere", QoS::AtLeastOnce).await;
         let m = recv(&mut sub, "another client's message after the restart").await;
         assert_eq!(m.payload, "from elsewhere");
@@ -1166,189 +1233,228 @@ impl Drop for PasswordFile {
     }
 }
 
-/// One `#[test]` per scenario on one runtime, in a module named after it:
-/// `suite!(module, Runtime type, block_on, vanish)`, where `block_on` runs a
-/// future to completion on that runtime and `vanish` connects a client that
-/// dies without DISCONNECT (see [`vanish`]).
+/// One `#[test]` per scenario, runtime and protocol level:
+/// `suite!(module, Runtime type, block_on, vanish)` makes a module named
+/// after the runtime with every scenario at MQTT 3.1.1 (`tokio::qos_round_trips`)
+/// and, in its `v5` module, every scenario at MQTT 5.0
+/// (`tokio::v5::qos_round_trips`). `block_on` runs a future to completion
+/// on that runtime and `vanish` connects a client that dies without
+/// DISCONNECT (see [`vanish`]); both are paths from the crate root.
+/// After each scenario the broker's log must show that every client
+/// connected at the test's level ([`scenarios::Level::check_log`]).
 macro_rules! suite {
     ($flavor:ident, $runtime:ty, $block_on:path, $vanish:path) => {
         mod $flavor {
-            use super::{bounded, scenarios, PasswordFile};
-            use mqtt_integration_tests::broker::Mosquitto;
+            suite!(@level V311, stringify!($flavor), $runtime, $block_on, $vanish);
 
-            type R = $runtime;
-
-            /// Runs `scenario` on this runtime under the overall bound.
-            ///
-            /// Boxed: `block_on` then moves a pointer, not the ~10 KB
-            /// scenario future. Unoptimised, `async_std::task::block_on`
-            /// keeps about twenty copies of whatever it is given on the
-            /// stack (~2 MB for a scenario), past the 2 MiB of a test
-            /// thread.
-            fn run<F: std::future::Future>(name: &str, scenario: F) -> F::Output {
-                let name = format!("{}::{name}", stringify!($flavor));
-                $block_on(Box::pin(bounded(&name, scenario)))
-            }
-
-            #[test]
-            fn qos_round_trips() {
-                let broker = Mosquitto::start("");
-                run("qos_round_trips", scenarios::qos_round_trips::<R>(&broker));
-            }
-
-            #[test]
-            fn retained_message() {
-                let broker = Mosquitto::start("");
-                run(
-                    "retained_message",
-                    scenarios::retained_message::<R>(&broker),
+            /// The same scenarios at MQTT 5.0.
+            mod v5 {
+                suite!(
+                    @level V5,
+                    concat!(stringify!($flavor), "::v5"),
+                    $runtime,
+                    $block_on,
+                    $vanish
                 );
             }
+        }
+    };
+    (@level $level:ident, $label:expr, $runtime:ty, $block_on:path, $vanish:path) => {
+        use crate::scenarios::{self, Level};
+        use crate::{bounded, PasswordFile};
+        use mqtt_integration_tests::broker::Mosquitto;
 
-            #[test]
-            fn payload_sizes() {
-                // 0 is mosquitto's "no limit" for message_size_limit;
-                // max_packet_size leaves room for the 16 MiB payload and its
-                // header.
-                let broker = Mosquitto::start("message_size_limit 0\nmax_packet_size 20000000");
-                run("payload_sizes", scenarios::payload_sizes::<R>(&broker));
-            }
+        type R = $runtime;
 
-            #[test]
-            fn utf8_topics() {
-                let broker = Mosquitto::start("");
-                run("utf8_topics", scenarios::utf8_topics::<R>(&broker));
-            }
+        /// The protocol level every client of these tests connects at.
+        const LEVEL: Level = Level::$level;
 
-            #[test]
-            fn will_message() {
-                let broker = Mosquitto::start("");
-                run(
-                    "will_message",
-                    scenarios::will_message::<R>(&broker, $vanish),
-                );
-            }
+        /// Runs `scenario` on this runtime under the overall bound.
+        ///
+        /// Boxed: `block_on` then moves a pointer, not the ~10 KB
+        /// scenario future. Unoptimised, `async_std::task::block_on`
+        /// keeps about twenty copies of whatever it is given on the
+        /// stack (~2 MB for a scenario), past the 2 MiB of a test
+        /// thread.
+        fn run<F: std::future::Future>(name: &str, scenario: F) -> F::Output {
+            let name = format!("{}::{name}", $label);
+            $block_on(Box::pin(bounded(&name, scenario)))
+        }
 
-            #[test]
-            fn credentials() {
-                let passwords = PasswordFile::create("alice", "s3cret-pässword");
-                let broker = Mosquitto::start(&format!(
-                    "allow_anonymous false\npassword_file {}",
-                    passwords.0.display()
-                ));
-                run(
-                    "credentials",
-                    scenarios::credentials::<R>(&broker, "alice", "s3cret-pässword"),
-                );
-            }
+        #[test]
+        fn qos_round_trips() {
+            let broker = Mosquitto::start("");
+            run("qos_round_trips", scenarios::qos_round_trips::<R>(LEVEL, &broker));
+            LEVEL.check_log(&broker.log());
+        }
 
-            #[test]
-            fn persistent_session_new_client() {
-                let broker = Mosquitto::start("");
-                run(
-                    "persistent_session_new_client",
-                    scenarios::persistent_session_new_client::<R>(&broker),
-                );
-            }
+        #[test]
+        fn retained_message() {
+            let broker = Mosquitto::start("");
+            run(
+                "retained_message",
+                scenarios::retained_message::<R>(LEVEL, &broker),
+            );
+            LEVEL.check_log(&broker.log());
+        }
 
-            #[test]
-            fn persistent_session_after_network_failure() {
-                let broker = Mosquitto::start("");
-                run(
-                    "persistent_session_after_network_failure",
-                    scenarios::persistent_session_after_network_failure::<R>(&broker),
-                );
-            }
+        #[test]
+        fn payload_sizes() {
+            // 0 is mosquitto's "no limit" for message_size_limit;
+            // max_packet_size leaves room for the 16 MiB payload and its
+            // header.
+            let broker = Mosquitto::start("message_size_limit 0\nmax_packet_size 20000000");
+            run("payload_sizes", scenarios::payload_sizes::<R>(LEVEL, &broker));
+            LEVEL.check_log(&broker.log());
+        }
 
-            #[test]
-            fn broker_restart_mid_stream() {
-                // The harness puts persistence_location in the broker's own
-                // directory; SIGTERM (what restart sends) saves the
-                // database, the autosave is a second line of defence.
-                // A finite inflight window, whatever the harness default:
-                // with an unlimited one (`max_inflight_messages 0`)
-                // mosquitto 2.0.11 restores QoS 2 messages it had sent
-                // PUBREL for as PUBLISH after a restart ([MQTT-4.3.3-1]
-                // forbids it), and the client rightly delivers those again
-                // as new [MQTT-4.3.3-2]: duplicates that are the broker's.
-                // Reproduced with raw sockets, no client involved; finite
-                // windows (20, 30, 100) resend PUBREL as they should.
-                let mut broker = Mosquitto::start(
-                    "persistence true\nautosave_interval 1\nmax_inflight_messages 100",
-                );
-                run(
-                    "broker_restart_mid_stream",
-                    scenarios::broker_restart_mid_stream::<R>(&mut broker),
-                );
-            }
+        #[test]
+        fn utf8_topics() {
+            let broker = Mosquitto::start("");
+            run("utf8_topics", scenarios::utf8_topics::<R>(LEVEL, &broker));
+            LEVEL.check_log(&broker.log());
+        }
 
-            #[test]
-            fn write_failure_is_noticed() {
-                let broker = Mosquitto::start("message_size_limit 0\nmax_packet_size 40000000");
-                run(
-                    "write_failure_is_noticed",
-                    scenarios::write_failure_is_noticed::<R>(broker),
-                );
-            }
+        #[test]
+        fn will_message() {
+            let broker = Mosquitto::start("");
+            run(
+                "will_message",
+                scenarios::will_message::<R>(LEVEL, &broker, $vanish),
+            );
+            LEVEL.check_log(&broker.log());
+        }
 
-            #[test]
-            fn dropping_every_handle_disconnects() {
-                let broker = Mosquitto::start("");
-                run(
-                    "dropping_every_handle_disconnects",
-                    scenarios::dropping_every_handle_disconnects::<R>(&broker),
-                );
-            }
+        #[test]
+        fn credentials() {
+            let passwords = PasswordFile::create("alice", "s3cret-pässword");
+            let broker = Mosquitto::start(&format!(
+                "allow_anonymous false\npassword_file {}",
+                passwords.0.display()
+            ));
+            run(
+                "credentials",
+                scenarios::credentials::<R>(LEVEL, &broker, "alice", "s3cret-pässword"),
+            );
+            LEVEL.check_log(&broker.log());
+        }
 
-            #[test]
-            fn frozen_broker() {
-                let broker = Mosquitto::start("");
-                run("frozen_broker", scenarios::frozen_broker::<R>(&broker));
-            }
+        #[test]
+        fn persistent_session_new_client() {
+            let broker = Mosquitto::start("");
+            run(
+                "persistent_session_new_client",
+                scenarios::persistent_session_new_client::<R>(LEVEL, &broker),
+            );
+            LEVEL.check_log(&broker.log());
+        }
 
-            #[test]
-            fn ten_thousand_subscriptions() {
-                let broker = Mosquitto::start("");
-                run(
-                    "ten_thousand_subscriptions",
-                    scenarios::ten_thousand_subscriptions::<R>(&broker),
-                );
-            }
+        #[test]
+        fn persistent_session_after_network_failure() {
+            let broker = Mosquitto::start("");
+            run(
+                "persistent_session_after_network_failure",
+                scenarios::persistent_session_after_network_failure::<R>(LEVEL, &broker),
+            );
+            LEVEL.check_log(&broker.log());
+        }
 
-            #[test]
-            fn hundred_clients() {
-                let broker = Mosquitto::start("");
-                run("hundred_clients", scenarios::hundred_clients::<R>(&broker));
-            }
+        #[test]
+        fn broker_restart_mid_stream() {
+            // The harness puts persistence_location in the broker's own
+            // directory; SIGTERM (what restart sends) saves the
+            // database, the autosave is a second line of defence.
+            // A finite inflight window, whatever the harness default:
+            // with an unlimited one (`max_inflight_messages 0`)
+            // mosquitto 2.0.11 restores QoS 2 messages it had sent
+            // PUBREL for as PUBLISH after a restart ([MQTT-4.3.3-1]
+            // forbids it), and the client rightly delivers those again
+            // as new [MQTT-4.3.3-2]: duplicates that are the broker's.
+            // Reproduced with raw sockets, no client involved; finite
+            // windows (20, 30, 100) resend PUBREL as they should.
+            let mut broker = Mosquitto::start(
+                "persistence true\nautosave_interval 1\nmax_inflight_messages 100",
+            );
+            run(
+                "broker_restart_mid_stream",
+                scenarios::broker_restart_mid_stream::<R>(LEVEL, &mut broker),
+            );
+            LEVEL.check_log(&broker.log());
+        }
 
-            #[test]
-            fn slow_consumer() {
-                // A small broker inflight window, as deployed brokers have
-                // (mosquitto's default is 20), so that held delivery really
-                // stops the broker; the queue stays above the volume so the
-                // broker itself drops nothing.
-                let broker =
-                    Mosquitto::start("max_inflight_messages 20\nmax_queued_messages 100000");
-                run("slow_consumer", scenarios::slow_consumer::<R>(&broker));
-            }
+        #[test]
+        fn write_failure_is_noticed() {
+            let broker = Mosquitto::start("message_size_limit 0\nmax_packet_size 40000000");
+            run(
+                "write_failure_is_noticed",
+                scenarios::write_failure_is_noticed::<R>(LEVEL, broker),
+            );
+        }
 
-            #[test]
-            fn try_publish_flood() {
-                let broker = Mosquitto::start("");
-                run(
-                    "try_publish_flood",
-                    scenarios::try_publish_flood::<R>(&broker),
-                );
-            }
+        #[test]
+        fn dropping_every_handle_disconnects() {
+            let broker = Mosquitto::start("");
+            run(
+                "dropping_every_handle_disconnects",
+                scenarios::dropping_every_handle_disconnects::<R>(LEVEL, &broker),
+            );
+            LEVEL.check_log(&broker.log());
+        }
 
-            #[test]
-            fn resubscribe_after_lost_session() {
-                let mut broker = Mosquitto::start("");
-                run(
-                    "resubscribe_after_lost_session",
-                    scenarios::resubscribe_after_lost_session::<R>(&mut broker),
-                );
-            }
+        #[test]
+        fn frozen_broker() {
+            let broker = Mosquitto::start("");
+            run("frozen_broker", scenarios::frozen_broker::<R>(LEVEL, &broker));
+            LEVEL.check_log(&broker.log());
+        }
+
+        #[test]
+        fn ten_thousand_subscriptions() {
+            let broker = Mosquitto::start("");
+            run(
+                "ten_thousand_subscriptions",
+                scenarios::ten_thousand_subscriptions::<R>(LEVEL, &broker),
+            );
+            LEVEL.check_log(&broker.log());
+        }
+
+        #[test]
+        fn hundred_clients() {
+            let broker = Mosquitto::start("");
+            run("hundred_clients", scenarios::hundred_clients::<R>(LEVEL, &broker));
+            LEVEL.check_log(&broker.log());
+        }
+
+        #[test]
+        fn slow_consumer() {
+            // A small broker inflight window, as deployed brokers have
+            // (mosquitto's default is 20), so that held delivery really
+            // stops the broker; the queue stays above the volume so the
+            // broker itself drops nothing.
+            let broker =
+                Mosquitto::start("max_inflight_messages 20\nmax_queued_messages 100000");
+            run("slow_consumer", scenarios::slow_consumer::<R>(LEVEL, &broker));
+            LEVEL.check_log(&broker.log());
+        }
+
+        #[test]
+        fn try_publish_flood() {
+            let broker = Mosquitto::start("");
+            run(
+                "try_publish_flood",
+                scenarios::try_publish_flood::<R>(LEVEL, &broker),
+            );
+            LEVEL.check_log(&broker.log());
+        }
+
+        #[test]
+        fn resubscribe_after_lost_session() {
+            let mut broker = Mosquitto::start("");
+            run(
+                "resubscribe_after_lost_session",
+                scenarios::resubscribe_after_lost_session::<R>(LEVEL, &mut broker),
+            );
+            LEVEL.check_log(&broker.log());
         }
     };
 }
@@ -1356,20 +1462,20 @@ macro_rules! suite {
 suite!(
     tokio,
     mqtt_tokio::Tokio,
-    super::block_on_tokio,
-    super::vanish::tokio_runtime_dropped
+    crate::block_on_tokio,
+    crate::vanish::tokio_runtime_dropped
 );
 suite!(
     async_std,
     mqtt_async_std::AsyncStd,
     ::async_std::task::block_on,
-    super::vanish::executor_dropped
+    crate::vanish::executor_dropped
 );
 suite!(
     smol,
     mqtt_integration_tests::on_smol::Smol,
     ::smol::block_on,
-    super::vanish::executor_dropped
+    crate::vanish::executor_dropped
 );
 
 /// Under smol, async-std's executor is never started: not by the client's
