@@ -92,16 +92,24 @@ impl Connection {
                 self.options.client_id = id.clone();
             }
         }
-        // The broker's keep-alive replaces ours [MQTT-3.2.2-21].
-        if let Some(secs) = properties.server_keep_alive {
-            let interval = (secs != 0).then(|| Duration::from_secs(u64::from(secs)));
-            let ping_timeout = self
-                .options
-                .ping_timeout
-                .or_else(|| interval.map(|k| k / 2))
-                .unwrap_or(Duration::from_secs(30));
-            self.keep_alive = KeepAlive::new(interval, ping_timeout);
-        }
+        // The broker's keep-alive replaces ours [MQTT-3.2.2-21], for this
+        // connection only: without one, ours holds again (an earlier
+        // CONNACK's value must not linger).
+        self.keep_alive = match properties.server_keep_alive {
+            Some(secs) => {
+                let interval = (secs != 0).then(|| Duration::from_secs(u64::from(secs)));
+                let ping_timeout = self
+                    .options
+                    .ping_timeout
+                    .or_else(|| interval.map(|k| k / 2))
+                    .unwrap_or(Duration::from_secs(30));
+                KeepAlive::new(interval, ping_timeout)
+            }
+            None => KeepAlive::new(
+                self.options.effective_keep_alive(),
+                self.options.effective_ping_timeout(),
+            ),
+        };
         if let Some(v5) = &mut self.v5 {
             v5.on_connack(&self.options, Box::new(properties));
         }
