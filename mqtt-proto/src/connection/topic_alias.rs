@@ -83,6 +83,13 @@ impl TopicAliases {
             _ => OutgoingTopic::Plain,
         }
     }
+
+    /// Takes back the alias `outgoing` just set for `topic` (the PUBLISH
+    /// went out without it). Only for the latest `Set`: aliases are handed
+    /// out in order, so removing the last one leaves the map as it was.
+    pub(crate) fn unset(&mut self, topic: &TopicName) {
+        self.outgoing.remove(topic);
+    }
 }
 
 #[cfg(test)]

@@ -133,12 +133,24 @@ impl Connection {
 /// properties and no alias.
 pub(super) fn publish_size(v5: bool, message: &Message) -> usize {
     if v5 {
+        // What `write_publish` sends: no Subscription Identifier.
+        let props = message.properties();
+        let stripped: PublishProperties;
+        let properties = if props.subscription_identifiers.is_empty() {
+            props
+        } else {
+            stripped = PublishProperties {
+                subscription_identifiers: Vec::new(),
+                ..props.clone()
+            };
+            &stripped
+        };
         v5::PublishParts {
             dup: false,
             qos_pid: qos_pid_for_size(message.qos),
             retain: message.retain,
             topic: Some(&message.topic),
-            properties: message.properties(),
+            properties,
             payload: &message.payload,
         }
         .encoded_len()
@@ -182,30 +194,53 @@ pub(super) fn write_publish(
         .encode(tx);
     };
     let props = message.properties();
-    let (topic, alias) = match v5.aliases.outgoing(&message.topic) {
+    let choice = v5.aliases.outgoing(&message.topic);
+    let (topic, alias) = match choice {
         OutgoingTopic::Plain => (Some(&message.topic), None),
         OutgoingTopic::Set(alias) => (Some(&message.topic), Some(alias)),
         OutgoingTopic::Use(alias) => (None, Some(alias)),
     };
     // The alias is the connection's to choose: one the application set is
-    // replaced, or dropped.
+    // replaced, or dropped. A PUBLISH we send carries no Subscription
+    // Identifier [5.0 MQTT-3.3.4-6] (a received message passed on as it is
+    // has some).
     let aliased: PublishProperties;
-    let properties = if props.topic_alias == alias {
+    let properties = if props.topic_alias == alias && props.subscription_identifiers.is_empty() {
         props
     } else {
         aliased = PublishProperties {
             topic_alias: alias,
+            subscription_identifiers: Vec::new(),
             ..props.clone()
         };
         &aliased
     };
-    v5::PublishParts {
+    let parts = v5::PublishParts {
         dup,
         qos_pid,
         retain: message.retain,
         topic,
         properties,
         payload: &message.payload,
+    };
+    // The alias property takes three bytes: it must not push a PUBLISH
+    // that fits in full past the broker's Maximum Packet Size
+    // [5.0 MQTT-3.2.2-15]. Then the topic goes in full, without an alias,
+    // and an alias just set is given back.
+    if alias.is_some() && parts.encoded_len() > v5.max_packet_out {
+        if let OutgoingTopic::Set(_) = choice {
+            v5.aliases.unset(&message.topic);
+        }
+        let plain = PublishProperties {
+            topic_alias: None,
+            ..properties.clone()
+        };
+        return v5::PublishParts {
+            topic: Some(&message.topic),
+            properties: &plain,
+            ..parts
+        }
+        .encode(tx);
     }
-    .encode(tx)
+    parts.encode(tx)
 }
