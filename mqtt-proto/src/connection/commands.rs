@@ -155,6 +155,15 @@ impl Connection {
         if id.is_some_and(|id| id == 0 || id > 268_435_455) {
             return Err(SubscribeError::InvalidProperties);
         }
+        // [5.0 MQTT-3.8.3-4] No Local on a shared subscription is a protocol
+        // error: the codec will not encode it, so it is refused here rather
+        // than accepted and never sent. (3.1.1 sends no options but QoS.)
+        let shared_no_local = |(f, o): &(TopicFilter, SubscriptionOptions)| {
+            o.no_local && f.as_str().starts_with("$share/")
+        };
+        if self.is_v5() && filters.iter().any(shared_no_local) {
+            return Err(SubscribeError::InvalidProperties);
+        }
         let live = filters.clone();
         let pid = self.request(filters.is_empty(), |pid| {
             Request::Subscribe(Subscribe {

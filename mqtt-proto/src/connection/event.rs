@@ -665,7 +665,8 @@ pub enum SubscribeError {
         max: usize,
     },
     /// MQTT 5.0: a Subscription Identifier of 0 or above 268,435,455
-    /// (section 3.8.2.1.2).
+    /// (section 3.8.2.1.2), or No Local on a shared subscription
+    /// [5.0 MQTT-3.8.3-4].
     InvalidProperties,
 }
 
@@ -680,7 +681,7 @@ impl fmt::Display for SubscribeError {
                 write!(f, "request of {size} bytes exceeds max_packet_size {max}")
             }
             SubscribeError::InvalidProperties => {
-                f.write_str("subscription identifier out of range 1 to 268435455")
+                f.write_str("subscription identifier out of range 1 to 268435455, or no local on a shared subscription")
             }
         }
     }
