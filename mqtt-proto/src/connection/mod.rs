@@ -466,6 +466,26 @@ impl Connection {
         }
         let window = self.window();
         let batch = (window / 4).max(1);
+        // Messages of a resumed session held back by the broker's Receive
+        // Maximum go first, in their order [5.0 MQTT-3.3.4-7]
+        // [MQTT-4.6.0-1]. (Entries held back still occupy the window, so
+        // no new message passes them.)
+        while self.outgoing.inflight.len() - self.outgoing.held_back < window {
+            let Some(i) = self.outgoing.first_held_back() else {
+                break;
+            };
+            self.outgoing.set_held_back(i, false);
+            let dup = self.outgoing.re_encode(i);
+            let Some(m) = self.outgoing.inflight.get(i) else {
+                break;
+            };
+            let qos_pid = match m.stage {
+                Stage::SentQos2 => QosPid::ExactlyOnce(m.pid),
+                _ => QosPid::AtLeastOnce(m.pid),
+            };
+            let v5 = self.v5.as_deref_mut();
+            let _ = write_publish(&mut self.tx, v5, dup, qos_pid, &m.message);
+        }
         while let Some(next) = self.outgoing.queue.front() {
             if let Some(reason) = self.v5.as_deref().and_then(|v5| v5.refuses(&next.message)) {
                 if let Some(refused) = self.outgoing.queue.pop_front() {

@@ -43,6 +43,9 @@ pub(crate) struct Inflight {
     transmitted: bool,
     /// The transmit epoch of its latest encoding, or `DISCARDED`.
     encoded_in: u64,
+    /// MQTT 5.0: resumed with the session but not yet resent on this
+    /// connection, because the broker's Receive Maximum had no room.
+    held_back: bool,
 }
 
 /// `encoded_in` of an encoding thrown away with the transmit buffer.
@@ -66,6 +69,8 @@ pub(crate) struct Outgoing {
     pub(crate) inflight: VecDeque<Inflight>,
     /// Counts the transmit buffers handed out.
     epoch: u64,
+    /// Entries of `inflight` held back (see `Inflight::held_back`).
+    pub(crate) held_back: usize,
 }
 
 impl Outgoing {
@@ -90,6 +95,7 @@ impl Outgoing {
             stage,
             transmitted: false,
             encoded_in: self.epoch,
+            held_back: false,
         });
         let last = self.inflight.len() - 1;
         &self.inflight[last]
@@ -116,6 +122,7 @@ impl Outgoing {
             stage,
             transmitted: true,
             encoded_in: DISCARDED,
+            held_back: false,
         });
     }
 
@@ -155,12 +162,38 @@ impl Outgoing {
         self.finish(pid, Stage::Released)
     }
 
+    /// Holds entry `i` back from the resend of a resumed session, or lets
+    /// it go again.
+    pub(crate) fn set_held_back(&mut self, i: usize, held: bool) {
+        if let Some(m) = self.inflight.get_mut(i) {
+            if m.held_back != held {
+                m.held_back = held;
+                if held {
+                    self.held_back += 1;
+                } else {
+                    self.held_back -= 1;
+                }
+            }
+        }
+    }
+
+    /// The oldest entry held back, if any.
+    pub(crate) fn first_held_back(&self) -> Option<usize> {
+        if self.held_back == 0 {
+            return None;
+        }
+        self.inflight.iter().position(|m| m.held_back)
+    }
+
     fn finish(&mut self, pid: PacketId, expected: Stage) -> AckOutcome {
         match self.position(pid) {
-            Some(i) if self.inflight[i].stage == expected => match self.inflight.remove(i) {
-                Some(done) => AckOutcome::Completed(done.id),
-                None => AckOutcome::Unknown,
-            },
+            Some(i) if self.inflight[i].stage == expected => {
+                self.set_held_back(i, false);
+                match self.inflight.remove(i) {
+                    Some(done) => AckOutcome::Completed(done.id),
+                    None => AckOutcome::Unknown,
+                }
+            }
             _ => AckOutcome::Unknown,
         }
     }
@@ -177,6 +210,8 @@ impl Outgoing {
         match self.position(pid) {
             Some(i) => match self.inflight[i].stage {
                 Stage::SentQos2 => {
+                    // Its PUBLISH reached the broker: no resend is owed.
+                    self.set_held_back(i, false);
                     self.inflight[i].stage = Stage::Released;
                     AckOutcome::SendPubRel {
                         released: Some(self.inflight[i].id),
@@ -199,6 +234,7 @@ impl Outgoing {
     pub(crate) fn requeue_after_session_loss(&mut self, fail_qos2: bool) -> SessionLoss {
         let mut loss = SessionLoss::default();
         let epoch = self.epoch;
+        self.held_back = 0;
         while let Some(m) = self.inflight.pop_back() {
             loss.freed.push(m.pid);
             let sent = m.transmitted || (m.encoded_in != DISCARDED && m.encoded_in < epoch);

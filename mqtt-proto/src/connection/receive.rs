@@ -225,8 +225,31 @@ impl Connection {
     /// [MQTT-4.4.0-1] resend unacknowledged PUBLISH (with DUP 1
     /// [MQTT-3.3.1-1], unless its bytes never left) and PUBREL, with their original ids, in their original
     /// order [MQTT-4.6.0-1].
+    ///
+    /// At 5.0 the broker's Receive Maximum bounds the PUBLISH packets
+    /// resent too [5.0 MQTT-3.3.4-7]: those beyond it are held back, and
+    /// `pump` sends them, before any new message, as acks make room.
     fn resend_session(&mut self) {
+        let window = if self.is_v5() {
+            self.window()
+        } else {
+            usize::MAX
+        };
+        let mut published = 0;
         for i in 0..self.outgoing.inflight.len() {
+            self.outgoing.set_held_back(i, false);
+            let publish = self
+                .outgoing
+                .inflight
+                .get(i)
+                .is_some_and(|m| m.stage != Stage::Released);
+            if publish {
+                if published >= window {
+                    self.outgoing.set_held_back(i, true);
+                    continue;
+                }
+                published += 1;
+            }
             let dup = self.outgoing.re_encode(i);
             let Some(m) = self.outgoing.inflight.get(i) else {
                 break;
