@@ -192,7 +192,9 @@ impl Connection {
     }
 
     /// The broker holds none of the session's filters: subscribe again to
-    /// those no pending request asks for (see `subscriptions.rs`).
+    /// those no pending request asks for (see `subscriptions.rs`), in
+    /// SUBSCRIBE packets within the broker's Maximum Packet Size too
+    /// [5.0 MQTT-3.2.2-15].
     fn resubscribe(&mut self) {
         let pending = self.requests.iter().flat_map(|r| match r {
             Request::Subscribe(s) => s.filters.as_slice(),
@@ -200,7 +202,7 @@ impl Connection {
         });
         let batches = self
             .subscriptions
-            .to_resubscribe(pending.map(|(f, _)| f), self.options.max_packet_size);
+            .to_resubscribe(pending.map(|(f, _)| f), self.max_packet_out());
         for batch in batches {
             let Some(pid) = self.ids.allocate() else {
                 // Every id is taken by messages in flight; what is left
