@@ -609,7 +609,7 @@ fn a_messages_mqtt5_properties_survive_the_store() {
     let message = Message::new("t", "payload", QoS::ExactlyOnce)
         .unwrap()
         .with_properties(props);
-    let op = StoreOp::Publish { id: id, message };
+    let op = StoreOp::Publish { id, message };
     let mut record = Vec::new();
     op.encode(&mut record);
     assert_eq!(StoreOp::decode(&record), Ok(op.clone()));
@@ -617,7 +617,7 @@ fn a_messages_mqtt5_properties_survive_the_store() {
     // A damaged property block is a typed error, never a panic: the
     // property length claims more than the record holds.
     let plain = StoreOp::Publish {
-        id: id,
+        id,
         message: Message::new("t", "", QoS::AtLeastOnce).unwrap(),
     };
     let mut damaged = Vec::new();
