@@ -30,6 +30,12 @@ impl<R: Runtime> Driver<R> {
             Event::Auth { reason, properties } => self.on_auth(reason, properties),
             Event::Connected { .. } => {
                 self.last_error = None;
+                // An exchange begun in CONNECT ends with CONNACK, which
+                // carries the broker's final data (section 4.12).
+                if let Some(auth) = &self.authenticator {
+                    let props = self.conn.connack_properties();
+                    auth.success(props.and_then(|p| p.authentication_data.as_deref()));
+                }
                 return Some(event);
             }
             other => return Some(other),
