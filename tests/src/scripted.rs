@@ -8,7 +8,7 @@
 //! itself: every byte it sends is the script's.
 
 use bytes::BytesMut;
-use mqtt_proto::packet::{decode, Packet};
+use mqtt_proto::packet::{decode, v5, Packet};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -56,6 +56,47 @@ impl Peer {
                 Err(_) => return None,
             }
         }
+    }
+
+    /// The client's next MQTT 5.0 packet within `limit`, with the exact
+    /// bytes it came in; `None` on silence, end of stream or bytes the 5.0
+    /// codec rejects.
+    pub fn packet_v5(&mut self, limit: Duration) -> Option<(Vec<u8>, v5::Packet)> {
+        let give_up = Instant::now() + limit;
+        loop {
+            let before = self.rx.clone();
+            match v5::decode(&mut self.rx, MAX_PACKET) {
+                Ok(Some(p)) => {
+                    let used = before.len() - self.rx.len();
+                    return Some((before[..used].to_vec(), p));
+                }
+                Ok(None) => {}
+                Err(_) => return None,
+            }
+            let left = give_up.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            let _ = self
+                .stream
+                .set_read_timeout(Some(left.min(Duration::from_millis(50))));
+            let mut chunk = [0u8; 8192];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.rx.extend_from_slice(&chunk[..n]),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
+    /// Sends an MQTT 5.0 packet, encoded by our codec.
+    pub fn send_packet_v5(&mut self, packet: &v5::Packet) {
+        let mut buf = BytesMut::new();
+        packet
+            .encode(&mut buf)
+            .expect("a 5.0 packet the codec can encode");
+        self.send(&buf);
     }
 
     /// Waits for the CONNECT; false if something else (or nothing) came.
