@@ -626,3 +626,46 @@ fn a_messages_mqtt5_properties_survive_the_store() {
     damaged.push(0x05);
     assert_eq!(StoreOp::decode(&damaged), Err(RecordError::BadProperties));
 }
+
+#[test]
+fn a_restored_mqtt5_subscription_keeps_its_options_and_identifier() {
+    use mqtt_proto::packet::v5::{self, ConnAck, ReasonCode, SubscriptionOptions};
+    use mqtt_proto::packet::Protocol;
+    use mqtt_proto::{Connection, Instant, TopicFilter};
+    let mut wanted = SubscriptionOptions::new(QoS::AtLeastOnce);
+    wanted.no_local = true;
+    wanted.retain_as_published = true;
+    let filter = TopicFilter::try_from("chat/#").unwrap();
+    let mut session = StoredSession::new();
+    session.apply(StoreOp::Subscribed {
+        filter: filter.clone(),
+        options: wanted,
+        identifier: Some(42),
+    });
+    let mut conn = Connection::restore(options().protocol(Protocol::V5), &session).unwrap();
+    let now = Instant::ZERO;
+    conn.connect(now);
+    while conn.poll_store().is_some() {}
+    let _connect = conn.poll_transmit(now);
+    // The broker lost the session: the core subscribes again, with the
+    // options and identifier the filter was subscribed with.
+    let connack = ConnAck {
+        session_present: false,
+        reason_code: ReasonCode::Success,
+        properties: Default::default(),
+    };
+    let mut wire = BytesMut::new();
+    v5::Packet::ConnAck(Box::new(connack))
+        .encode(&mut wire)
+        .unwrap();
+    conn.handle_read(now, &wire);
+    while conn.poll_store().is_some() {}
+    let mut out = BytesMut::from(&conn.poll_transmit(now).unwrap()[..]);
+    match v5::decode(&mut out, usize::MAX) {
+        Ok(Some(v5::Packet::Subscribe(s))) => {
+            assert_eq!(s.filters, [(filter, wanted)]);
+            assert_eq!(s.properties.subscription_identifier, Some(42));
+        }
+        other => panic!("expected SUBSCRIBE, got {other:?}"),
+    }
+}

@@ -262,7 +262,7 @@ fn sub_with_a_store_keeps_its_session_in_a_file() {
     let session = mqtt_client::stored_session(&dir, "cli-store").expect("the store");
     let filters: Vec<String> = session
         .subscriptions()
-        .map(|(f, _)| f.as_str().to_owned())
+        .map(|(f, _, _)| f.as_str().to_owned())
         .collect();
     assert_eq!(filters, ["s/#"]);
     assert_eq!(session.publishes().count(), 0);

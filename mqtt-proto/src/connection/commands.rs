@@ -175,7 +175,8 @@ impl Connection {
         for (filter, options) in &live {
             self.record(|| StoreOp::Subscribed {
                 filter: filter.clone(),
-                qos: options.qos,
+                options: *options,
+                identifier: id,
             });
         }
         self.subscriptions.on_subscribe(&live, id);

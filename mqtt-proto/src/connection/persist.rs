@@ -4,7 +4,6 @@
 
 use super::outgoing::Queued;
 use super::*;
-use crate::packet::v5::SubscriptionOptions;
 use crate::store::{RestoreError, StoreOp, StoredSession};
 
 impl Connection {
@@ -61,11 +60,10 @@ impl Connection {
         for pid in session.received() {
             conn.incoming.restore_received(pid);
         }
-        let filters: Vec<(TopicFilter, SubscriptionOptions)> = session
-            .subscriptions()
-            .map(|(f, q)| (f.clone(), SubscriptionOptions::new(q)))
-            .collect();
-        conn.subscriptions.on_subscribe(&filters, None);
+        for (filter, options, id) in session.subscriptions() {
+            conn.subscriptions
+                .on_subscribe(&[(filter.clone(), options)], id);
+        }
         conn.next_publish_id = session.next_id();
         Ok(conn)
     }

@@ -52,7 +52,8 @@ pub use record::RecordError;
 pub use session::{RestoreError, StoredPublish, StoredSession};
 
 use crate::connection::{Message, PublishId};
-use crate::packet::{PacketId, QoS};
+use crate::packet::v5::SubscriptionOptions;
+use crate::packet::PacketId;
 use crate::topic::TopicFilter;
 
 /// One change of the durable session (see the module documentation).
@@ -115,12 +116,15 @@ pub enum StoreOp {
     },
     /// The broker lost the session: no incoming QoS 2 id is held any more.
     ForgetIncoming,
-    /// The session holds this filter at this QoS.
+    /// The session holds this filter with these options.
     Subscribed {
         /// The filter.
         filter: TopicFilter,
-        /// The QoS asked for.
-        qos: QoS,
+        /// The maximum QoS asked for and, at MQTT 5.0, the other
+        /// subscription options.
+        options: SubscriptionOptions,
+        /// MQTT 5.0: the subscription identifier it was subscribed with.
+        identifier: Option<u32>,
     },
     /// The session no longer holds this filter.
     Unsubscribed {

@@ -13,12 +13,13 @@
 //! | Received | 6 | packet id u16 |
 //! | Forgotten | 7 | packet id u16 |
 //! | ForgetIncoming | 8 | |
-//! | Subscribed | 9 | QoS u8, filter |
+//! | Subscribed | 9 | options u8 (as SUBSCRIBE carries them: QoS in bits 0-1; bit 6 set when an identifier follows), identifier u32 if so, filter |
 //! | Unsubscribed | 10 | filter |
 
 use super::StoreOp;
 use crate::connection::{Message, PublishId};
-use crate::packet::{v5, PacketId, QoS};
+use crate::packet::v5::{self, SubscriptionOptions};
+use crate::packet::{PacketId, QoS};
 use crate::topic::{TopicFilter, TopicName};
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -35,6 +36,10 @@ const FORGOTTEN: u8 = 7;
 const FORGET_INCOMING: u8 = 8;
 const SUBSCRIBED: u8 = 9;
 const UNSUBSCRIBED: u8 = 10;
+
+/// In a Subscribed record's options byte (whose bits 6 and 7 SUBSCRIBE
+/// leaves reserved): a subscription identifier follows.
+const IDENTIFIER_FOLLOWS: u8 = 0x40;
 
 /// Why a record is not a [`StoreOp`].
 ///
@@ -84,14 +89,25 @@ impl StoreOp {
     /// Appends the record of this op to `out`.
     ///
     /// ```
+    /// use mqtt_proto::packet::v5::SubscriptionOptions;
     /// use mqtt_proto::store::StoreOp;
-    /// use mqtt_proto::TopicFilter;
-    /// use mqtt_proto::QoS;
+    /// use mqtt_proto::{QoS, TopicFilter};
     ///
-    /// let op = StoreOp::Subscribed { filter: TopicFilter::try_from("a/#").unwrap(), qos: QoS::AtLeastOnce };
+    /// let filter = TopicFilter::try_from("a/#").unwrap();
+    /// let options = SubscriptionOptions::new(QoS::AtLeastOnce);
+    /// let op = StoreOp::Subscribed { filter: filter.clone(), options, identifier: None };
     /// let mut record = Vec::new();
     /// op.encode(&mut record);
     /// assert_eq!(record, [9, 1, b'a', b'/', b'#']);
+    /// assert_eq!(StoreOp::decode(&record), Ok(op));
+    ///
+    /// // MQTT 5.0: the other options, and an identifier after a flag bit.
+    /// let mut options = SubscriptionOptions::new(QoS::AtMostOnce);
+    /// options.no_local = true;
+    /// let op = StoreOp::Subscribed { filter, options, identifier: Some(7) };
+    /// let mut record = Vec::new();
+    /// op.encode(&mut record);
+    /// assert_eq!(record, [9, 0x44, 0, 0, 0, 7, b'a', b'/', b'#']);
     /// assert_eq!(StoreOp::decode(&record), Ok(op));
     /// ```
     pub fn encode(&self, out: &mut Vec<u8>) {
@@ -134,9 +150,21 @@ impl StoreOp {
                 out.extend_from_slice(&pid.get().to_be_bytes());
             }
             StoreOp::ForgetIncoming => out.push(FORGET_INCOMING),
-            StoreOp::Subscribed { filter, qos } => {
+            StoreOp::Subscribed {
+                filter,
+                options,
+                identifier,
+            } => {
                 out.push(SUBSCRIBED);
-                out.push(*qos as u8);
+                let follows = if identifier.is_some() {
+                    IDENTIFIER_FOLLOWS
+                } else {
+                    0
+                };
+                out.push(options.to_u8() | follows);
+                if let Some(id) = identifier {
+                    out.extend_from_slice(&id.to_be_bytes());
+                }
                 out.extend_from_slice(filter.as_str().as_bytes());
             }
             StoreOp::Unsubscribed { filter } => {
@@ -207,11 +235,19 @@ impl StoreOp {
             FORGOTTEN => StoreOp::Forgotten { pid: r.pid()? },
             FORGET_INCOMING => StoreOp::ForgetIncoming,
             SUBSCRIBED => {
-                let q = r.u8()?;
-                let qos = QoS::from_u8(q).ok_or(RecordError::BadQoS(q))?;
+                // Records written before 5.0 hold the QoS alone: the same
+                // byte with every other bit 0.
+                let b = r.u8()?;
+                let options = SubscriptionOptions::from_u8(b & !IDENTIFIER_FOLLOWS)
+                    .ok_or(RecordError::BadQoS(b))?;
+                let identifier = match b & IDENTIFIER_FOLLOWS {
+                    0 => None,
+                    _ => Some(r.u32()?),
+                };
                 StoreOp::Subscribed {
                     filter: r.filter()?,
-                    qos,
+                    options,
+                    identifier,
                 }
             }
             UNSUBSCRIBED => StoreOp::Unsubscribed {
@@ -257,6 +293,10 @@ impl<'a> Reader<'a> {
 
     fn u16(&mut self) -> Result<u16, RecordError> {
         Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    fn u32(&mut self) -> Result<u32, RecordError> {
+        Ok(u32::from_be_bytes(self.array()?))
     }
 
     fn u64(&mut self) -> Result<u64, RecordError> {

@@ -3,6 +3,7 @@
 
 use super::StoreOp;
 use crate::connection::{Message, OptionsError, PublishId};
+use crate::packet::v5::SubscriptionOptions;
 use crate::packet::{PacketId, QoS};
 use crate::topic::TopicFilter;
 use alloc::collections::{BTreeMap, BTreeSet};
@@ -61,7 +62,7 @@ pub struct StoredPublish {
 pub struct StoredSession {
     publishes: BTreeMap<PublishId, StoredPublish>,
     received: BTreeSet<PacketId>,
-    subscriptions: BTreeMap<TopicFilter, QoS>,
+    subscriptions: BTreeMap<TopicFilter, (SubscriptionOptions, Option<u32>)>,
 }
 
 impl StoredSession {
@@ -126,8 +127,12 @@ impl StoredSession {
                 self.received.remove(&pid);
             }
             StoreOp::ForgetIncoming => self.received.clear(),
-            StoreOp::Subscribed { filter, qos } => {
-                self.subscriptions.insert(filter, qos);
+            StoreOp::Subscribed {
+                filter,
+                options,
+                identifier,
+            } => {
+                self.subscriptions.insert(filter, (options, identifier));
             }
             StoreOp::Unsubscribed { filter } => {
                 self.subscriptions.remove(&filter);
@@ -139,16 +144,18 @@ impl StoredSession {
     /// its log.
     ///
     /// ```
+    /// use mqtt_proto::packet::v5::SubscriptionOptions;
     /// use mqtt_proto::store::{StoreOp, StoredSession};
     /// use mqtt_proto::{PacketId, TopicFilter, QoS};
     ///
     /// let mut session = StoredSession::new();
     /// let filter = TopicFilter::try_from("a/+").unwrap();
-    /// session.apply(StoreOp::Subscribed { filter: filter.clone(), qos: QoS::AtMostOnce });
-    /// session.apply(StoreOp::Subscribed { filter: filter.clone(), qos: QoS::ExactlyOnce });
+    /// let (q0, q2) = (SubscriptionOptions::new(QoS::AtMostOnce), SubscriptionOptions::new(QoS::ExactlyOnce));
+    /// session.apply(StoreOp::Subscribed { filter: filter.clone(), options: q0, identifier: None });
+    /// session.apply(StoreOp::Subscribed { filter: filter.clone(), options: q2, identifier: None });
     /// session.apply(StoreOp::Received { pid: PacketId::new(7).unwrap() });
     /// session.apply(StoreOp::Forgotten { pid: PacketId::new(7).unwrap() });
-    /// assert_eq!(session.ops(), [StoreOp::Subscribed { filter, qos: QoS::ExactlyOnce }]);
+    /// assert_eq!(session.ops(), [StoreOp::Subscribed { filter, options: q2, identifier: None }]);
     /// ```
     pub fn ops(&self) -> Vec<StoreOp> {
         let mut ops = Vec::new();
@@ -168,9 +175,10 @@ impl StoredSession {
         ops.extend(
             self.subscriptions
                 .iter()
-                .map(|(filter, &qos)| StoreOp::Subscribed {
+                .map(|(filter, &(options, identifier))| StoreOp::Subscribed {
                     filter: filter.clone(),
-                    qos,
+                    options,
+                    identifier,
                 }),
         );
         ops
@@ -215,16 +223,20 @@ impl StoredSession {
     /// The filters the session holds.
     ///
     /// ```
+    /// use mqtt_proto::packet::v5::SubscriptionOptions;
     /// use mqtt_proto::store::{StoreOp, StoredSession};
     /// use mqtt_proto::{QoS, TopicFilter};
     ///
     /// let mut session = StoredSession::new();
     /// let filter = TopicFilter::try_from("alerts/#").unwrap();
-    /// session.apply(StoreOp::Subscribed { filter: filter.clone(), qos: QoS::AtLeastOnce });
-    /// assert_eq!(session.subscriptions().collect::<Vec<_>>(), [(&filter, QoS::AtLeastOnce)]);
+    /// let options = SubscriptionOptions::new(QoS::AtLeastOnce);
+    /// session.apply(StoreOp::Subscribed { filter: filter.clone(), options, identifier: Some(3) });
+    /// assert_eq!(session.subscriptions().collect::<Vec<_>>(), [(&filter, options, Some(3))]);
     /// ```
-    pub fn subscriptions(&self) -> impl Iterator<Item = (&TopicFilter, QoS)> {
-        self.subscriptions.iter().map(|(f, q)| (f, *q))
+    pub fn subscriptions(
+        &self,
+    ) -> impl Iterator<Item = (&TopicFilter, SubscriptionOptions, Option<u32>)> {
+        self.subscriptions.iter().map(|(f, (o, id))| (f, *o, *id))
     }
 
     /// Whether nothing is held.

@@ -7,6 +7,7 @@ mod permission;
 use super::file::file_name;
 use super::log;
 use super::{Durability, FileStore, StoreError};
+use mqtt_proto::packet::v5::SubscriptionOptions;
 use mqtt_proto::store::{StoreOp, StoredSession};
 use mqtt_proto::{PacketId, QoS, TopicFilter};
 use std::fs;
@@ -103,11 +104,13 @@ pub(super) fn every_op() -> Vec<StoreOp> {
         StoreOp::Received { pid: pid(7) },
         StoreOp::Subscribed {
             filter: filter("a/#"),
-            qos: QoS::AtLeastOnce,
+            options: SubscriptionOptions::new(QoS::AtLeastOnce),
+            identifier: None,
         },
         StoreOp::Subscribed {
             filter: filter("b/+"),
-            qos: QoS::ExactlyOnce,
+            options: SubscriptionOptions::new(QoS::ExactlyOnce),
+            identifier: Some(9),
         },
         StoreOp::Unsubscribed {
             filter: filter("a/#"),
@@ -223,7 +226,8 @@ fn compaction_keeps_the_session_and_shrinks_the_file() {
     let (mut store, _) = open(tmp.path(), "sensor").unwrap();
     let mut all = vec![StoreOp::Subscribed {
         filter: filter("cmd/#"),
-        qos: QoS::AtLeastOnce,
+        options: SubscriptionOptions::new(QoS::AtLeastOnce),
+        identifier: None,
     }];
     commit_all(&mut store, &all);
 

@@ -99,7 +99,7 @@ impl SubscriptionOptions {
     }
 
     /// The options byte.
-    const fn to_u8(self) -> u8 {
+    pub(crate) const fn to_u8(self) -> u8 {
         self.qos as u8
             | (self.no_local as u8) << 2
             | (self.retain_as_published as u8) << 3
@@ -109,7 +109,7 @@ impl SubscriptionOptions {
     /// The options of a byte; `None` for a QoS of 3 or a Retain Handling
     /// of 3 (both Protocol Errors, section 3.8.3.1) or a reserved bit set
     /// [5.0 MQTT-3.8.3-5].
-    const fn from_u8(b: u8) -> Option<SubscriptionOptions> {
+    pub(crate) const fn from_u8(b: u8) -> Option<SubscriptionOptions> {
         let Some(qos) = QoS::from_u8(b & 0b11) else {
             return None;
         };
