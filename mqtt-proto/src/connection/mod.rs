@@ -23,7 +23,9 @@
 
 mod auth;
 mod close;
+mod command_error;
 mod commands;
+mod disconnect_reason;
 mod event;
 mod incoming;
 mod inspect;
@@ -47,10 +49,9 @@ mod v5_receive;
 mod wire;
 
 pub use auth::AuthError;
-pub use event::{
-    AckError, AckToken, DisconnectReason, Event, Message, ProtocolViolation, PublishError,
-    PublishId, ServerReason, SubscribeError, SubscribeOutcome,
-};
+pub use command_error::{AckError, PublishError, SubscribeError};
+pub use disconnect_reason::{DisconnectReason, ProtocolViolation, ServerReason};
+pub use event::{AckToken, Event, Message, PublishId, SubscribeOutcome};
 pub use options::{Options, OptionsError};
 pub use reconnect::ReconnectOptions;
 pub use refusal::{is_final_reason, is_final_refusal};
