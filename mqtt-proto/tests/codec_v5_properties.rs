@@ -571,6 +571,8 @@ proptest! {
         }
     }
 
+    /// [5.0 MQTT-6.0.0-2] packet and read (or frame) boundaries need not
+    /// coincide: any split of the stream decodes the same.
     #[test]
     fn read_boundaries_do_not_matter(
         packets in prop::collection::vec(packet(), 1..6),

@@ -13,7 +13,7 @@ use mqtt_proto::packet::v5::{
     Disconnect, DisconnectProperties, Packet, PayloadFormat, ReasonCode, UserProperty, Will,
     WillProperties,
 };
-use mqtt_proto::packet::{DecodeError, EncodeError, PacketType, Protocol};
+use mqtt_proto::packet::{v5, DecodeError, EncodeError, PacketType, Protocol};
 use mqtt_proto::topic::TopicError;
 use mqtt_proto::{MqttString, QoS, TopicName};
 
@@ -1106,4 +1106,65 @@ fn too_large_is_refused_from_the_fixed_header() {
             max: 100
         })
     );
+}
+
+#[test]
+fn a_byte_order_mark_is_kept_wherever_it_appears() {
+    // [5.0 MQTT-1.5.4-3] EF BB BF is U+FEFF, a character like any other:
+    // never skipped or stripped, in a topic or in a property.
+    use mqtt_proto::packet::v5::PublishProperties;
+    use mqtt_proto::packet::QosPid;
+    let bom = "\u{FEFF}";
+    let publish = v5::Publish {
+        dup: false,
+        qos_pid: QosPid::AtMostOnce,
+        retain: false,
+        topic: Some(TopicName::try_from(format!("{bom}a").as_str()).unwrap()),
+        properties: PublishProperties {
+            user_properties: vec![UserProperty {
+                name: s(bom),
+                value: s(&format!("x{bom}")),
+            }],
+            ..Default::default()
+        },
+        payload: Bytes::new(),
+    };
+    let mut wire = BytesMut::new();
+    v5::Packet::Publish(publish.clone())
+        .encode(&mut wire)
+        .unwrap();
+    assert_eq!(
+        &wire[4..7],
+        [0xEF, 0xBB, 0xBF],
+        "the topic starts with the BOM's bytes"
+    );
+    let Ok(Some(v5::Packet::Publish(back))) = v5::decode(&mut wire, MAX) else {
+        panic!("the PUBLISH must decode");
+    };
+    assert_eq!(back, publish);
+    assert!(back.topic.unwrap().as_str().starts_with(bom));
+}
+
+#[test]
+fn topic_names_and_filters_are_never_empty_never_hold_nul_and_fit_65535_bytes() {
+    // [5.0 MQTT-4.7.3-1] never empty: a SUBSCRIBE with an empty filter is
+    // malformed.
+    let mut empty_filter = BytesMut::from(&[0x82, 0x06, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00][..]);
+    assert_eq!(
+        v5::decode(&mut empty_filter, MAX),
+        Err(DecodeError::InvalidTopicFilter(TopicError::Empty))
+    );
+    assert_eq!(TopicName::try_from("").unwrap_err(), TopicError::Empty);
+    // [5.0 MQTT-4.7.3-2] never U+0000: a PUBLISH whose topic holds it.
+    let mut nul_topic = BytesMut::from(&[0x30, 0x05, 0x00, 0x02, b'a', 0x00, 0x00][..]);
+    assert_eq!(
+        v5::decode(&mut nul_topic, MAX),
+        Err(DecodeError::NullCharacter)
+    );
+    assert!(TopicName::try_from("a\u{0}b").is_err());
+    // [5.0 MQTT-4.7.3-3] at most 65,535 bytes once encoded: a longer
+    // name cannot even be built, so it is never sent.
+    let long = "a".repeat(65_536);
+    assert!(TopicName::try_from(long.as_str()).is_err());
+    assert!(TopicName::try_from(&long[..65_535]).is_ok());
 }
