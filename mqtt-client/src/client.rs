@@ -531,6 +531,23 @@ impl<R> Client<R> {
     pub async fn disconnect(&self) -> Result<(), Error> {
         self.call(|done| Command::Disconnect { done }).await
     }
+
+    /// MQTT 5.0: authenticates again on the live connection with the
+    /// `Options::authenticator`, which answers the broker's challenges as
+    /// at connect. Resolves when the broker says Success; fails with
+    /// `Error::Auth` without an authenticator or connection, and with
+    /// `Error::Closed` if the connection ends first (a broker that refuses
+    /// closes it).
+    ///
+    /// ```no_run
+    /// # async fn demo<R: mqtt_client::Runtime>(client: mqtt_client::Client<R>) -> Result<(), mqtt_client::Error> {
+    /// // A token about to expire: show the broker a fresh one.
+    /// client.reauthenticate().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn reauthenticate(&self) -> Result<(), Error> {
+        self.call(|done| Command::Reauthenticate { done }).await
+    }
 }
 
 /// Compiles only if, for every runtime, a `Client` can be shared across

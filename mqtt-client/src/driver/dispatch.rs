@@ -33,7 +33,7 @@ mod subscriptions;
 use ack_timeout::AckDeadlines;
 use manual_acks::ManualAcks;
 
-type Responder<T> = oneshot::Sender<Result<T, Error>>;
+pub(crate) type Responder<T> = oneshot::Sender<Result<T, Error>>;
 /// A subscription's receiving end, boxed: async-channel's receiver is not
 /// `Unpin`, and the driver and the handles should be.
 type Receiver = std::pin::Pin<Box<async_channel::Receiver<Delivery>>>;
@@ -68,6 +68,11 @@ pub(crate) enum Command {
         done: Responder<()>,
     },
     Disconnect {
+        done: Responder<()>,
+    },
+    /// MQTT 5.0: authenticate again on the live connection (the driver's,
+    /// not the dispatch's: see `driver/auth.rs`).
+    Reauthenticate {
         done: Responder<()>,
     },
 }
@@ -340,6 +345,10 @@ impl Dispatch {
                 self.unsubscribe_filter(conn, id, filter, done, now)
             }
             Command::Disconnect { done } => self.begin_close(conn, Some(done), core_now),
+            // The driver takes this one before it reaches the dispatch.
+            Command::Reauthenticate { done } => {
+                let _ = done.send(Err(Error::Closed));
+            }
         }
     }
 
@@ -364,7 +373,8 @@ fn reply_err(cmd: Command, e: Error) {
         }
         Command::Unsubscribe { done, .. }
         | Command::UnsubscribeFilter { done, .. }
-        | Command::Disconnect { done } => {
+        | Command::Disconnect { done }
+        | Command::Reauthenticate { done } => {
             let _ = done.send(Err(e));
         }
     }

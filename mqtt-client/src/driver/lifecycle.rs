@@ -73,6 +73,7 @@ impl<R: Runtime> Driver<R> {
     }
 
     fn on_disconnected(&mut self, reason: CoreReason) {
+        self.abandon_reauthentication();
         let cause = self.transport_error.take().map(|e| *e);
         // Whatever was being opened or used is abandoned.
         self.connecting = None;

@@ -42,7 +42,7 @@ use crate::events::Listeners;
 use crate::runtime::{BoxFuture, Runtime};
 use crate::transport::{self, BoxedStream, Transport};
 use crate::{Error, Options, Server};
-use dispatch::Dispatch;
+use dispatch::{Dispatch, Responder};
 use futures_channel::oneshot;
 use mqtt_proto::{Connection, Instant, ReconnectOptions};
 use outbox::Outbox;
@@ -96,6 +96,8 @@ pub(crate) struct Driver<R: Runtime> {
     store: Option<Box<Persistence>>,
     /// MQTT 5.0 enhanced authentication, when the options set it.
     authenticator: Option<Arc<dyn crate::Authenticator>>,
+    /// The caller of a re-authentication under way.
+    reauthenticating: Option<Responder<()>>,
     runtime: PhantomData<fn() -> R>,
 }
 
@@ -162,6 +164,7 @@ impl<R: Runtime> Driver<R> {
             dispatch,
             store,
             authenticator,
+            reauthenticating: None,
             runtime: PhantomData,
         };
         let now = driver.now();
@@ -321,6 +324,11 @@ impl<R: Runtime> Driver<R> {
                 break;
             }
             match self.commands.poll_next(cx) {
+                Poll::Ready(Some(Command::Reauthenticate { done })) => {
+                    self.reauthenticate(done);
+                    progressed = true;
+                    taken = true;
+                }
                 Poll::Ready(Some(cmd)) => {
                     let core_now = self.now();
                     self.dispatch
