@@ -1,7 +1,8 @@
 //! Encode and decode speed of the `mqtt-proto` codec next to three peer
-//! MQTT 3.1.1 codecs, measured in the same run on the same bytes.
+//! MQTT 3.1.1 codecs and one peer 5.0 codec, measured in the same run on the
+//! same bytes.
 //!
-//! Cases, each decoded and encoded by every codec:
+//! MQTT 3.1.1 cases, each decoded and encoded by every 3.1.1 codec:
 //! - `publish_64B`: 256 PUBLISH packets, QoS 1, topic "hello/world", 64-byte
 //!   payload;
 //! - `publish_4KiB`: 64 such packets with a 4096-byte payload;
@@ -35,6 +36,20 @@
 //! sizes (and the expected count), and every encoder to write exactly the
 //! same bytes as ours, so a wrongly driven peer cannot look fast.
 //!
+//! MQTT 5.0 cases, each decoded and encoded by our `packet::v5` codec
+//! (`v5::decode`, `v5::Publish::encode`, `v5::PubResponse::encode`), by
+//! rumqttc's (0.25, `v5::mqttbytes::v5`: `Packet::read`, `Publish::write`,
+//! `PubAck::write`) on the same bytes, and by our 3.1.1 codec on the same
+//! message at 3.1.1 (its own bytes), which shows what 5.0 costs us:
+//! - `v5_publish_64B`: 256 PUBLISH packets, QoS 1, "hello/world", 64-byte
+//!   payload, no properties;
+//! - `v5_publish_64B_2props`: the same with a Message Expiry Interval and
+//!   one User Property (at 3.1.1 the same message has no properties);
+//! - `v5_puback`: 256 PUBACK packets, success, no properties (four bytes at
+//!   either level).
+//!
+//! The 5.0 decoders are also checked to find the properties, by count.
+//!
 //! Groups are named `decode/<case>` and `encode/<case>`, with one function
 //! per codec and a throughput in packets. After criterion, the bench times
 //! every routine once more itself with `Instant` (a warm-up fixes the
@@ -42,7 +57,9 @@
 //! column take turns sample by sample, so that a slow spell of the machine
 //! hits them alike; the median of 25 samples is kept) and prints a markdown
 //! table of ns per packet with the ratio peer / `mqtt-proto` (above 1 means
-//! `mqtt-proto` is faster), after the line `<!-- codec table -->`.
+//! `mqtt-proto` is faster), after the line `<!-- codec table -->`; then the
+//! 5.0 cases the same way after the line `<!-- codec v5 table -->`, the
+//! ratio being row / `mqtt-proto` at 5.0.
 //!
 //! The run then ends with the case of `benches/incoming.rs`, included here
 //! as a module: 65,535 outstanding incoming QoS 2 messages, our
@@ -70,13 +87,15 @@ use criterion::{BatchSize, Criterion, Throughput};
 
 use mqtt::packet::{self as mp, EncodablePacket, VariablePacket};
 use mqtt::{Decodable, Encodable};
+use mqtt_proto::packet::v5::{self, Packet as V5Packet};
 use mqtt_proto::packet::{
-    self as ours, ConnAck, Connect, ConnectReturnCode, LastWill, Login, Packet, Protocol, PubAck,
-    PubComp, PubRec, PubRel, Publish, QosPid, SubAck, Subscribe, SubscribeReturnCode, UnsubAck,
-    Unsubscribe,
+    self as ours, ConnAck, Connect, ConnectReturnCode, LastWill, Login, Packet, PacketType,
+    Protocol, PubAck, PubComp, PubRec, PubRel, Publish, QosPid, SubAck, Subscribe,
+    SubscribeReturnCode, UnsubAck, Unsubscribe,
 };
 use mqtt_proto::{MqttString, PacketId, QoS, TopicFilter, TopicName};
 use rumqttc::mqttbytes::{self as rqb, v4 as rq};
+use rumqttc::v5::mqttbytes::{self as rq5q, v5 as rq5};
 
 /// The incoming QoS 2 case, whose table ends this bench's run. Its `main`
 /// is that bench's own and unused here.
@@ -101,8 +120,9 @@ const TOPIC: &str = "hello/world";
 static PAYLOAD: [u8; 4096] = [0xA5; 4096];
 
 /// What a decoded packet is checked against: the type number of section
-/// 2.2.1 and, for PUBLISH, the payload length (0 for the others).
-type Sig = (u8, usize);
+/// 2.2.1, for PUBLISH the payload length (0 for the others), and the number
+/// of 5.0 properties it carries (always 0 at 3.1.1).
+type Sig = (u8, usize, usize);
 
 // ---------------------------------------------------------------------------
 // Decoding: one loop per codec, generic over what is done with each packet.
@@ -175,45 +195,45 @@ fn sig_ours(packet: &Packet) -> Sig {
         Packet::Publish(p) => p.payload.len(),
         _ => 0,
     };
-    (packet.packet_type() as u8, payload)
+    (packet.packet_type() as u8, payload, 0)
 }
 
 fn sig_rumqttc(packet: &rq::Packet) -> Sig {
     match packet {
-        rq::Packet::Connect(_) => (1, 0),
-        rq::Packet::ConnAck(_) => (2, 0),
-        rq::Packet::Publish(p) => (3, p.payload.len()),
-        rq::Packet::PubAck(_) => (4, 0),
-        rq::Packet::PubRec(_) => (5, 0),
-        rq::Packet::PubRel(_) => (6, 0),
-        rq::Packet::PubComp(_) => (7, 0),
-        rq::Packet::Subscribe(_) => (8, 0),
-        rq::Packet::SubAck(_) => (9, 0),
-        rq::Packet::Unsubscribe(_) => (10, 0),
-        rq::Packet::UnsubAck(_) => (11, 0),
-        rq::Packet::PingReq => (12, 0),
-        rq::Packet::PingResp => (13, 0),
-        rq::Packet::Disconnect => (14, 0),
+        rq::Packet::Connect(_) => (1, 0, 0),
+        rq::Packet::ConnAck(_) => (2, 0, 0),
+        rq::Packet::Publish(p) => (3, p.payload.len(), 0),
+        rq::Packet::PubAck(_) => (4, 0, 0),
+        rq::Packet::PubRec(_) => (5, 0, 0),
+        rq::Packet::PubRel(_) => (6, 0, 0),
+        rq::Packet::PubComp(_) => (7, 0, 0),
+        rq::Packet::Subscribe(_) => (8, 0, 0),
+        rq::Packet::SubAck(_) => (9, 0, 0),
+        rq::Packet::Unsubscribe(_) => (10, 0, 0),
+        rq::Packet::UnsubAck(_) => (11, 0, 0),
+        rq::Packet::PingReq => (12, 0, 0),
+        rq::Packet::PingResp => (13, 0, 0),
+        rq::Packet::Disconnect => (14, 0, 0),
     }
 }
 
 fn sig_mqttrs(packet: &mqttrs::Packet) -> Sig {
     use mqttrs::Packet as P;
     match packet {
-        P::Connect(_) => (1, 0),
-        P::Connack(_) => (2, 0),
-        P::Publish(p) => (3, p.payload.len()),
-        P::Puback(_) => (4, 0),
-        P::Pubrec(_) => (5, 0),
-        P::Pubrel(_) => (6, 0),
-        P::Pubcomp(_) => (7, 0),
-        P::Subscribe(_) => (8, 0),
-        P::Suback(_) => (9, 0),
-        P::Unsubscribe(_) => (10, 0),
-        P::Unsuback(_) => (11, 0),
-        P::Pingreq => (12, 0),
-        P::Pingresp => (13, 0),
-        P::Disconnect => (14, 0),
+        P::Connect(_) => (1, 0, 0),
+        P::Connack(_) => (2, 0, 0),
+        P::Publish(p) => (3, p.payload.len(), 0),
+        P::Puback(_) => (4, 0, 0),
+        P::Pubrec(_) => (5, 0, 0),
+        P::Pubrel(_) => (6, 0, 0),
+        P::Pubcomp(_) => (7, 0, 0),
+        P::Subscribe(_) => (8, 0, 0),
+        P::Suback(_) => (9, 0, 0),
+        P::Unsubscribe(_) => (10, 0, 0),
+        P::Unsuback(_) => (11, 0, 0),
+        P::Pingreq => (12, 0, 0),
+        P::Pingresp => (13, 0, 0),
+        P::Disconnect => (14, 0, 0),
     }
 }
 
@@ -222,7 +242,7 @@ fn sig_mqtt_protocol(packet: &VariablePacket) -> Sig {
         VariablePacket::PublishPacket(p) => p.payload().len(),
         _ => 0,
     };
-    (packet.fixed_header().packet_type.to_u8() >> 4, payload)
+    (packet.fixed_header().packet_type.to_u8() >> 4, payload, 0)
 }
 
 /// A timed decode: decodes the whole buffer, returns the packet count.
@@ -278,6 +298,113 @@ fn decoders() -> [(DecodeFn, SigFn); 4] {
             |b| {
                 let mut v = Vec::new();
                 decode_mqtt_protocol(b, |p| v.push(sig_mqtt_protocol(p)));
+                v
+            },
+        ),
+    ]
+}
+
+// ---------------------------------------------------------------------------
+// MQTT 5.0 decoding: ours (`v5::decode`) and rumqttc's `v5::mqttbytes::v5`.
+// ---------------------------------------------------------------------------
+
+fn decode_ours_v5(buf: &mut BytesMut, mut each: impl FnMut(&V5Packet)) -> usize {
+    let mut n = 0;
+    while let Some(packet) = v5::decode(buf, MAX_SIZE).expect("mqtt-proto 5.0 decode") {
+        each(&packet);
+        n += 1;
+    }
+    n
+}
+
+fn decode_rumqttc_v5(buf: &mut BytesMut, mut each: impl FnMut(&rq5::Packet)) -> usize {
+    let mut n = 0;
+    // As at 3.1.1, an exhausted buffer is an error (`InsufficientBytes`).
+    while !buf.is_empty() {
+        let packet = rq5::Packet::read(buf, Some(MAX_SIZE as u32)).expect("rumqttc 5.0 decode");
+        each(&packet);
+        n += 1;
+    }
+    n
+}
+
+/// Properties in a set of ours: one per field present, one per user
+/// property and subscription identifier.
+fn count_ours_v5(p: &v5::PublishProperties) -> usize {
+    usize::from(p.payload_format_indicator.is_some())
+        + usize::from(p.message_expiry_interval.is_some())
+        + usize::from(p.topic_alias.is_some())
+        + usize::from(p.response_topic.is_some())
+        + usize::from(p.correlation_data.is_some())
+        + usize::from(p.content_type.is_some())
+        + p.user_properties.len()
+        + p.subscription_identifiers.len()
+}
+
+fn count_rumqttc_v5(p: &Option<rq5::PublishProperties>) -> usize {
+    p.as_ref().map_or(0, |p| {
+        usize::from(p.payload_format_indicator.is_some())
+            + usize::from(p.message_expiry_interval.is_some())
+            + usize::from(p.topic_alias.is_some())
+            + usize::from(p.response_topic.is_some())
+            + usize::from(p.correlation_data.is_some())
+            + usize::from(p.content_type.is_some())
+            + p.user_properties.len()
+            + p.subscription_identifiers.len()
+    })
+}
+
+/// Only the packets the 5.0 cases hold (PUBLISH, PUBACK) are told apart.
+fn sig_ours_v5(packet: &V5Packet) -> Sig {
+    match packet {
+        V5Packet::Publish(p) => (3, p.payload.len(), count_ours_v5(&p.properties)),
+        V5Packet::PubAck(a) => (
+            4,
+            0,
+            usize::from(a.properties.reason_string.is_some()) + a.properties.user_properties.len(),
+        ),
+        other => (other.packet_type() as u8, 0, 0),
+    }
+}
+
+fn sig_rumqttc_v5(packet: &rq5::Packet) -> Sig {
+    match packet {
+        rq5::Packet::Publish(p) => (3, p.payload.len(), count_rumqttc_v5(&p.properties)),
+        rq5::Packet::PubAck(a) => (
+            4,
+            0,
+            a.properties.as_ref().map_or(0, |p| {
+                usize::from(p.reason_string.is_some()) + p.user_properties.len()
+            }),
+        ),
+        _ => (0, 0, 0),
+    }
+}
+
+/// The 5.0 decoders: ours, rumqttc's.
+fn decoders_v5() -> [(DecodeFn, SigFn); 2] {
+    [
+        (
+            |b| {
+                decode_ours_v5(b, |p| {
+                    black_box(p);
+                })
+            },
+            |b| {
+                let mut v = Vec::new();
+                decode_ours_v5(b, |p| v.push(sig_ours_v5(p)));
+                v
+            },
+        ),
+        (
+            |b| {
+                decode_rumqttc_v5(b, |p| {
+                    black_box(p);
+                })
+            },
+            |b| {
+                let mut v = Vec::new();
+                decode_rumqttc_v5(b, |p| v.push(sig_rumqttc_v5(p)));
                 v
             },
         ),
@@ -642,21 +769,61 @@ fn mqtt_protocol_mixed() -> Vec<VariablePacket> {
 // Cases.
 // ---------------------------------------------------------------------------
 
+/// One codec's part of a case: what it decodes and must find there, and
+/// its encoder, which must write exactly the start of `wire`.
+struct Codec {
+    name: &'static str,
+    /// The decode input: the case's packets as our encoder writes them (at
+    /// this codec's protocol level), back to back.
+    wire: BytesMut,
+    /// What decoding `wire` must yield.
+    expected: Vec<Sig>,
+    decode: DecodeFn,
+    sigs: SigFn,
+    /// Bytes per encode iteration.
+    encode_len: usize,
+    encoder: Box<dyn EncodeRun>,
+}
+
+impl Codec {
+    /// Decode inputs per timed batch.
+    fn decode_batch(&self) -> usize {
+        (BATCH_BYTES / self.wire.len()).max(1)
+    }
+}
+
 struct Case {
     name: &'static str,
     /// Packets per decode iteration.
     decode_n: usize,
-    /// The decode input: the case's packets as our encoder writes them,
-    /// back to back.
-    wire: BytesMut,
-    /// What decoding `wire` must yield.
-    expected: Vec<Sig>,
     /// Packets per encode iteration.
     encode_n: usize,
-    /// Bytes per encode iteration: they must equal the start of `wire`.
+    /// The codecs, in table order, ours first.
+    codecs: Vec<Codec>,
+}
+
+/// The four 3.1.1 codecs of a case, in [`CODECS`] order, all on the same
+/// `wire` (of which `encode_len` bytes are one encode iteration).
+fn codecs_v311(
+    wire: &BytesMut,
+    expected: &[Sig],
     encode_len: usize,
-    /// Encoders in [`CODECS`] order.
     encoders: Vec<Box<dyn EncodeRun>>,
+) -> Vec<Codec> {
+    CODECS
+        .iter()
+        .zip(decoders())
+        .zip(encoders)
+        .map(|((&name, (decode, sigs)), encoder)| Codec {
+            name,
+            wire: wire.clone(),
+            expected: expected.to_vec(),
+            decode,
+            sigs,
+            encode_len,
+            encoder,
+        })
+        .collect()
 }
 
 fn publish_case(name: &'static str, payload_len: usize, n: usize) -> Case {
@@ -696,11 +863,8 @@ fn publish_case(name: &'static str, payload_len: usize, n: usize) -> Case {
     Case {
         name,
         decode_n: n,
-        wire,
-        expected,
         encode_n: n,
-        encode_len: len,
-        encoders,
+        codecs: codecs_v311(&wire, &expected, len, encoders),
     }
 }
 
@@ -742,42 +906,204 @@ fn mixed_case(rounds: usize) -> Case {
     Case {
         name: "mixed",
         decode_n: expected.len(),
-        wire,
-        expected,
         encode_n,
-        encode_len: len,
-        encoders,
+        codecs: codecs_v311(&wire, &expected, len, encoders),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// MQTT 5.0 cases: ours and rumqttc's v5 codec on the same bytes, and ours
+// at 3.1.1 on the same message (which has no properties there).
+// ---------------------------------------------------------------------------
+
+/// The 5.0 codec names, in table order; also the criterion function names.
+const CODECS_V5: [&str; 3] = ["mqtt-proto", "rumqttc", "mqtt-proto at 3.1.1"];
+
+/// The properties of the "with properties" case: a fixed-size one and a
+/// string pair. Both codecs write these two in the same order, so their
+/// bytes can be compared.
+const EXPIRY_SECS: u32 = 60;
+const USER_PROPERTY: (&str, &str) = ("trace", "4bf92f3577b34da6");
+
+fn ours_v5_publish(payload: &'static [u8], with_properties: bool) -> v5::Publish {
+    let mut properties = v5::PublishProperties::default();
+    if with_properties {
+        properties.message_expiry_interval = Some(EXPIRY_SECS);
+        properties.user_properties.push(v5::UserProperty {
+            name: MqttString::from_static(USER_PROPERTY.0).unwrap(),
+            value: MqttString::from_static(USER_PROPERTY.1).unwrap(),
+        });
+    }
+    v5::Publish {
+        dup: false,
+        qos_pid: QosPid::AtLeastOnce(pid(1)),
+        retain: false,
+        topic: Some(TopicName::from_static(TOPIC).unwrap()),
+        properties,
+        payload: Bytes::from_static(payload),
+    }
+}
+
+fn rumqttc_v5_publish(payload: &'static [u8], with_properties: bool) -> rq5::Publish {
+    let properties = with_properties.then(|| rq5::PublishProperties {
+        message_expiry_interval: Some(EXPIRY_SECS),
+        user_properties: vec![(USER_PROPERTY.0.into(), USER_PROPERTY.1.into())],
+        ..rq5::PublishProperties::default()
+    });
+    let mut p = rq5::Publish::new(
+        TOPIC,
+        rq5q::QoS::AtLeastOnce,
+        Bytes::from_static(payload),
+        properties,
+    );
+    p.pkid = 1;
+    p
+}
+
+/// `n` copies of `packet`, encoded back to back by `encode`.
+fn wire_of<P>(packet: &P, n: usize, encode: impl Fn(&P, &mut BytesMut)) -> BytesMut {
+    let mut wire = BytesMut::new();
+    for _ in 0..n {
+        encode(packet, &mut wire);
+    }
+    wire
+}
+
+/// The three codecs of a 5.0 case: ours at 5.0 and rumqttc's v5 on
+/// `wire5`, ours at 3.1.1 on `wire311`; each encoder writes `n` packets.
+fn codecs_v5(
+    n: usize,
+    (wire5, expected5): (BytesMut, Vec<Sig>),
+    (wire311, expected311): (BytesMut, Vec<Sig>),
+    encoders: [Box<dyn EncodeRun>; 3],
+) -> Vec<Codec> {
+    let [(ours_decode, ours_sigs), (rumqttc_decode, rumqttc_sigs)] = decoders_v5();
+    let [(v311_decode, v311_sigs), ..] = decoders();
+    let [ours, rumqttc, v311] = encoders;
+    let len5 = wire5.len();
+    let len311 = wire311.len();
+    debug_assert_eq!(expected5.len(), n);
+    vec![
+        Codec {
+            name: CODECS_V5[0],
+            wire: wire5.clone(),
+            expected: expected5.clone(),
+            decode: ours_decode,
+            sigs: ours_sigs,
+            encode_len: len5,
+            encoder: ours,
+        },
+        Codec {
+            name: CODECS_V5[1],
+            wire: wire5,
+            expected: expected5,
+            decode: rumqttc_decode,
+            sigs: rumqttc_sigs,
+            encode_len: len5,
+            encoder: rumqttc,
+        },
+        Codec {
+            name: CODECS_V5[2],
+            wire: wire311,
+            expected: expected311,
+            decode: v311_decode,
+            sigs: v311_sigs,
+            encode_len: len311,
+            encoder: v311,
+        },
+    ]
+}
+
+/// `n` PUBLISH packets, QoS 1, 64-byte payload, with no properties or with
+/// two.
+fn v5_publish_case(name: &'static str, with_properties: bool, n: usize) -> Case {
+    let payload = &PAYLOAD[..64];
+    let ours = ours_v5_publish(payload, with_properties);
+    let v311 = ours_publish(payload);
+    let wire5 = wire_of(&ours, n, |p, b| p.encode(b).unwrap());
+    let wire311 = wire_of(&v311, n, |p, b| p.encode(b).unwrap());
+    let expected5 = vec![sig_ours_v5(&V5Packet::Publish(ours.clone())); n];
+    let expected311 = vec![sig_ours(&Packet::Publish(v311.clone())); n];
+    let (len5, len311) = (wire5.len(), wire311.len());
+    let encoders = [
+        encoder(vec![ours], n, BytesMut::with_capacity(len5), |p, out| {
+            p.encode(out).expect("mqtt-proto 5.0 encode")
+        }),
+        encoder(
+            vec![rumqttc_v5_publish(payload, with_properties)],
+            n,
+            BytesMut::with_capacity(len5),
+            |p, out| {
+                p.write(out).expect("rumqttc 5.0 encode");
+            },
+        ),
+        encoder(vec![v311], n, BytesMut::with_capacity(len311), |p, out| {
+            p.encode(out).expect("mqtt-proto encode")
+        }),
+    ];
+    Case {
+        name,
+        decode_n: n,
+        encode_n: n,
+        codecs: codecs_v5(n, (wire5, expected5), (wire311, expected311), encoders),
+    }
+}
+
+/// `n` PUBACK packets, success, no properties: the four-byte form at both
+/// levels.
+fn v5_puback_case(n: usize) -> Case {
+    let ours = v5::PubResponse::success(pid(1));
+    let v311 = PubAck { pid: pid(1) };
+    let wire5 = wire_of(&ours, n, |p, b| p.encode(PacketType::PubAck, b).unwrap());
+    let wire311 = wire_of(&v311, n, |p, b| Packet::PubAck(*p).encode(b).unwrap());
+    let expected5 = vec![sig_ours_v5(&V5Packet::PubAck(ours.clone())); n];
+    let expected311 = vec![sig_ours(&Packet::PubAck(v311)); n];
+    let (len5, len311) = (wire5.len(), wire311.len());
+    let encoders = [
+        encoder(vec![ours], n, BytesMut::with_capacity(len5), |p, out| {
+            p.encode(PacketType::PubAck, out)
+                .expect("mqtt-proto 5.0 encode")
+        }),
+        encoder(
+            vec![rq5::PubAck::new(1, None)],
+            n,
+            BytesMut::with_capacity(len5),
+            |p, out| {
+                p.write(out).expect("rumqttc 5.0 encode");
+            },
+        ),
+        encoder(vec![v311], n, BytesMut::with_capacity(len311), |p, out| {
+            Packet::PubAck(*p).encode(out).expect("mqtt-proto encode")
+        }),
+    ];
+    Case {
+        name: "v5_puback",
+        decode_n: n,
+        encode_n: n,
+        codecs: codecs_v5(n, (wire5, expected5), (wire311, expected311), encoders),
     }
 }
 
 impl Case {
-    /// Decode inputs per timed batch.
-    fn decode_batch(&self) -> usize {
-        (BATCH_BYTES / self.wire.len()).max(1)
-    }
-
-    /// Fails unless every codec decodes `wire` to the expected packets and
-    /// encodes its packets to exactly our bytes.
+    /// Fails unless every codec decodes its wire to the expected packets
+    /// and encodes its packets to exactly the start of that wire.
     fn check(&mut self) {
         let name = self.name;
-        for (codec, (decode, sigs)) in CODECS.iter().zip(decoders()) {
-            let mut buf = self.wire.clone();
-            let got = sigs(&mut buf);
-            let n = self.decode_n;
+        let n = self.decode_n;
+        for c in &mut self.codecs {
+            let codec = c.name;
+            let mut buf = c.wire.clone();
+            let got = (c.sigs)(&mut buf);
             assert_eq!(got.len(), n, "{codec} {name}: decoded packet count");
-            assert!(
-                got == self.expected,
-                "{codec} {name}: decoded other packets"
-            );
+            assert!(got == c.expected, "{codec} {name}: decoded other packets");
             assert!(buf.is_empty(), "{codec} {name}: {} bytes left", buf.len());
-            let count = decode(&mut self.wire.clone());
+            let count = (c.decode)(&mut c.wire.clone());
             assert_eq!(count, n, "{codec} {name}: timed loop's packet count");
-        }
-        let want = &self.wire[..self.encode_len];
-        for (codec, enc) in CODECS.iter().zip(&mut self.encoders) {
-            let len = enc.run();
+
+            let want = &c.wire[..c.encode_len];
+            let len = c.encoder.run();
             assert_eq!(len, want.len(), "{codec} {name}: encoded length");
-            let got = enc.output();
+            let got = c.encoder.output();
             if let Some(at) = (0..len).find(|&i| got[i] != want[i]) {
                 let end = (at + 16).min(len);
                 panic!(
@@ -855,24 +1181,29 @@ fn interleaved_medians(mut samplers: Vec<Sampler<'_>>) -> Vec<f64> {
 }
 
 /// One column of the table: a direction and a case, ns per packet for each
-/// codec in [`CODECS`] order.
+/// codec of the case, in its order.
 struct Column {
     title: String,
     ns: Vec<f64>,
 }
 
 fn time_case(case: &mut Case) -> [Column; 2] {
-    let batch = case.decode_batch();
-    let wire = &case.wire;
-    let decode = decoders()
-        .into_iter()
-        .map(|(decode, _)| sampler(case.decode_n, batch, || wire.clone(), decode))
+    let decode = case
+        .codecs
+        .iter()
+        .map(|c| {
+            let wire = &c.wire;
+            sampler(case.decode_n, c.decode_batch(), || wire.clone(), c.decode)
+        })
         .collect();
     let decode = interleaved_medians(decode);
     let encode = case
-        .encoders
+        .codecs
         .iter_mut()
-        .map(|enc| sampler(case.encode_n, ENCODE_BATCH, || (), |_| enc.run()))
+        .map(|c| {
+            let enc = &mut c.encoder;
+            sampler(case.encode_n, ENCODE_BATCH, || (), |_| enc.run())
+        })
         .collect();
     let encode = interleaved_medians(encode);
     [
@@ -887,16 +1218,15 @@ fn time_case(case: &mut Case) -> [Column; 2] {
     ]
 }
 
-fn print_table(mut columns: Vec<Column>) {
+/// Prints `columns` as a markdown table after the line `marker`, a row per
+/// codec in `codecs` order, with the ratio to the first row in brackets.
+fn print_table(intro: &str, marker: &str, codecs: &[&str], mut columns: Vec<Column>) {
     // Decode columns first, then encode, each in case order.
     columns.sort_by_key(|c| !c.title.starts_with("decode"));
     println!();
-    println!(
-        "ns per packet (median of {TABLE_SAMPLES} interleaved samples); in brackets \
-         peer / mqtt-proto, above 1 means mqtt-proto is faster"
-    );
+    println!("{intro}");
     println!();
-    println!("<!-- codec table -->");
+    println!("{marker}");
     let mut header = String::from("| codec |");
     let mut rule = String::from("|---|");
     for c in &columns {
@@ -905,7 +1235,7 @@ fn print_table(mut columns: Vec<Column>) {
     }
     println!("{header}");
     println!("{rule}");
-    for (i, codec) in CODECS.iter().enumerate() {
+    for (i, codec) in codecs.iter().enumerate() {
         let mut row = format!("| {codec} |");
         for c in &columns {
             if i == 0 {
@@ -921,12 +1251,17 @@ fn print_table(mut columns: Vec<Column>) {
 // ---------------------------------------------------------------------------
 
 fn main() {
-    let mut cases = vec![
+    let mut cases = [
         publish_case("publish_64B", 64, 256),
         publish_case("publish_4KiB", 4096, 64),
         mixed_case(16),
     ];
-    for case in &mut cases {
+    let mut cases_v5 = [
+        v5_publish_case("v5_publish_64B", false, 256),
+        v5_publish_case("v5_publish_64B_2props", true, 256),
+        v5_puback_case(256),
+    ];
+    for case in cases.iter_mut().chain(&mut cases_v5) {
         case.check();
     }
 
@@ -935,22 +1270,23 @@ fn main() {
         .measurement_time(Duration::from_secs(2))
         .configure_from_args();
 
-    for case in &cases {
+    for case in cases.iter().chain(&cases_v5) {
         let mut group = c.benchmark_group(format!("decode/{}", case.name));
         group.throughput(Throughput::Elements(case.decode_n as u64));
-        let batch = BatchSize::NumIterations(case.decode_batch() as u64);
-        for (codec, (decode, _)) in CODECS.iter().zip(decoders()) {
-            group.bench_function(*codec, |b| {
-                b.iter_batched_ref(|| case.wire.clone(), decode, batch)
+        for codec in &case.codecs {
+            let batch = BatchSize::NumIterations(codec.decode_batch() as u64);
+            group.bench_function(codec.name, |b| {
+                b.iter_batched_ref(|| codec.wire.clone(), codec.decode, batch)
             });
         }
         group.finish();
     }
-    for case in &mut cases {
+    for case in cases.iter_mut().chain(&mut cases_v5) {
         let mut group = c.benchmark_group(format!("encode/{}", case.name));
         group.throughput(Throughput::Elements(case.encode_n as u64));
-        for (codec, enc) in CODECS.iter().zip(&mut case.encoders) {
-            group.bench_function(*codec, |b| b.iter(|| enc.run()));
+        for codec in &mut case.codecs {
+            let enc = &mut codec.encoder;
+            group.bench_function(codec.name, |b| b.iter(|| enc.run()));
         }
         group.finish();
     }
@@ -966,7 +1302,26 @@ fn main() {
             .any(|a| a == "--test" || a == "--list" || a.starts_with("--profile-time"));
     if measuring {
         let columns = cases.iter_mut().flat_map(time_case).collect();
-        print_table(columns);
+        print_table(
+            &format!(
+                "ns per packet (median of {TABLE_SAMPLES} interleaved samples); in brackets \
+                 peer / mqtt-proto, above 1 means mqtt-proto is faster"
+            ),
+            "<!-- codec table -->",
+            &CODECS,
+            columns,
+        );
+        let columns = cases_v5.iter_mut().flat_map(time_case).collect();
+        print_table(
+            &format!(
+                "MQTT 5.0, ns per packet (median of {TABLE_SAMPLES} interleaved samples); in \
+                 brackets row / mqtt-proto at 5.0: above 1 means mqtt-proto at 5.0 is faster; \
+                 the last row is the same message at 3.1.1 (no properties)"
+            ),
+            "<!-- codec v5 table -->",
+            &CODECS_V5,
+            columns,
+        );
         let wire = incoming::checked_wire();
         incoming::print_table(&wire, incoming::DEFAULT_RUNS);
     }
