@@ -9,7 +9,7 @@
 //!
 //! `scripts/bench-report` runs the benchmark, then this, and splices the
 //! table into the README. Panels: throughput by QoS (TCP, the stock broker,
-//! TLS), client CPU per message, QoS 1 round-trip latency, memory per idle
+//! TLS, MQTT 5.0), client CPU per message, QoS 1 round-trip latency, memory per idle
 //! connection; one bar per library, in the same colour everywhere. A
 //! figure the run did not produce has no bar.
 
@@ -79,6 +79,12 @@ fn panels(r: &Results) -> [Panel; 4] {
         throughput.push((format!("TLS QoS {q}"), values(r, tls(q), "rate")));
         cpu.push((format!("TLS QoS {q}"), values(r, tls(q), "cpu_us_per_msg")));
     }
+    // The 5.0 phase: mqtt-tokio and rumqttc only, the other bars absent.
+    let v5 = |q: u8| move |lib: &str| format!("v5:{lib}:{q}");
+    for q in 0..3 {
+        throughput.push((format!("5.0 QoS {q}"), values(r, v5(q), "rate")));
+        cpu.push((format!("5.0 QoS {q}"), values(r, v5(q), "cpu_us_per_msg")));
+    }
     [
         Panel {
             title: "Throughput (higher is better)",
@@ -130,8 +136,8 @@ fn draw(r: &Results, path: &Path) -> Result<(), Box<dyn Error>> {
     };
     root.draw(&Text::new(title, (WIDTH as i32 / 2, 22), centred(20)))?;
     let subtitle = format!(
-        "{} messages of {} B per throughput run ({} over TLS); one process per library \
-         and phase; no bar: not measured in this run",
+        "{} messages of {} B per throughput run ({} over TLS); \"5.0\": at MQTT 5.0; \
+         one process per library and phase; no bar: not measured",
         table::count(r.machine("messages")),
         r.machine("payload_bytes"),
         table::count(r.machine("tls_messages")),

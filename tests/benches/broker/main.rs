@@ -45,14 +45,24 @@
 //! `table.rs` prints the phase as a small table of its own after the main
 //! one, with ratios store on ÷ store off and store on ÷ rumqttc.
 //!
+//! The `v5` phase (`BENCH_CHILD=v5:<library>:<qos>`) is the throughput
+//! phase again, same broker, settings and code, with both clients at MQTT
+//! 5.0: our mqtt-tokio with `Options::protocol(Protocol::V5)` and
+//! rumqttc's `v5::AsyncClient` (`theirs_v5.rs`; its inflight window is
+//! `set_outgoing_inflight_upper_limit`, as the broker's Receive Maximum of
+//! 1,000 is above it). `table.rs` prints it as a table of its own, against
+//! rumqttc at 5.0 and against the same library's 3.1.1 run.
+//!
 //! `BENCH_PHASES=store,latency` runs only the phases named (all by
-//! default); the brokers start either way.
+//! default); the brokers start either way; `BENCH_PHASES=throughput,v5`
+//! gives the 5.0 table with its 3.1.1 comparison.
 //!
 //! Modules: `parent` (brokers, children), `table` (results file and table),
 //! `split` (a throughput phase's subscriber in a process of its own, so
 //! each side's CPU is measured apart), `measure` (what a child counts and
 //! prints), `ours` (our client on either
-//! runtime), `theirs` (rumqttc), `paho` (Paho C, a C program built at run
+//! runtime), `theirs` (rumqttc), `theirs_v5` (rumqttc's 5.0 client),
+//! `paho` (Paho C, a C program built at run
 //! time), `tls` (the shared client configuration), `store` (the store
 //! phase's directories and modes).
 
@@ -63,9 +73,11 @@ mod parent;
 mod split;
 mod store;
 mod theirs;
+mod theirs_v5;
 mod tls;
 
 use mqtt_async_std::AsyncStd;
+use mqtt_client::mqtt_proto::packet::Protocol;
 use mqtt_client::rustls::ClientConfig;
 use mqtt_tokio::Tokio;
 use std::sync::Arc;
@@ -90,6 +102,8 @@ const SCALE_WINDOW: Duration = Duration::from_secs(10);
 const SCALE_BATCH: usize = 100;
 
 const LIBS: [&str; 3] = ["mqtt-tokio", "mqtt-async-std", "rumqttc"];
+/// The libraries of the 5.0 phase.
+const V5_LIBS: [&str; 2] = ["mqtt-tokio", "rumqttc"];
 
 fn main() {
     match std::env::var("BENCH_CHILD") {
@@ -140,14 +154,21 @@ fn child(spec: &str) {
             .unwrap_or_else(|_| format!("bench/{}/{}", std::process::id(), spec.replace(':', "/"))),
         tls: tls.then(|| tls::client_config(env("BENCH_CA").as_ref())),
         store: parts.get(3).map_or(StoreMode::Off, |m| StoreMode::parse(m)),
+        protocol: if kind == "v5" {
+            Protocol::V5
+        } else {
+            Protocol::V311
+        },
     };
     let line = match (kind.trim_start_matches("tls-"), library) {
+        ("v5", "rumqttc") if subscribing => tokio_rt().block_on(theirs_v5::subscriber(&phase)),
+        ("v5", "rumqttc") => tokio_rt().block_on(theirs_v5::throughput(&phase)),
         (_, "mqtt-tokio") if subscribing => tokio_rt().block_on(ours::subscriber::<Tokio>(&phase)),
         (_, "mqtt-async-std") if subscribing => {
             async_std::task::block_on(ours::subscriber::<AsyncStd>(&phase))
         }
         (_, "rumqttc") if subscribing => tokio_rt().block_on(theirs::subscriber(&phase)),
-        ("throughput" | "nagle" | "store", "mqtt-tokio") => {
+        ("throughput" | "nagle" | "store" | "v5", "mqtt-tokio") => {
             tokio_rt().block_on(ours::throughput::<Tokio>(&phase))
         }
         ("throughput" | "nagle" | "store", "mqtt-async-std") => {
@@ -186,6 +207,9 @@ struct Phase {
     tls: Option<Arc<ClientConfig>>,
     /// The publisher's session store (the store phase; off elsewhere).
     store: StoreMode,
+    /// The protocol level: 5.0 in the v5 phase, 3.1.1 elsewhere (rumqttc's
+    /// 5.0 client is a module of its own, `theirs_v5`).
+    protocol: Protocol,
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {

@@ -25,7 +25,8 @@ fn qos(q: u8) -> QoS {
 }
 
 /// Our settings for `phase`: the benchmark's window and subscription
-/// capacity, over TLS with the shared configuration when the phase says so.
+/// capacity, over TLS with the shared configuration when the phase says so,
+/// at the phase's protocol level.
 fn options(phase: &Phase) -> Options {
     let options = match &phase.tls {
         None => Options::new("127.0.0.1", phase.port),
@@ -34,6 +35,7 @@ fn options(phase: &Phase) -> Options {
             .tls(TlsOptions::new().rustls_config(config.clone())),
     };
     options
+        .protocol(phase.protocol)
         .max_inflight(INFLIGHT.into())
         .subscription_capacity(SUB_CAPACITY)
 }

@@ -4,12 +4,16 @@
 //! phase in a child process of its own (only the phases `BENCH_PHASES`
 //! names, when set), writes every child's results to
 //! `target/bench/broker.tsv` and prints them as one markdown table with
-//! ratios ours vs the best peer, and the store phase's table (`table.rs`).
+//! ratios ours vs the best peer, the store phase's table and the 5.0
+//! phase's table (`table.rs`).
 
 #[path = "table.rs"]
 mod table;
 
-use crate::{messages, store, tls_messages, IDLE_CONNECTIONS, LATENCY_ROUNDS, LIBS, PAYLOAD};
+use crate::{
+    messages, store, tls_messages, IDLE_CONNECTIONS, INFLIGHT, LATENCY_ROUNDS, LIBS, PAYLOAD,
+    V5_LIBS,
+};
 use mqtt_integration_tests::broker::Mosquitto;
 use mqtt_integration_tests::pki::Pki;
 use std::collections::HashMap;
@@ -72,6 +76,7 @@ pub(crate) fn run() {
     machine("messages", n.to_string());
     machine("tls_messages", tls_n.to_string());
     machine("payload_bytes", PAYLOAD.to_string());
+    machine("inflight", INFLIGHT.to_string());
     machine("latency_rounds", LATENCY_ROUNDS.to_string());
     machine("idle_connections", IDLE_CONNECTIONS.to_string());
     machine("open_files_limit", files.to_string());
@@ -100,8 +105,12 @@ pub(crate) fn run() {
             .is_none_or(|k| k.iter().any(|k| k == kind))
     };
     for spec in phases().into_iter().filter(wanted) {
+        let child_started = Instant::now();
         match run_child(&spec, &target) {
-            Ok(r) => {
+            Ok(mut r) => {
+                // What each child adds to the run's time (not tabled).
+                let wall = child_started.elapsed().as_secs_f64();
+                r.insert("wall_secs".into(), format!("{wall:.1}"));
                 eprintln!("{spec}: {r:?}");
                 results.specs.insert(spec, r);
             }
@@ -155,13 +164,19 @@ pub(crate) fn run() {
     }
 }
 
-/// Every child spec, in the order they run: the heavy many-clients phase
-/// last, so that it cannot disturb the others.
+/// Every child spec, in the order they run: the 5.0 throughput runs right
+/// after the 3.1.1 ones they are compared with, the heavy many-clients
+/// phase last, so that it cannot disturb the others.
 fn phases() -> Vec<String> {
     let mut specs = Vec::new();
     for qos in 0..3 {
         for lib in LIBRARIES {
             specs.push(format!("throughput:{lib}:{qos}"));
+        }
+    }
+    for qos in 0..3 {
+        for lib in V5_LIBS {
+            specs.push(format!("v5:{lib}:{qos}"));
         }
     }
     for lib in LIBS {
@@ -224,7 +239,7 @@ fn tolerated(spec: &str) -> bool {
     let mut parts = spec.split(':');
     let kind = parts.next().unwrap_or_default();
     let lib = parts.next().unwrap_or_default();
-    lib == "paho-c" || matches!(kind, "nagle" | "scale" | "store")
+    lib == "paho-c" || matches!(kind, "nagle" | "scale" | "store" | "v5")
 }
 
 /// The broker config: `settings`, one a line, and a quiet log.

@@ -1,5 +1,5 @@
 //! The results of one benchmark run and the markdown tables made from them
-//! (the main one, and the store phase's own).
+//! (the main one, and the 5.0 and store phases' own).
 //!
 //! The parent writes every child's `key=value` pairs to a tab-separated
 //! file (`spec<TAB>key<TAB>value`, plus `machine<TAB>key<TAB>value` lines
@@ -259,18 +259,22 @@ pub(crate) fn ratio(row: &Row, ours: usize) -> Option<(f64, &'static str)> {
 }
 
 /// The machine and settings line, the ratio note and the table, then the
-/// store phase's table (when the run has one), as the README shows them.
-/// A run of the store phase alone has only the latter.
+/// 5.0 phase's table and the store phase's table (when the run has them),
+/// as the README shows them. A run of only the store or 5.0 phase has only
+/// their tables.
 pub(crate) fn markdown(r: &Results) -> String {
     let mut out = String::new();
-    if r.specs.keys().any(|s| !s.starts_with("store:")) {
+    if r.specs
+        .keys()
+        .any(|s| !s.starts_with("store:") && !s.starts_with("v5:"))
+    {
         out.push_str(&main_markdown(r));
     }
-    if let Some(store) = store_markdown(r) {
+    for table in [v5_markdown(r), store_markdown(r)].into_iter().flatten() {
         if !out.is_empty() {
             out.push('\n');
         }
-        out.push_str(&store);
+        out.push_str(&table);
     }
     out
 }
@@ -332,6 +336,87 @@ fn main_markdown(r: &Results) -> String {
         let _ = writeln!(out, "{line} |");
     }
     out
+}
+
+/// `mine` against `other`, oriented so that above 1 means `mine` is better;
+/// NaN when either is missing.
+fn oriented(mine: f64, other: f64, better: Better) -> f64 {
+    match better {
+        Better::Higher => mine / other,
+        Better::Lower => other / mine,
+        Better::Neither => f64::NAN,
+    }
+}
+
+/// The 5.0 phase as a table of its own: throughput and CPU per message of
+/// mqtt-tokio and rumqttc at 5.0, ours against rumqttc, and each against
+/// its own 3.1.1 run of the same run (the main table's throughput rows);
+/// None when the run did not have the phase.
+pub(crate) fn v5_markdown(r: &Results) -> Option<String> {
+    if !r.specs.keys().any(|s| s.starts_with("v5:")) {
+        return None;
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "MQTT 5.0: the throughput runs again ({n} messages of {payload} B without \
+         properties, the tuned broker, the same settings and code) with both clients \
+         at protocol 5.0: mqtt-tokio with `Options::protocol(Protocol::V5)`, rumqttc \
+         0.25 with its `v5::AsyncClient` (inflight limit {inflight}). Ratios are \
+         oriented so that above 1 means the first named is better (ours ÷ theirs for \
+         throughput, theirs ÷ ours for CPU): mqtt-tokio against rumqttc, both at 5.0, \
+         and each library at 5.0 against its own 3.1.1 run of the main table.",
+        n = count(r.machine("messages")),
+        payload = r.machine("payload_bytes"),
+        inflight = r.machine("inflight"),
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "| | mqtt-tokio 5.0 | rumqttc 5.0 | mqtt-tokio vs rumqttc (5.0) \
+         | mqtt-tokio 5.0 vs 3.1.1 | rumqttc 5.0 vs 3.1.1 |"
+    );
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(5));
+    let mut rows: Vec<(String, &str, u8, Better, usize)> = Vec::new();
+    use Better::{Higher, Lower, Neither};
+    for q in 0..3 {
+        rows.push((format!("QoS {q} throughput (msg/s)"), "rate", q, Higher, 0));
+    }
+    let loss = "QoS 0 loss (messages not received)";
+    rows.push((loss.into(), "lost", 0, Neither, 0));
+    for (what, key) in [
+        ("client", "cpu_us_per_msg"),
+        ("publisher", "pub_cpu_us_per_msg"),
+        ("subscriber", "sub_cpu_us_per_msg"),
+    ] {
+        for q in 0..3 {
+            let label = format!("QoS {q} {what} CPU per message (µs)");
+            rows.push((label, key, q, Lower, 2));
+        }
+    }
+    for (label, key, q, better, decimals) in rows {
+        let v5 = |lib: &str| r.get(&format!("v5:{lib}:{q}"), key);
+        let v311 = |lib: &str| r.get(&format!("throughput:{lib}:{q}"), key);
+        let (ours, theirs) = (v5("mqtt-tokio"), v5("rumqttc"));
+        let mut line = format!(
+            "| {label} | {} | {}",
+            number(ours, decimals),
+            number(theirs, decimals)
+        );
+        for (mine, other) in [
+            (ours, theirs),
+            (ours, v311("mqtt-tokio")),
+            (theirs, v311("rumqttc")),
+        ] {
+            let cell = match better {
+                Neither => String::new(),
+                _ => number(oriented(mine, other, better), 2),
+            };
+            let _ = write!(line, " | {cell}");
+        }
+        let _ = writeln!(out, "{line} |");
+    }
+    Some(out)
 }
 
 /// The store phase's rows: a label, the spec, and the spec of the same
