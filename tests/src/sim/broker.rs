@@ -1,5 +1,7 @@
-//! A model MQTT 3.1.1 broker for the simulation: the broker's side of
-//! sessions, persistent ones included, kept small enough to trust.
+//! A model MQTT broker for the simulation: the broker's side of sessions,
+//! persistent ones included, kept small enough to trust. It speaks 3.1.1
+//! or 5.0 on each connection, as its CONNECT does (see `wire`); the
+//! session logic is one for both, and 5.0's additions are in `v5`.
 //!
 //! It routes PUBLISH to matching subscriptions at the lower of the two QoS,
 //! answers every QoS flow, keeps a session's subscriptions, unacknowledged
@@ -22,7 +24,9 @@
 
 use super::misbehaviour::{Misbehaviour, Plan};
 use super::refusal::Refusals;
+use super::wire::{Extra, Frame, Level, ReadError, Reader};
 use bytes::{Bytes, BytesMut};
+use mqtt_proto::packet::v5::{ConnectProperties, ReasonCode};
 use mqtt_proto::packet::{
     self, ConnAck, ConnectReturnCode, Packet, PubAck, PubComp, PubRec, PubRel, Publish, QosPid,
     SubAck, SubscribeReturnCode, UnsubAck,
@@ -33,9 +37,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 mod inspect;
 mod misbehave;
 mod output;
+mod v5;
 
-use output::{encode, publish};
+use output::publish;
 pub use output::{Output, Pace};
+pub use v5::{V5Counts, V5Plan};
 
 /// Identifies one transport connection to the broker.
 pub type ConnId = u64;
@@ -114,6 +120,18 @@ struct Conn {
     /// SUBSCRIBE packets received on this connection and not taken by the
     /// simulation's checks yet: (packet id, filters).
     subscribes: Vec<(u16, Vec<TopicFilter>)>,
+    /// Reads the client's packets, once its CONNECT says at which level.
+    reader: Option<Reader>,
+    level: Level,
+    /// 5.0: the Maximum Packet Size the broker announced, no packet may
+    /// come above it; the client's Topic Alias Maximum and Receive Maximum;
+    /// the aliases the broker set; the ids it answered with an error
+    /// PUBREC.
+    max_in: Option<usize>,
+    client_alias_max: u16,
+    client_receive_max: Option<usize>,
+    aliases: BTreeMap<TopicName, u16>,
+    refused_qos2: BTreeMap<u16, ReasonCode>,
 }
 
 /// The model broker.
@@ -134,6 +152,9 @@ pub struct ModelBroker {
     forgotten_qos2: Vec<(String, Bytes)>,
     /// Every client id that ever connected.
     known: BTreeSet<String>,
+    /// What 5.0 connections get beyond 3.1.1 (every schedule at 5.0 has
+    /// one).
+    v5: Option<V5Plan>,
     /// (client, payload) of each message the broker accepted and will never
     /// deliver to that client: dropped with a discarded session, or routed
     /// while the client had no matching subscription (forgotten with a
@@ -156,6 +177,23 @@ impl ModelBroker {
         }
     }
 
+    /// The same broker, speaking 5.0 to 5.0 clients as `plan` decides.
+    pub fn with_v5(mut self, plan: V5Plan) -> Self {
+        self.v5 = Some(plan);
+        self
+    }
+
+    /// The 5.0 plan, if any.
+    pub fn v5(&self) -> Option<&V5Plan> {
+        self.v5.as_ref()
+    }
+
+    /// The error code every copy of the publish of `payload` is refused
+    /// with at 5.0, if any.
+    pub fn refusal(&self, payload: &[u8]) -> Option<ReasonCode> {
+        self.v5.as_ref().and_then(|v5| v5.refusal(payload))
+    }
+
     /// The same broker, refusing connections as `refusals` decides.
     pub fn with_refusals(mut self, refusals: Refusals) -> Self {
         self.refusals = Some(refusals);
@@ -170,6 +208,9 @@ impl ModelBroker {
         }
         if let Some(refusals) = self.refusals.as_mut() {
             refusals.active = on;
+        }
+        if let Some(v5) = self.v5.as_mut() {
+            v5.active = on;
         }
     }
 
@@ -236,21 +277,59 @@ impl ModelBroker {
             if conn.closed {
                 return;
             }
-            match packet::decode(&mut conn.rx, usize::MAX) {
-                Ok(Some(p)) => self.handle(id, p),
+            if conn.reader.is_none() {
+                let Some(level) = Level::of_connect(&conn.rx) else {
+                    return;
+                };
+                conn.reader = Some(Reader::new(level));
+                conn.level = level;
+            }
+            let Some(reader) = conn.reader.as_mut() else {
+                return;
+            };
+            match reader.read(&mut conn.rx) {
+                Ok(Some(f)) => {
+                    if let Some(max) = conn.max_in.filter(|max| f.len > *max) {
+                        panic!(
+                            "[5.0 MQTT-3.2.2-15] client sent a {}-byte {:?}, above the broker's \
+                             Maximum Packet Size {max}",
+                            f.len,
+                            f.packet.packet_type()
+                        );
+                    }
+                    self.handle(id, f)
+                }
                 Ok(None) => return,
-                Err(e) => panic!("client sent a malformed packet: {e}"),
+                Err(e) => {
+                    let cite = match e {
+                        ReadError::AliasZero => " [5.0 MQTT-3.3.2-8]",
+                        ReadError::AliasAbove(_, 0) => " [5.0 MQTT-3.2.2-18]",
+                        ReadError::AliasAbove(..) => " [5.0 MQTT-3.2.2-17] [5.0 MQTT-3.3.2-9]",
+                        _ => "",
+                    };
+                    panic!("client sent {e}{cite}")
+                }
             }
         }
     }
 
-    fn handle(&mut self, id: ConnId, p: Packet) {
+    fn handle(&mut self, id: ConnId, f: Frame) {
+        if f.alias.is_some() {
+            if let Some(v5) = self.v5.as_mut() {
+                v5.counts.aliases_in += 1;
+            }
+        }
+        let Frame {
+            packet: p,
+            connect: props,
+            ..
+        } = f;
         let client = self.conns.get(&id).and_then(|c| c.client_id.clone());
         let Some(client) = client else {
             let Packet::Connect(connect) = p else {
                 panic!("[MQTT-3.1.0-1] first packet must be CONNECT, got {p:?}");
             };
-            self.on_connect(id, *connect);
+            self.on_connect(id, *connect, props);
             self.misbehave();
             return;
         };
@@ -267,6 +346,17 @@ impl ModelBroker {
             Packet::Connect(_) => panic!("[MQTT-3.1.0-2] second CONNECT"),
             Packet::Publish(p) => self.on_publish(id, &client, p),
             Packet::PubRel(r) => {
+                let refused = self
+                    .conns
+                    .get(&id)
+                    .and_then(|c| c.refused_qos2.get(&r.pid.get()));
+                if let Some(code) = refused {
+                    panic!(
+                        "[5.0 MQTT-4.3.3-4] [5.0 MQTT-4.4.0-2] PUBREL {} answers a PUBREC that \
+                         refused the message with {code:?}",
+                        r.pid
+                    );
+                }
                 if let Some(s) = self.sessions.get_mut(&client) {
                     s.inbound_qos2.remove(&r.pid.get());
                 }
@@ -335,26 +425,47 @@ impl ModelBroker {
                     s.subs.push((filter, qos));
                     codes.push(SubscribeReturnCode::Success(qos));
                 }
-                self.send(
-                    id,
-                    Packet::SubAck(SubAck {
-                        pid: sub.pid,
-                        return_codes: codes,
-                    }),
-                );
+                let suback = Packet::SubAck(SubAck {
+                    pid: sub.pid,
+                    return_codes: codes,
+                });
+                let extra = Extra {
+                    reason: Some(ReasonCode::NotAuthorized),
+                    ..Extra::default()
+                };
+                self.send_x(id, suback, extra);
             }
             Packet::Unsubscribe(u) => {
+                // 5.0 says, per filter, whether there was a subscription.
+                let mut codes = Vec::new();
                 if let Some(s) = self.sessions.get_mut(&client) {
+                    for f in &u.filters {
+                        let held = s.subs.iter().any(|(g, _)| g == f);
+                        codes.push(if held {
+                            ReasonCode::Success
+                        } else {
+                            ReasonCode::NoSubscriptionExisted
+                        });
+                    }
                     s.subs.retain(|(f, _)| !u.filters.contains(f));
                 }
-                self.send(id, Packet::UnsubAck(UnsubAck::new(u.pid)));
+                codes.resize(u.filters.len(), ReasonCode::NoSubscriptionExisted);
+                let level = self.conns.get(&id).map_or(Level::V311, |c| c.level);
+                if let Some(v5) = self.v5.as_mut().filter(|_| level == Level::V5) {
+                    let missing = codes.iter().filter(|c| **c != ReasonCode::Success);
+                    v5.counts.no_subscription += missing.count() as u64;
+                }
+                let extra = Extra {
+                    unsubscribed: codes,
+                    ..Extra::default()
+                };
+                self.send_x(id, Packet::UnsubAck(UnsubAck::new(u.pid)), extra);
             }
             Packet::PingReq => {
                 if self.plan.as_mut().is_some_and(Plan::slow_ping) {
                     self.count(Misbehaviour::SlowPingResp);
-                    let mut b = BytesMut::new();
-                    encode(&mut b, Packet::PingResp);
-                    self.send_piece(id, b.freeze(), Pace::NearPingTimeout, None);
+                    let b = self.bytes(id, Packet::PingResp, Extra::default());
+                    self.send_piece(id, b, Pace::NearPingTimeout, None);
                 } else {
                     self.send(id, Packet::PingResp);
                 }
@@ -367,7 +478,30 @@ impl ModelBroker {
             other => panic!("a client never sends {:?}", other.packet_type()),
         }
         self.pump(&client);
+        self.server_disconnect(id);
         self.misbehave();
+    }
+
+    /// At 5.0, now and then, the broker ends the connection with DISCONNECT
+    /// and a reason, as one shutting down or shedding load does.
+    fn server_disconnect(&mut self, id: ConnId) {
+        let Some(c) = self.conns.get(&id) else {
+            return;
+        };
+        if c.level != Level::V5 || c.violated || c.closed || c.client_id.is_none() {
+            return;
+        }
+        let Some(reason) = self.v5.as_mut().and_then(V5Plan::disconnect) else {
+            return;
+        };
+        let extra = Extra {
+            reason: Some(reason),
+            ..Extra::default()
+        };
+        self.send_x(id, Packet::Disconnect, extra);
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.closed = true;
+        }
     }
 
     /// The client answered a PUBLISH with PUBACK or PUBREC: every PUBLISH
@@ -386,7 +520,12 @@ impl ModelBroker {
         }
     }
 
-    fn on_connect(&mut self, id: ConnId, connect: packet::Connect) {
+    fn on_connect(
+        &mut self,
+        id: ConnId,
+        connect: packet::Connect,
+        props: Option<Box<ConnectProperties>>,
+    ) {
         let client = connect.client_id.to_string();
         assert!(
             !client.is_empty(),
@@ -435,26 +574,41 @@ impl ModelBroker {
         }
         let s = self.sessions.entry(client.clone()).or_default();
         s.conn = Some(id);
-        s.clean = connect.clean_session;
+        // At 5.0 the session ends with the connection when its expiry
+        // interval is 0 (absent); Clean Start only decides the above.
+        s.clean = match &props {
+            Some(p) => p.session_expiry_interval.unwrap_or(0) == 0,
+            None => connect.clean_session,
+        };
+        let announced = self.v5.as_ref().map(V5Plan::connack);
         if let Some(c) = self.conns.get_mut(&id) {
             c.client_id = Some(client.clone());
+            if let (Some(p), Some(a)) = (&props, &announced) {
+                c.client_alias_max = p.topic_alias_maximum.unwrap_or(0);
+                c.client_receive_max = p.receive_maximum.map(usize::from);
+                c.max_in = a.maximum_packet_size.map(|m| m as usize);
+                if let Some(reader) = c.reader.as_mut() {
+                    reader.alias_max = a.topic_alias_maximum.unwrap_or(0);
+                }
+            }
         }
+        let extra = || Extra {
+            connack: announced.clone(),
+            ..Extra::default()
+        };
         let connack = Packet::ConnAck(ConnAck {
             session_present: present,
             code: ConnectReturnCode::Accepted,
         });
         if wrong && connect.clean_session {
-            let mut b = BytesMut::new();
-            encode(
-                &mut b,
-                Packet::ConnAck(ConnAck {
-                    session_present: true,
-                    code: ConnectReturnCode::Accepted,
-                }),
-            );
-            self.violate(id, Misbehaviour::SessionPresentOnClean, b.freeze());
+            let wrong = Packet::ConnAck(ConnAck {
+                session_present: true,
+                code: ConnectReturnCode::Accepted,
+            });
+            let b = self.bytes(id, wrong, extra());
+            self.violate(id, Misbehaviour::SessionPresentOnClean, b);
         } else {
-            self.send(id, connack);
+            self.send_x(id, connack, extra());
         }
         // [MQTT-4.4.0-1] resend what the session left unacknowledged.
         let resend: Vec<(PacketId, Stored, bool)> = self
@@ -474,32 +628,90 @@ impl ModelBroker {
     }
 
     fn on_publish(&mut self, id: ConnId, client: &str, p: Publish) {
+        // At 5.0 the broker refuses some publishes with an error code, and
+        // says when nobody subscribes to a topic.
+        let v5 = self.conns.get(&id).is_some_and(|c| c.level == Level::V5);
+        let refusal = if v5 && p.qos() != QoS::AtMostOnce {
+            self.refusal(&p.payload)
+        } else {
+            None
+        };
+        if let Some(plan) = self.v5.as_mut().filter(|_| refusal.is_some()) {
+            plan.counts.error_acks += 1;
+        }
+        let no_match = |broker: &mut ModelBroker, matched: bool| {
+            if !v5 || matched {
+                return Extra::default();
+            }
+            if let Some(plan) = broker.v5.as_mut() {
+                plan.counts.no_match += 1;
+            }
+            Extra {
+                reason: Some(ReasonCode::NoMatchingSubscribers),
+                ..Extra::default()
+            }
+        };
         match p.qos_pid {
-            QosPid::AtMostOnce => self.route(&p),
-            QosPid::AtLeastOnce(pid) => {
+            QosPid::AtMostOnce => {
                 self.route(&p);
-                self.send(id, Packet::PubAck(PubAck::new(pid)));
+            }
+            QosPid::AtLeastOnce(pid) => {
+                let extra = match refusal {
+                    Some(code) => Extra {
+                        reason: Some(code),
+                        ..Extra::default()
+                    },
+                    None => {
+                        let matched = self.route(&p);
+                        no_match(self, matched)
+                    }
+                };
+                self.send_x(id, Packet::PubAck(PubAck::new(pid)), extra);
             }
             QosPid::ExactlyOnce(pid) => {
+                if let Some(c) = self.conns.get_mut(&id) {
+                    c.refused_qos2.remove(&pid.get());
+                }
+                if let Some(code) = refusal {
+                    // Refused: nothing is kept, and the exchange is over.
+                    let held = self
+                        .sessions
+                        .get(client)
+                        .is_some_and(|s| s.inbound_qos2.contains_key(&pid.get()));
+                    assert!(!held, "QoS 2 id {pid} reused before PUBREL");
+                    if let Some(c) = self.conns.get_mut(&id) {
+                        c.refused_qos2.insert(pid.get(), code);
+                    }
+                    let extra = Extra {
+                        reason: Some(code),
+                        ..Extra::default()
+                    };
+                    self.send_x(id, Packet::PubRec(PubRec::new(pid)), extra);
+                    return;
+                }
                 let new = self.sessions.get_mut(client).is_some_and(|s| {
                     s.inbound_qos2
                         .insert(pid.get(), p.payload.clone())
                         .is_none()
                 });
-                if new {
-                    self.route(&p);
+                let extra = if new {
+                    let matched = self.route(&p);
+                    no_match(self, matched)
                 } else {
                     assert!(
                         p.dup,
                         "[MQTT-2.3.1-2] QoS 2 id {pid} reused before PUBREL without DUP"
                     );
-                }
-                self.send(id, Packet::PubRec(PubRec::new(pid)));
+                    Extra::default()
+                };
+                self.send_x(id, Packet::PubRec(PubRec::new(pid)), extra);
             }
         }
     }
 
-    fn route(&mut self, p: &Publish) {
+    /// Routes a message to the matching sessions: whether any matched.
+    fn route(&mut self, p: &Publish) -> bool {
+        let mut matched = false;
         let mut missed: BTreeSet<&String> = self.known.iter().collect();
         for (client, s) in self.sessions.iter_mut() {
             // A clean session without a connection is gone already; one
@@ -511,6 +723,7 @@ impl ModelBroker {
                 .map(|(_, q)| *q)
                 .max();
             if let Some(sub_qos) = best {
+                matched = true;
                 missed.remove(client);
                 self.routed += 1;
                 s.queue.push_back(Stored {
@@ -531,6 +744,7 @@ impl ModelBroker {
         for c in clients {
             self.pump(&c);
         }
+        matched
     }
 
     /// Ends the exchange of `pid`; whether there was one.
@@ -555,6 +769,12 @@ impl ModelBroker {
         };
         // Ids whose answer may still come on this connection stay unused
         // (owed holds a duplicate's; tainted, a misbehaviour's).
+        // At 5.0 the client's Receive Maximum bounds the window too.
+        let window = self
+            .conns
+            .get(&id)
+            .and_then(|c| c.client_receive_max)
+            .map_or(WINDOW, |rm| rm.min(WINDOW));
         let avoid: BTreeSet<u16> = self.conns.get(&id).map_or_else(BTreeSet::new, |c| {
             c.tainted
                 .iter()
@@ -564,7 +784,7 @@ impl ModelBroker {
         });
         let mut out = Vec::new();
         while let Some(m) = s.queue.front() {
-            if m.qos != QoS::AtMostOnce && s.inflight.len() >= WINDOW {
+            if m.qos != QoS::AtMostOnce && s.inflight.len() >= window {
                 break;
             }
             let Some(m) = s.queue.pop_front() else { break };

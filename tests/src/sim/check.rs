@@ -4,10 +4,18 @@
 //! and reached the subscriber as its QoS promises. A client that gave up
 //! after a final refusal ended its run there: what it had not done by then
 //! is not owed.
+//!
+//! At 5.0 besides: a publish the broker refused with an error code (every
+//! copy of it, by its payload) is reported once, with that code, never as
+//! a success, and never delivered; one above the broker's Maximum Packet
+//! Size is refused by the client itself (`PacketTooLarge`) and never sent
+//! (the broker checks the size of every packet); a message delivered
+//! through topic aliases arrives on its own topic.
 
 use super::world::{World, PUBLISHER, SUBSCRIBER};
 use super::Sent;
 use bytes::Bytes;
+use mqtt_proto::packet::v5::ReasonCode;
 use mqtt_proto::{Event, PublishId, QoS};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -15,18 +23,43 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 fn number(payload: &Bytes) -> Result<u64, String> {
     let text = std::str::from_utf8(payload).map_err(|e| e.to_string())?;
     text.strip_prefix('m')
+        .and_then(|v| v.split(' ').next())
         .and_then(|v| v.parse().ok())
         .ok_or_else(|| format!("unknown payload {text:?}"))
 }
 
-pub(super) fn check(w: &World, sent: &BTreeMap<u64, Sent>) -> Result<(), String> {
-    // Completions: each accepted publish completed exactly once.
+/// What the checks counted.
+#[derive(Debug, Default)]
+pub(super) struct Checked {
+    /// Publishes the client refused as above the broker's Maximum Packet
+    /// Size, and ones the broker refused, reported with its code.
+    pub too_large: u64,
+    pub refused: u64,
+}
+
+pub(super) fn check(w: &World, sent: &BTreeMap<u64, Sent>) -> Result<Checked, String> {
+    // Completions: each accepted publish completed exactly once, at 5.0
+    // maybe with a reason code.
     let mut completed: HashMap<PublishId, u32> = HashMap::new();
+    let mut reasons: HashMap<PublishId, ReasonCode> = HashMap::new();
     for e in &w.clients[PUBLISHER].events {
-        if let Event::Published { id } = e {
-            *completed.entry(*id).or_default() += 1;
+        match e {
+            Event::Published { id } => *completed.entry(*id).or_default() += 1,
+            Event::PublishAcked { id, reason, .. } => {
+                *completed.entry(*id).or_default() += 1;
+                reasons.insert(*id, *reason);
+            }
+            _ => {}
         }
     }
+    let mut checked = Checked::default();
+    let max_packet = w
+        .broker
+        .v5()
+        .and_then(|v5| v5.maximum_packet_size)
+        .map(|m| m as usize);
+    let too_large = |s: &Sent| max_packet.is_some_and(|m| s.size > m);
+    let dropped = |s: &Sent| too_large(s) || s.refusal.is_some();
     let publisher = &w.clients[PUBLISHER];
     let failed = &publisher.publishes.failed;
     for (n, s) in sent {
@@ -38,6 +71,29 @@ pub(super) fn check(w: &World, sent: &BTreeMap<u64, Sent>) -> Result<(), String>
             Some(k) => return Err(format!("message m{n} reported complete {k} times")),
             None if failed.contains(&s.id) || publisher.gave_up => {}
             None => return Err(format!("message m{n} ({:?}) never completed", s.qos)),
+        }
+        // The outcome reported is the one the message had.
+        let reason = reasons.get(&s.id).copied();
+        match reason {
+            Some(ReasonCode::PacketTooLarge) if too_large(s) => checked.too_large += 1,
+            Some(r) if r.is_error() && s.refusal == Some(r) && !too_large(s) => {
+                checked.refused += 1
+            }
+            Some(r) if r.is_error() => {
+                return Err(format!(
+                    "m{n} ({} bytes) reported refused with {r:?}; the broker refuses it with \
+                     {:?}, and takes packets up to {max_packet:?} bytes",
+                    s.size, s.refusal
+                ))
+            }
+            _ if dropped(s) && completed.contains_key(&s.id) => {
+                return Err(format!(
+                    "m{n} ({} bytes, refused by the broker with {:?}, maximum packet size \
+                     {max_packet:?}) was reported as {reason:?}",
+                    s.size, s.refusal
+                ))
+            }
+            _ => {}
         }
     }
     // Every copy of a QoS 1 or 2 PUBLISH was acknowledged, every PUBREL
@@ -83,6 +139,10 @@ pub(super) fn check(w: &World, sent: &BTreeMap<u64, Sent>) -> Result<(), String>
             if !sent.contains_key(&n) {
                 return Err(format!("subscriber got m{n}, which was never accepted"));
             }
+            // Through the broker's topic aliases too, on its own topic.
+            if message.topic.as_str() != format!("sim/{}", n % 5) {
+                return Err(format!("subscriber got m{n} on {}", message.topic));
+            }
             *received.entry(n).or_default() += 1;
         }
     }
@@ -100,6 +160,15 @@ pub(super) fn check(w: &World, sent: &BTreeMap<u64, Sent>) -> Result<(), String>
             return Err(format!(
                 "QoS 2 m{n}, given up after a lost session, delivered {got} times"
             ));
+        }
+        if dropped(s) {
+            if got > 0 {
+                return Err(format!(
+                    "m{n}, refused ({:?}, {} bytes), delivered {got} times",
+                    s.refusal, s.size
+                ));
+            }
+            continue;
         }
         if got == 0 && missed_ok(s) {
             continue;
@@ -126,5 +195,5 @@ pub(super) fn check(w: &World, sent: &BTreeMap<u64, Sent>) -> Result<(), String>
             _ => {}
         }
     }
-    Ok(())
+    Ok(checked)
 }

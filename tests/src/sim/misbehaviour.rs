@@ -237,24 +237,30 @@ impl Plan {
     }
 
     /// The bytes of an ack (PUBACK, PUBREC, PUBCOMP, SUBACK or UNSUBACK)
-    /// for an id no client ever used.
-    pub fn unknown_ack(&mut self) -> Bytes {
+    /// for an id no client ever used; at 5.0 (`v5`) SUBACK and UNSUBACK
+    /// carry an empty property block.
+    pub fn unknown_ack(&mut self, v5: bool) -> Bytes {
         let pid = UNUSED_IDS + self.rng.below(u64::from(u16::MAX - UNUSED_IDS)) as u16;
         let [hi, lo] = pid.to_be_bytes();
-        Bytes::from(match self.rng.below(5) {
-            0 => vec![0x40, 0x02, hi, lo],
-            1 => vec![0x50, 0x02, hi, lo],
-            2 => vec![0x70, 0x02, hi, lo],
-            3 => vec![0x90, 0x03, hi, lo, 0x01],
-            _ => vec![0xB0, 0x02, hi, lo],
+        Bytes::from(match (self.rng.below(5), v5) {
+            (0, _) => vec![0x40, 0x02, hi, lo],
+            (1, _) => vec![0x50, 0x02, hi, lo],
+            (2, _) => vec![0x70, 0x02, hi, lo],
+            (3, false) => vec![0x90, 0x03, hi, lo, 0x01],
+            (3, true) => vec![0x90, 0x04, hi, lo, 0x00, 0x01],
+            (_, false) => vec![0xB0, 0x02, hi, lo],
+            (_, true) => vec![0xB0, 0x04, hi, lo, 0x00, 0x00],
         })
     }
 
     /// A whole packet with flag bits its type forbids; `pid` is an id the
     /// connection has in use, so that nothing but the flags is wrong.
-    pub fn reserved_flags(&mut self, pid: u16) -> Bytes {
+    pub fn reserved_flags(&mut self, pid: u16, v5: bool) -> Bytes {
         let [hi, lo] = pid.to_be_bytes();
         let flags = 1 + self.rng.below(15) as u8;
+        // A 5.0 SUBACK and PUBLISH carry a property block: the same packets
+        // with an empty one, so that only the flags are wrong.
+        let props: &[u8] = if v5 { &[0x00] } else { &[] };
         Bytes::from(match self.rng.below(5) {
             // PUBACK and PINGRESP take flags 0000.
             0 => vec![0x40 | flags, 0x02, hi, lo],
@@ -262,25 +268,36 @@ impl Plan {
             // PUBREL takes 0010 [MQTT-3.6.1-1].
             2 => vec![0x60 | (flags ^ 0b0010), 0x02, hi, lo],
             // SUBACK takes 0000.
-            3 => vec![0x90 | flags, 0x03, hi, lo, 0x01],
+            3 => [
+                &[0x90 | flags, 0x03 + props.len() as u8, hi, lo],
+                props,
+                &[0x01],
+            ]
+            .concat(),
             // A PUBLISH with both QoS bits set [MQTT-3.3.1-4].
             _ => {
                 let mut p = BytesMut::new();
                 p.put_u8(0x36 | (flags & 0b1001));
-                p.put_u8(9);
+                p.put_u8(9 + props.len() as u8);
                 p.put_slice(&[0x00, 0x05]);
                 p.put_slice(b"sim/0");
                 p.put_slice(&[hi, lo]);
+                p.put_slice(props);
                 return p.freeze();
             }
         })
     }
 
-    /// A reserved packet type (0 or 15), then a few random bytes.
-    pub fn garbage(&mut self) -> Bytes {
+    /// A reserved packet type (0, or at 3.1.1 15, which is AUTH at 5.0),
+    /// then a few random bytes.
+    pub fn garbage(&mut self, v5: bool) -> Bytes {
         let mut g = BytesMut::new();
         let first = self.rng.next_u64() as u8 & 0x0F;
-        g.put_u8(if self.coin() { first } else { 0xF0 | first });
+        g.put_u8(if self.coin() || v5 {
+            first
+        } else {
+            0xF0 | first
+        });
         for _ in 0..self.rng.below(9) {
             g.put_u8(self.rng.next_u64() as u8);
         }

@@ -46,14 +46,17 @@ mod refusal;
 mod rng;
 mod subs;
 mod tracker;
+mod wire;
 mod world;
 
-pub use broker::{ConnId, ModelBroker};
+pub use broker::{ConnId, ModelBroker, V5Counts};
 pub use misbehaviour::{Counts, Misbehaviour};
 pub use policy::PolicyStats;
 pub use rng::Rng;
+pub use wire::Level;
 
 use core::time::Duration;
+use mqtt_proto::packet::v5::ReasonCode;
 use mqtt_proto::{Event, Instant, PublishId, QoS, TopicFilter};
 use std::collections::BTreeMap;
 use world::{World, PUBLISHER, SUBSCRIBER};
@@ -77,6 +80,9 @@ pub struct Faults {
     /// Whether the publisher gives up QoS 2 messages in flight when the
     /// broker loses its session (`SessionLostPolicy::Fail`).
     pub fail_on_session_loss: bool,
+    /// The protocol level both clients speak (the broker answers each
+    /// connection at its level).
+    pub level: Level,
 }
 
 /// What one schedule (or many, added up) did, for the summary.
@@ -118,6 +124,19 @@ pub struct Stats {
     /// broker's, and reconnects exempt (see `subs`).
     pub held_checks: u64,
     pub desyncs: u64,
+    /// Schedules at 5.0, and what 5.0 did in them: the broker's side
+    /// (`V5Counts`), DISCONNECTs from the broker the clients reported,
+    /// PUBLISH packets read with a Topic Alias, publishes that filled the
+    /// broker's Receive Maximum, publishes the client refused itself as
+    /// above the broker's Maximum Packet Size, and ones refused by the
+    /// broker with an error code, reported as such.
+    pub v5_schedules: u64,
+    pub v5: V5Counts,
+    pub server_disconnects: u64,
+    pub aliases_read: u64,
+    pub quota_full: u64,
+    pub too_large: u64,
+    pub refused_reported: u64,
 }
 
 impl Stats {
@@ -145,6 +164,13 @@ impl Stats {
         self.resubscribed += other.resubscribed;
         self.held_checks += other.held_checks;
         self.desyncs += other.desyncs;
+        self.v5_schedules += other.v5_schedules;
+        self.v5.add(&other.v5);
+        self.server_disconnects += other.server_disconnects;
+        self.aliases_read += other.aliases_read;
+        self.quota_full += other.quota_full;
+        self.too_large += other.too_large;
+        self.refused_reported += other.refused_reported;
     }
 }
 
@@ -153,6 +179,10 @@ impl Stats {
 struct Sent {
     qos: QoS,
     id: PublishId,
+    /// 5.0: its PUBLISH's size without a topic alias, and the error code
+    /// the broker refuses every copy of it with, if it does.
+    size: usize,
+    refusal: Option<ReasonCode>,
 }
 
 /// Plays the schedule of `seed` and checks every invariant.
@@ -205,8 +235,8 @@ pub fn run(seed: u64, faults: &Faults) -> Result<Stats, String> {
                 let qos = qos_of(rng.below(3));
                 let n = next_msg;
                 next_msg += 1;
-                if let Some(id) = w.publish(n, qos)? {
-                    sent.insert(n, Sent { qos, id });
+                if let Some(s) = w.publish(n, qos)? {
+                    sent.insert(n, s);
                 }
             }
             14 | 15 => {
@@ -234,8 +264,8 @@ pub fn run(seed: u64, faults: &Faults) -> Result<Stats, String> {
                     let qos = qos_of(rng.below(3));
                     let n = next_msg;
                     next_msg += 1;
-                    if let Some(id) = w.publish(n, qos)? {
-                        sent.insert(n, Sent { qos, id });
+                    if let Some(s) = w.publish(n, qos)? {
+                        sent.insert(n, s);
                     }
                 }
                 let drain = [0, 50, 500, 3_000][rng.below(4) as usize];
@@ -258,6 +288,10 @@ pub fn run(seed: u64, faults: &Faults) -> Result<Stats, String> {
 
     // Phase 3: faults stop; everything must drain.
     w.set_faults(false);
+    // What the last command caused: at 5.0 a publish the client refuses at
+    // once (above the broker's Maximum Packet Size) leaves nothing to
+    // settle but its event.
+    w.flush()?;
     let drain_deadline = w.now + Duration::from_secs(600);
     while !w.settled() {
         if w.now >= drain_deadline {
@@ -273,8 +307,14 @@ pub fn run(seed: u64, faults: &Faults) -> Result<Stats, String> {
         w.step(drain_deadline)?;
     }
 
-    check::check(&w, &sent)?;
+    let checked = check::check(&w, &sent)?;
     let mut stats = w.net.stats.clone();
+    stats.too_large = checked.too_large;
+    stats.refused_reported = checked.refused;
+    if let Some(v5) = w.broker.v5() {
+        stats.v5_schedules = 1;
+        stats.v5 = v5.counts;
+    }
     stats.misbehaving = u64::from(faults.misbehave);
     stats.injected = w.broker.injected();
     stats.relaxed = w.broker.forgotten_qos2("publisher").count() as u64;
@@ -287,6 +327,7 @@ pub fn run(seed: u64, faults: &Faults) -> Result<Stats, String> {
         stats.resubscribed += c.subs.resubscribed;
         stats.held_checks += c.subs.compared;
         stats.desyncs += c.subs.desyncs;
+        stats.quota_full += c.tracker.quota_full;
     }
     Ok(stats)
 }

@@ -27,7 +27,7 @@
 
 use core::time::Duration;
 use mqtt_proto::packet::ConnectReturnCode;
-use mqtt_proto::{DisconnectReason, Event, Instant, State};
+use mqtt_proto::{is_final_reason, DisconnectReason, Event, Instant, State};
 
 /// Where the client stands, as the model sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -327,10 +327,14 @@ impl PolicyCheck {
             }
             Phase::Attempt { server } => {
                 // Retrying cannot help but with an unavailable server.
-                let final_refusal = matches!(
-                    reason,
-                    DisconnectReason::Refused(code) if *code != ConnectReturnCode::ServerUnavailable
-                );
+                let final_refusal = match reason {
+                    DisconnectReason::Refused(code) => {
+                        *code != ConnectReturnCode::ServerUnavailable
+                    }
+                    // At 5.0 the broker refuses with a reason code.
+                    DisconnectReason::Rejected(why) => is_final_reason(why.reason),
+                    _ => false,
+                };
                 self.phase = if requested {
                     Phase::Stopped
                 } else if final_refusal {

@@ -1,5 +1,6 @@
 //! What a client has open, as seen from the wire: packet ids, and
-//! publishes awaiting an acknowledgement.
+//! publishes awaiting an acknowledgement. At 5.0 a PUBACK or PUBREC with an
+//! error code ends its exchange too, and the message is never sent again.
 
 use mqtt_proto::packet::{ConnectReturnCode, Packet};
 use mqtt_proto::{Event, PublishId, QoS};
@@ -8,9 +9,17 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// Packet ids the client has open: opened by a PUBLISH (QoS > 0), SUBSCRIBE
 /// or UNSUBSCRIBE it sent, closed by the ack it received. [MQTT-2.3.1-2]: a
 /// new exchange never takes an open id.
+///
+/// At 5.0, the publishes open are also held to the broker's Receive
+/// Maximum: at most that many QoS 1 and 2 PUBLISH without PUBACK, PUBCOMP,
+/// or PUBREC with an error code [5.0 MQTT-3.3.4-7] [5.0 MQTT-4.9.0-2].
 #[derive(Debug, Default)]
 pub struct PidTracker {
     open: HashMap<u16, Packet>,
+    /// The broker's Receive Maximum, from the CONNACK the client read.
+    pub receive_maximum: Option<u16>,
+    /// PUBLISH packets sent that filled the Receive Maximum.
+    pub quota_full: u64,
 }
 
 impl PidTracker {
@@ -27,9 +36,13 @@ impl PidTracker {
                     (None, true) => Err(format!(
                         "[MQTT-2.3.1-3] DUP resend of packet id {pid}, which was already acknowledged"
                     )),
-                    _ => {
+                    (open, _) => {
+                        let new = open.is_none();
                         self.open.insert(pid.get(), p.clone());
-                        Ok(())
+                        match self.receive_maximum {
+                            Some(max) if new => self.check_quota(max),
+                            _ => Ok(()),
+                        }
                     }
                 }
             }
@@ -37,6 +50,24 @@ impl PidTracker {
             Packet::Unsubscribe(u) => self.request(u.pid.get(), p),
             _ => Ok(()),
         }
+    }
+
+    fn check_quota(&mut self, max: u16) -> Result<(), String> {
+        let open = self
+            .open
+            .values()
+            .filter(|p| matches!(p, Packet::Publish(_)))
+            .count();
+        if open > usize::from(max) {
+            return Err(format!(
+                "[5.0 MQTT-3.3.4-7] [5.0 MQTT-4.9.0-2] {open} QoS 1 and 2 publishes \
+                 unacknowledged, above the broker's Receive Maximum {max}"
+            ));
+        }
+        if open == usize::from(max) {
+            self.quota_full += 1;
+        }
+        Ok(())
     }
 
     fn request(&mut self, pid: u16, p: &Packet) -> Result<(), String> {
@@ -52,9 +83,12 @@ impl PidTracker {
     }
 
     /// A packet the client received (and acted on: nothing after a
-    /// violation is fed here).
-    pub fn on_received(&mut self, p: &Packet) {
+    /// violation is fed here); `refuses`: a 5.0 ack with an error code.
+    pub fn on_received(&mut self, p: &Packet, refuses: bool) {
         match p {
+            Packet::PubRec(r) if refuses => {
+                self.open.remove(&r.pid.get());
+            }
             Packet::PubAck(a) => {
                 self.open.remove(&a.pid.get());
             }
@@ -99,6 +133,8 @@ pub struct PublishTracker {
     completed: BTreeSet<PublishId>,
     /// Messages given up under `SessionLostPolicy::Fail`.
     pub failed: BTreeSet<PublishId>,
+    /// Messages the broker refused with an error code (5.0), by number.
+    pub refused: BTreeSet<u64>,
     /// Ids reported in `resent`, over the run.
     pub resent: u64,
     /// Every publish a `SessionLost` named as sent again: a copy of it may
@@ -121,6 +157,8 @@ pub fn number(payload: &[u8]) -> Option<u64> {
     std::str::from_utf8(payload)
         .ok()?
         .strip_prefix('m')?
+        .split(' ')
+        .next()?
         .parse()
         .ok()
 }
@@ -153,6 +191,11 @@ impl PublishTracker {
         let Some(n) = number(&publish.payload) else {
             return Err(format!("unknown payload {:?}", publish.payload));
         };
+        if self.refused.contains(&n) {
+            return Err(format!(
+                "[5.0 MQTT-4.4.0-2] m{n}, refused by the broker with an error code, was sent again"
+            ));
+        }
         if let Some((id, _)) = self.numbers.get(&n) {
             if self.failed.contains(id) {
                 return Err(format!(
@@ -168,12 +211,22 @@ impl PublishTracker {
         Ok(())
     }
 
-    /// A packet the client received and acted on.
-    pub fn on_received(&mut self, p: &Packet) {
+    /// A packet the client received and acted on; `refuses`: a 5.0 ack
+    /// with an error code, final for its message.
+    pub fn on_received(&mut self, p: &Packet, refuses: bool) {
         match p {
             Packet::PubAck(a) => {
                 if let Some(n) = self.pids.remove(&a.pid.get()) {
                     self.unacked.remove(&n);
+                    if refuses {
+                        self.refused.insert(n);
+                    }
+                }
+            }
+            Packet::PubRec(r) if refuses => {
+                if let Some(n) = self.pids.remove(&r.pid.get()) {
+                    self.unacked.remove(&n);
+                    self.refused.insert(n);
                 }
             }
             Packet::PubComp(c) => {
@@ -269,7 +322,7 @@ impl PublishTracker {
             Event::SessionLost { .. } => {
                 return Err(format!("{e:?} with no session lost"));
             }
-            Event::Published { id } => {
+            Event::Published { id } | Event::PublishAcked { id, .. } => {
                 if self.failed.contains(id) {
                     return Err(format!("{id:?}, given up after a lost session, completed"));
                 }

@@ -14,13 +14,14 @@
 //! packets the client acted on and where in the stream the broker broke the
 //! protocol, and holds the client to closing the connection there.
 
-use super::broker::{ConnId, ModelBroker};
+use super::broker::{ConnId, ModelBroker, V5Plan};
 use super::misbehaviour::Plan;
 use super::refusal::Refusals;
+use super::wire::{Level, Reader};
 use super::{Faults, Rng, Stats};
 use bytes::BytesMut;
 use core::time::Duration;
-use mqtt_proto::packet::{self, ConnectReturnCode, Packet};
+use mqtt_proto::packet::{ConnectReturnCode, Packet};
 use mqtt_proto::{DisconnectReason, Event, Instant, State, SubscribeOutcome, TopicFilter};
 use net::Item;
 pub use net::{Link, Network};
@@ -61,19 +62,27 @@ pub struct World {
 impl World {
     pub fn new(seed: u64, faults: Faults, publisher_clean: bool, publisher_fails: bool) -> World {
         let mut rng = Rng::new(seed);
+        // 5.0 draws from a generator of its own: a 3.1.1 schedule is the
+        // same as before 5.0 was simulated.
+        let mut v5_rng = Rng::new(seed ^ 0x0005_0005_0005_0005);
+        let mut v5 = (faults.level == Level::V5).then_some(&mut v5_rng);
         let publisher = Client::new(
             "publisher",
             publisher_clean,
             seed ^ 1,
             &mut rng,
             publisher_fails,
+            v5.as_deref_mut(),
         );
-        let subscriber = Client::new("subscriber", false, seed ^ 2, &mut rng, false);
+        let subscriber = Client::new("subscriber", false, seed ^ 2, &mut rng, false, v5);
         let mut broker = if faults.misbehave {
             ModelBroker::misbehaving(Plan::new(seed))
         } else {
             ModelBroker::new()
         };
+        if faults.level == Level::V5 {
+            broker = broker.with_v5(V5Plan::new(seed));
+        }
         if faults.refuse_unavailable > 0.0 || faults.refuse_final > 0.0 {
             broker = broker.with_refusals(Refusals::new(
                 seed,
@@ -134,9 +143,12 @@ impl World {
                     ));
                 }
                 let mut wire = BytesMut::from(&bytes[..]);
-                while let Some(p) = packet::decode(&mut wire, usize::MAX)
-                    .map_err(|e| format!("{} sent a malformed packet: {e}", c.id))?
+                while let Some(f) = c
+                    .tx_reader
+                    .read(&mut wire)
+                    .map_err(|e| format!("{} sent {e}", c.id))?
                 {
+                    let p = f.packet;
                     if tracing() {
                         eprintln!("{:?} {} -> {:?}", now, c.id, p);
                     }
@@ -159,6 +171,7 @@ impl World {
                     return Err(format!("{} sent a partial packet", c.id));
                 }
                 if let Some(link) = c.link.as_mut() {
+                    link.last_sent = now;
                     self.net.schedule(link, now, true, bytes);
                 }
             }
@@ -258,7 +271,7 @@ impl World {
                 c.subs.on_connected(*session_present, created_on);
             }
             Event::Subscribed { outcomes, .. } => {
-                let refused = outcomes.contains(&SubscribeOutcome::Refused);
+                let refused = outcomes.iter().any(refused);
                 if i == SUBSCRIBER && refused {
                     // Refused: the application asks again.
                     self.subscribe(i)?;
@@ -267,7 +280,7 @@ impl World {
             Event::Resubscribed { filters } => {
                 let refused = filters
                     .iter()
-                    .any(|(f, o)| f.as_str() == FILTER && *o == SubscribeOutcome::Refused);
+                    .any(|(f, o)| f.as_str() == FILTER && refused(o));
                 if i == SUBSCRIBER && refused {
                     // The broker refused the filter the core asked for
                     // again: the application asks once more.
@@ -326,6 +339,19 @@ impl World {
                     ))
                 }
             }
+            DisconnectReason::ServerDisconnect(why) => {
+                // Only for a DISCONNECT the broker sent and the client read,
+                // reported with its reason.
+                if link.server_disconnect == Some(why.reason) {
+                    self.net.stats.server_disconnects += 1;
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{who} reported a DISCONNECT from the broker with {:?}; it read {:?}",
+                        why.reason, link.server_disconnect
+                    ))
+                }
+            }
             _ => Ok(()),
         }
     }
@@ -374,7 +400,13 @@ impl World {
                     self.next_conn += 1;
                     self.broker.open(id);
                     self.net.stats.reconnects += 1;
-                    c.link = Some(Link::new(id, now));
+                    let mut reader = Reader::new(c.level);
+                    reader.alias_max = c.alias_max;
+                    c.link = Some(Link::new(id, now, reader));
+                    // The world resolves the client's aliases; the broker
+                    // holds them to its maximum.
+                    c.tx_reader = Reader::new(c.level);
+                    c.tx_reader.alias_max = u16::MAX;
                     c.healthy = false;
                     c.subs.on_link(id);
                     c.conn.connect(now);
@@ -431,6 +463,20 @@ impl World {
             let broker = &self.broker;
             let id = c.id.as_str();
             c.subs.check_held(&c.conn, || broker.subscriptions(id))?;
+            // A Server Keep Alive replaces the client's: it never stays
+            // silent longer [5.0 MQTT-3.2.2-21].
+            if let Some(link) = c.link.as_ref().filter(|_| c.conn.is_connected()) {
+                if let Some((k, since)) = link.server_keep_alive {
+                    let quiet = now.saturating_duration_since(link.last_sent.max(since));
+                    if !k.is_zero() && quiet > k {
+                        return Err(format!(
+                            "[5.0 MQTT-3.2.2-21] {} at {now:?}: silent for {quiet:?} under a \
+                             Server Keep Alive of {k:?}",
+                            c.id
+                        ));
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -479,11 +525,28 @@ impl World {
                             break;
                         }
                         let before = link.client_rx.len();
-                        let Some(p) = packet::decode(&mut link.client_rx, usize::MAX)
-                            .map_err(|e| format!("broker sent a malformed packet: {e}"))?
+                        let Some(f) = link
+                            .reader
+                            .read(&mut link.client_rx)
+                            .map_err(|e| format!("broker sent {e}"))?
                         else {
                             break;
                         };
+                        if f.alias.is_some() {
+                            self.net.stats.aliases_read += 1;
+                        }
+                        if let Some(props) = &f.connack {
+                            if let Some(k) = props.server_keep_alive {
+                                let k = Duration::from_secs(u64::from(k));
+                                link.server_keep_alive = Some((k, now));
+                            }
+                            c.tracker.receive_maximum = props.receive_maximum;
+                        }
+                        if let (Packet::Disconnect, Some(reason)) = (&f.packet, f.reason) {
+                            link.server_disconnect = Some(reason);
+                        }
+                        let refuses = f.refuses();
+                        let p = f.packet;
                         let len = before - link.client_rx.len();
                         link.decoded += len;
                         consumed += len;
@@ -499,7 +562,7 @@ impl World {
                                 | Packet::PubComp(_)
                                 | Packet::SubAck(_)
                                 | Packet::UnsubAck(_)
-                        );
+                        ) || (refuses && matches!(p, Packet::PubRec(_)));
                         match &p {
                             Packet::SubAck(a) => c.subs.on_ack(Some(a.pid.get())),
                             Packet::UnsubAck(_) => c.subs.on_ack(None),
@@ -508,8 +571,8 @@ impl World {
                             }
                             _ => {}
                         }
-                        c.tracker.on_received(&p);
-                        c.publishes.on_received(&p);
+                        c.tracker.on_received(&p, refuses);
+                        c.publishes.on_received(&p, refuses);
                         if stepwise {
                             let end = consumed - partial;
                             c.conn.handle_read(now, &d[fed..end]);
@@ -568,4 +631,12 @@ impl World {
                 .iter()
                 .all(|c| c.gave_up || c.link.as_ref().is_some_and(Link::idle))
     }
+}
+
+/// Whether a SUBACK refused a filter (with 0x80, or a 5.0 reason code).
+fn refused(outcome: &SubscribeOutcome) -> bool {
+    matches!(
+        outcome,
+        SubscribeOutcome::Refused | SubscribeOutcome::Rejected(_)
+    )
 }

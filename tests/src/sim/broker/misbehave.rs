@@ -4,8 +4,9 @@
 //! client must take; so that they stay unambiguous, the broker keeps the
 //! ids they concern out of use on that connection.
 
-use super::{encode, publish, Conn, ConnId, ModelBroker, Pace, Session, Stored};
+use super::{publish, Conn, ConnId, Level, ModelBroker, Pace, Session, Stored};
 use crate::sim::misbehaviour::{Misbehaviour, Plan};
+use crate::sim::wire::{encode, Extra};
 use bytes::{Bytes, BytesMut};
 use mqtt_proto::packet::{ConnAck, ConnectReturnCode, Packet, PubRel};
 use mqtt_proto::{PacketId, QoS};
@@ -95,21 +96,20 @@ impl ModelBroker {
                 let Some((id, conn, session)) = pick(plan, live) else {
                     return;
                 };
+                let v5 = conn.level == Level::V5;
                 let bytes = match kind {
-                    Misbehaviour::UnknownAck => plan.unknown_ack(),
+                    Misbehaviour::UnknownAck => plan.unknown_ack(v5),
                     Misbehaviour::SecondConnAck => {
                         let mut b = BytesMut::new();
-                        encode(
-                            &mut b,
-                            Packet::ConnAck(ConnAck {
-                                session_present: !session.clean,
-                                code: ConnectReturnCode::Accepted,
-                            }),
-                        );
+                        let connack = Packet::ConnAck(ConnAck {
+                            session_present: !session.clean,
+                            code: ConnectReturnCode::Accepted,
+                        });
+                        encode(conn.level, &mut b, connack, Extra::default());
                         b.freeze()
                     }
-                    Misbehaviour::ReservedFlags => plan.reserved_flags(conn.client_pid.max(1)),
-                    Misbehaviour::Garbage => plan.garbage(),
+                    Misbehaviour::ReservedFlags => plan.reserved_flags(conn.client_pid.max(1), v5),
+                    Misbehaviour::Garbage => plan.garbage(v5),
                     other => unreachable!("{other:?} is not injected after a packet"),
                 };
                 self.violate(id, kind, bytes);

@@ -3,8 +3,9 @@
 //! or held back) or that breaks the protocol goes out as an [`Output`] of
 //! its own, in order with the rest.
 
-use super::{ConnId, ModelBroker, Stored};
+use super::{ConnId, Level, ModelBroker, Stored};
 use crate::sim::misbehaviour::{Misbehaviour, Plan};
+use crate::sim::wire::{encode, Extra};
 use bytes::{Bytes, BytesMut};
 use mqtt_proto::packet::{Packet, Publish, QosPid};
 use mqtt_proto::{PacketId, QoS};
@@ -30,11 +31,6 @@ pub struct Output {
     pub violation: Option<Misbehaviour>,
 }
 
-pub(super) fn encode(buf: &mut BytesMut, p: Packet) {
-    p.encode(buf)
-        .expect("the model broker only builds valid packets");
-}
-
 impl ModelBroker {
     /// The next piece the broker wants to send on `id`.
     pub fn take_output(&mut self, id: ConnId) -> Option<Output> {
@@ -54,6 +50,11 @@ impl ModelBroker {
     }
 
     pub(super) fn send(&mut self, id: ConnId, p: Packet) {
+        self.send_x(id, p, Extra::default());
+    }
+
+    /// Sends `p`, with what 5.0 adds to it on a 5.0 connection.
+    pub(super) fn send_x(&mut self, id: ConnId, p: Packet, mut extra: Extra) {
         let Some(c) = self.conns.get_mut(&id) else {
             return;
         };
@@ -62,15 +63,34 @@ impl ModelBroker {
         }
         if let Packet::Publish(publish) = &p {
             c.owed.extend(publish.pid());
+            // At 5.0, a topic alias now and then, within the client's
+            // Topic Alias Maximum.
+            if c.level == Level::V5 && c.client_alias_max > 0 {
+                let set = c.aliases.get(&publish.topic).copied();
+                if let Some(v5) = self.v5.as_mut() {
+                    extra.alias = v5.alias(set, c.client_alias_max);
+                }
+                if let Some((alias, false)) = extra.alias {
+                    c.aliases.retain(|_, a| *a != alias);
+                    c.aliases.insert(publish.topic.clone(), alias);
+                }
+            }
             if !c.violated && self.plan.as_mut().is_some_and(Plan::bytewise) {
-                let mut b = BytesMut::new();
-                encode(&mut b, p);
+                let b = self.bytes(id, p, extra);
                 self.count(Misbehaviour::Bytewise);
-                self.send_piece(id, b.freeze(), Pace::Bytewise, None);
+                self.send_piece(id, b, Pace::Bytewise, None);
                 return;
             }
         }
-        encode(&mut c.tx, p);
+        encode(c.level, &mut c.tx, p, extra);
+    }
+
+    /// The bytes of `p` at the level of connection `id`.
+    pub(super) fn bytes(&self, id: ConnId, p: Packet, extra: Extra) -> Bytes {
+        let level = self.conns.get(&id).map_or(Level::V311, |c| c.level);
+        let mut b = BytesMut::new();
+        encode(level, &mut b, p, extra);
+        b.freeze()
     }
 
     /// Writes `bytes` as a piece of its own, after everything written so

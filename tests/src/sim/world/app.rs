@@ -3,24 +3,83 @@
 //! promises (a close under way refuses every command with `Closing`, and
 //! nothing else does).
 
+use super::super::wire::Level;
+use super::super::{Rng, Sent};
 use super::{tracing, World, FILTER, PUBLISHER};
+use bytes::{Bytes, BytesMut};
 use core::time::Duration;
-use mqtt_proto::{Message, PublishError, PublishId, QoS, SubscribeError, TopicFilter};
+use mqtt_proto::packet::v5::{self, PublishProperties};
+use mqtt_proto::packet::QosPid;
+use mqtt_proto::{Message, PacketId, PublishError, QoS, SubscribeError, TopicFilter, TopicName};
+
+/// The payload of message `n`: `m<n>`, and at 5.0 now and then padding, so
+/// that some publishes are larger than a broker's Maximum Packet Size, and
+/// some just below it.
+fn payload(n: u64, level: Level) -> String {
+    let mut p = format!("m{n}");
+    if level == Level::V5 {
+        let mut r = Rng::new(n ^ 0x00DD_BA11_A57B_0A7D);
+        if r.chance(0.3) {
+            p.push(' ');
+            p.extend(std::iter::repeat_n('x', r.below(48) as usize));
+        }
+    }
+    p
+}
+
+/// The size of a 5.0 PUBLISH of `payload` to `topic` at `qos`, with no
+/// topic alias.
+fn v5_size(topic: &str, payload: &str, qos: QoS) -> Result<usize, String> {
+    let pid = PacketId::new(1).ok_or("packet id 1")?;
+    let publish = v5::Publish {
+        dup: false,
+        qos_pid: match qos {
+            QoS::AtMostOnce => QosPid::AtMostOnce,
+            QoS::AtLeastOnce => QosPid::AtLeastOnce(pid),
+            QoS::ExactlyOnce => QosPid::ExactlyOnce(pid),
+        },
+        retain: false,
+        topic: Some(TopicName::try_from(topic).map_err(|e| e.to_string())?),
+        properties: PublishProperties::default(),
+        payload: Bytes::copy_from_slice(payload.as_bytes()),
+    };
+    let mut b = BytesMut::new();
+    v5::Packet::Publish(publish)
+        .encode(&mut b)
+        .map_err(|e| e.to_string())?;
+    Ok(b.len())
+}
 
 impl World {
-    /// The publisher publishes message `n`: its id, `None` if the queue
-    /// was full or a close is under way, or an error if `publish` answered
-    /// otherwise than it should.
-    pub fn publish(&mut self, n: u64, qos: QoS) -> Result<Option<PublishId>, String> {
+    /// The publisher publishes message `n`: what the schedule knows of
+    /// it, `None` if the queue was full or a close is under way, or an
+    /// error if `publish` answered otherwise than it should.
+    pub fn publish(&mut self, n: u64, qos: QoS) -> Result<Option<Sent>, String> {
         let topic = format!("sim/{}", n % 5);
-        let message = Message::new(&topic, format!("m{n}"), qos).map_err(|e| e.to_string())?;
+        let level = self.clients[PUBLISHER].level;
+        let payload = payload(n, level);
+        let (size, refusal) = match level {
+            Level::V311 => (0, None),
+            Level::V5 => (
+                v5_size(&topic, &payload, qos)?,
+                self.broker
+                    .refusal(payload.as_bytes())
+                    .filter(|_| qos != QoS::AtMostOnce),
+            ),
+        };
+        let message = Message::new(&topic, payload, qos).map_err(|e| e.to_string())?;
         let c = &mut self.clients[PUBLISHER];
         let closing = c.conn.is_closing();
         match c.conn.publish(message) {
             Ok(id) if !closing => {
                 c.publishes.on_accepted(id, n, qos);
                 self.net.stats.published += 1;
-                Ok(Some(id))
+                Ok(Some(Sent {
+                    qos,
+                    id,
+                    size,
+                    refusal,
+                }))
             }
             Err(PublishError::QueueFull) if !closing => {
                 self.net.stats.queue_full += 1;

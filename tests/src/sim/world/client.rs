@@ -6,9 +6,11 @@
 use super::super::policy::PolicyCheck;
 use super::super::subs::SubsCheck;
 use super::super::tracker::{PidTracker, PublishTracker};
+use super::super::wire::{Level, Reader};
 use super::super::Rng;
 use super::{Link, KEEP_ALIVE, PING_TIMEOUT};
 use core::time::Duration;
+use mqtt_proto::packet::Protocol;
 use mqtt_proto::{
     Connection, Event, Instant, MqttString, Options, ReconnectOptions, SessionLostPolicy,
 };
@@ -42,6 +44,13 @@ pub struct Client {
     pub events: Vec<Event>,
     /// Manual-ack tokens the application has not used yet.
     pub(super) unacked: Vec<mqtt_proto::AckToken>,
+    /// The protocol level it speaks; at 5.0, the Topic Alias Maximum it
+    /// takes from the broker.
+    pub level: Level,
+    pub(super) alias_max: u16,
+    /// Reads what it writes on its current connection (topic aliases live
+    /// as long as one).
+    pub(super) tx_reader: Reader,
 }
 
 /// A transport on its way: at `at` it opens (or fails to); a hung one
@@ -53,7 +62,16 @@ pub(super) struct Opening {
 }
 
 impl Client {
-    pub(super) fn new(id: &str, clean: bool, seed: u64, rng: &mut Rng, fail: bool) -> Client {
+    /// A client; at 5.0 (`v5` has its generator) with topic aliases both
+    /// ways and maybe a Receive Maximum of its own.
+    pub(super) fn new(
+        id: &str,
+        clean: bool,
+        seed: u64,
+        rng: &mut Rng,
+        fail: bool,
+        v5: Option<&mut Rng>,
+    ) -> Client {
         let servers = 1 + rng.below(2) as usize;
         let reconnect = ReconnectOptions::new(servers)
             .backoff(BACKOFF_MIN, BACKOFF_MAX)
@@ -73,6 +91,19 @@ impl Client {
             .manual_acks(rng.chance(0.3))
             .reconnect(reconnect)
             .session_lost(session_lost);
+        let (level, alias_max, options) = match v5 {
+            None => (Level::V311, 0, options),
+            Some(r) => {
+                let incoming = [0, 1, 3][r.below(3) as usize];
+                let outgoing = [0, 2, 5][r.below(3) as usize];
+                let receive = [2, 5, u16::MAX][r.below(3) as usize];
+                let options = options
+                    .protocol(Protocol::V5)
+                    .topic_aliases(incoming, outgoing)
+                    .receive_maximum(receive);
+                (Level::V5, incoming, options)
+            }
+        };
         Client {
             id: id.to_string(),
             conn: Connection::new(options).expect("valid options"),
@@ -89,6 +120,9 @@ impl Client {
             subs: SubsCheck::new(id),
             events: Vec::new(),
             unacked: Vec::new(),
+            level,
+            alias_max,
+            tx_reader: Reader::new(level),
         }
     }
 }

@@ -5,9 +5,11 @@
 use super::PING_TIMEOUT;
 use crate::sim::broker::{ConnId, Output, Pace};
 use crate::sim::misbehaviour::Misbehaviour;
+use crate::sim::wire::Reader;
 use crate::sim::{Faults, Rng, Stats};
 use bytes::{Bytes, BytesMut};
 use core::time::Duration;
+use mqtt_proto::packet::v5::ReasonCode;
 use mqtt_proto::Instant;
 use std::collections::VecDeque;
 
@@ -45,10 +47,18 @@ pub struct Link {
     /// When the client last sent PINGREQ, and last received a packet.
     pub(super) ping_sent: Option<Instant>,
     pub(super) last_packet: Instant,
+    /// Reads what the client receives, at its level.
+    pub(super) reader: Reader,
+    /// When the client last wrote, and at 5.0 the Server Keep Alive its
+    /// CONNACK set, with when the client read it.
+    pub(super) last_sent: Instant,
+    pub(super) server_keep_alive: Option<(Duration, Instant)>,
+    /// The reason of a DISCONNECT from the broker the client read.
+    pub(super) server_disconnect: Option<ReasonCode>,
 }
 
 impl Link {
-    pub(super) fn new(id: ConnId, now: Instant) -> Link {
+    pub(super) fn new(id: ConnId, now: Instant, reader: Reader) -> Link {
         Link {
             id,
             to_broker: VecDeque::new(),
@@ -61,6 +71,10 @@ impl Link {
             violation: None,
             ping_sent: None,
             last_packet: now,
+            reader,
+            last_sent: now,
+            server_keep_alive: None,
+            server_disconnect: None,
         }
     }
 
