@@ -9,7 +9,7 @@ use crate::packet::{DecodeError, EncodeError, PacketType};
 use bytes::{BufMut, BytesMut};
 
 use super::properties::AckProperties;
-use super::property::{block_len, put_block, read_block, PropertySet};
+use super::property::{block_len, put_block, read_block};
 use super::ReasonCode;
 use crate::packet::PacketId;
 
@@ -109,10 +109,17 @@ impl PubResponse {
             PacketType::PubRel => 0b0010,
             _ => return Err(EncodeError::InvalidValue),
         };
+        let no_properties =
+            self.properties.reason_string.is_none() && self.properties.user_properties.is_empty();
+        // The form nearly every ack takes: Success, nothing else, 4 bytes.
+        if no_properties && self.reason_code == ReasonCode::Success {
+            write_fixed_header(buf, (packet_type as u8) << 4 | flags, 2)?;
+            buf.put_u16(self.pid.get());
+            return Ok(());
+        }
         if !self.reason_code.allowed_in(packet_type) {
             return Err(EncodeError::InvalidValue);
         }
-        let no_properties = self.properties.len() == 0;
         let remaining = if no_properties {
             if self.reason_code == ReasonCode::Success {
                 2

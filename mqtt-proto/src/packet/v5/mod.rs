@@ -26,8 +26,8 @@ pub use properties::{
     PayloadFormat, PublishProperties, SubscribeProperties, UnsubscribeProperties, UserProperty,
     WillProperties,
 };
-pub use publish::Publish;
 pub(crate) use property::{put_publish_properties, read_publish_properties};
+pub use publish::Publish;
 pub(crate) use publish::PublishParts;
 pub use reason::ReasonCode;
 pub use subscribe::{

@@ -291,7 +291,15 @@ impl PublishProperties {
     /// assert!(!aliased.is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        *self == PublishProperties::default()
+        // Field by field: this runs for every PUBLISH encoded.
+        self.payload_format_indicator.is_none()
+            && self.message_expiry_interval.is_none()
+            && self.topic_alias.is_none()
+            && self.response_topic.is_none()
+            && self.correlation_data.is_none()
+            && self.user_properties.is_empty()
+            && self.subscription_identifiers.is_empty()
+            && self.content_type.is_none()
     }
 }
 

@@ -104,6 +104,15 @@ pub(crate) fn put_block<P: PropertySet>(buf: &mut BytesMut, p: &P) {
     p.write(&mut Writer { buf });
 }
 
+/// Writes the length-prefixed property block whose properties take `len`
+/// bytes (as `p.len()` said): for a caller that needed the length already.
+pub(crate) fn put_block_of_len<P: PropertySet>(buf: &mut BytesMut, p: &P, len: usize) {
+    put_vbi(buf, len as u32);
+    if len > 0 {
+        p.write(&mut Writer { buf });
+    }
+}
+
 /// Reads a length-prefixed property block.
 pub(crate) fn read_block<P: PropertySet>(body: &mut Body) -> Result<P, DecodeError> {
     let len = body.vbi()? as usize;

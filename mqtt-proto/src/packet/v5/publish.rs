@@ -8,7 +8,7 @@ use crate::packet::{DecodeError, EncodeError, PacketType, QoS};
 use bytes::{BufMut, BytesMut};
 
 use super::properties::PublishProperties;
-use super::property::{block_len, put_block, read_block};
+use super::property::{put_block_of_len, read_block, vbi_len, PropertySet};
 use crate::packet::QosPid;
 use crate::topic::TopicName;
 use bytes::Bytes;
@@ -190,12 +190,27 @@ impl PublishParts<'_> {
         self.topic.map_or(&[], |t| t.as_bytes())
     }
 
-    fn remaining_len(&self) -> usize {
+    /// The bytes of the properties, without their length prefix: 0 at once
+    /// for the common empty set.
+    fn properties_len(&self) -> usize {
+        if self.properties.is_empty() {
+            0
+        } else {
+            self.properties.len()
+        }
+    }
+
+    fn remaining_len_with(&self, properties_len: usize) -> usize {
         let id = if self.qos_pid.pid().is_some() { 2 } else { 0 };
         prefixed_len(self.topic_bytes().len())
             + id
-            + block_len(self.properties)
+            + vbi_len(properties_len as u32)
+            + properties_len
             + self.payload.len()
+    }
+
+    fn remaining_len(&self) -> usize {
+        self.remaining_len_with(self.properties_len())
     }
 
     /// The bytes the whole packet takes on the wire, fixed header
@@ -213,13 +228,20 @@ impl PublishParts<'_> {
         if self.topic.is_none() && self.properties.topic_alias.is_none() {
             return Err(EncodeError::InvalidValue);
         }
-        self.properties.check()?;
-        write_fixed_header(buf, self.first_byte(), self.remaining_len())?;
+        let properties_len = self.properties_len();
+        if properties_len > 0 {
+            self.properties.check()?;
+        }
+        write_fixed_header(
+            buf,
+            self.first_byte(),
+            self.remaining_len_with(properties_len),
+        )?;
         put_prefixed(buf, self.topic_bytes());
         if let Some(pid) = self.qos_pid.pid() {
             buf.put_u16(pid.get());
         }
-        put_block(buf, self.properties);
+        put_block_of_len(buf, self.properties, properties_len);
         buf.put_slice(self.payload);
         Ok(())
     }
