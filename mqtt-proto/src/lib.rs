@@ -138,9 +138,10 @@ pub mod topic;
 
 pub use backoff::Backoff;
 pub use connection::{
-    is_final_reason, is_final_refusal, AckError, AckToken, AuthError, Connection, DisconnectReason, Event, Message,
-    Options, OptionsError, ProtocolViolation, PublishError, PublishId, ReconnectOptions,
-    ServerReason, SessionLostPolicy, State, SubscribeError, SubscribeOutcome, V5Options,
+    is_final_reason, is_final_refusal, AckError, AckToken, AuthError, Connection, DisconnectReason,
+    Event, Message, Options, OptionsError, ProtocolViolation, PublishError, PublishId,
+    ReconnectOptions, ServerReason, SessionLostPolicy, State, SubscribeError, SubscribeOutcome,
+    V5Options,
 };
 pub use packet::{PacketId, QoS};
 pub use router::Router;

@@ -55,9 +55,9 @@ impl fmt::Display for TopicError {
             TopicError::MisplacedSingleLevelWildcard => {
                 f.write_str("'+' must fill a whole level [MQTT-4.7.1-3]")
             }
-            TopicError::InvalidShareName => {
-                f.write_str("a shared subscription needs a share name without wildcards and a filter")
-            }
+            TopicError::InvalidShareName => f.write_str(
+                "a shared subscription needs a share name without wildcards and a filter",
+            ),
         }
     }
 }
