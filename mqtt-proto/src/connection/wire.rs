@@ -43,23 +43,10 @@ impl Connection {
         let _ = packet.encode(&mut self.tx);
     }
 
-    /// Encodes a SUBSCRIBE or UNSUBSCRIBE; at 3.1.1 the 5.0 subscription
-    /// options other than QoS, and the properties, are left out.
+    /// Encodes a SUBSCRIBE or UNSUBSCRIBE (validated when its command was
+    /// accepted, so encoding cannot fail; were it to, it would be dropped).
     pub(super) fn encode_request(&mut self, request: &Request) {
-        let _ = match (self.v5.is_some(), request) {
-            (true, Request::Subscribe(s)) => s.encode(&mut self.tx),
-            (true, Request::Unsubscribe(u)) => u.encode(&mut self.tx),
-            (false, Request::Subscribe(s)) => packet::Subscribe {
-                pid: s.pid,
-                filters: s.filters.iter().map(|(f, o)| (f.clone(), o.qos)).collect(),
-            }
-            .encode(&mut self.tx),
-            (false, Request::Unsubscribe(u)) => packet::Unsubscribe {
-                pid: u.pid,
-                filters: u.filters.clone(),
-            }
-            .encode(&mut self.tx),
-        };
+        let _ = write_request(&mut self.tx, self.v5.is_some(), request);
     }
 
     /// The largest packet we may send: our own `max_packet_size`, and at
@@ -71,27 +58,11 @@ impl Connection {
             .map_or(ours, |v5| ours.min(v5.max_packet_out))
     }
 
-    /// Bytes a request takes on the wire at this connection's level.
+    /// Bytes a request takes on the wire at this connection's level
+    /// (requests are rare: encoding one is the simplest exact measure).
     pub(super) fn request_size(&self, request: &Request) -> usize {
         let mut scratch = BytesMut::new();
-        let v5 = self.v5.is_some();
-        let _ = match (v5, request) {
-            (true, Request::Subscribe(s)) => s.encode(&mut scratch),
-            (true, Request::Unsubscribe(u)) => u.encode(&mut scratch),
-            (false, Request::Subscribe(s)) => {
-                let filters = s.filters.iter().map(|(f, o)| (f.clone(), o.qos)).collect();
-                packet::Subscribe {
-                    pid: s.pid,
-                    filters,
-                }
-                .encode(&mut scratch)
-            }
-            (false, Request::Unsubscribe(u)) => packet::Unsubscribe {
-                pid: u.pid,
-                filters: u.filters.clone(),
-            }
-            .encode(&mut scratch),
-        };
+        let _ = write_request(&mut scratch, self.v5.is_some(), request);
         scratch.len()
     }
 
@@ -99,33 +70,55 @@ impl Connection {
     /// `false` when more bytes are needed or the connection ended.
     pub(super) fn receive_one(&mut self, now: Instant) -> bool {
         let max = self.options.max_packet_size;
-        if self.v5.is_some() {
-            match v5::decode(&mut self.rx, max) {
-                Ok(Some(packet)) => {
-                    self.keep_alive.on_received(now, &mut self.timers);
-                    self.handle_packet_v5(now, packet);
-                    true
-                }
-                Ok(None) => false,
-                Err(e) => {
-                    self.violation(ProtocolViolation::Malformed(e));
-                    false
-                }
-            }
+        let decoded = if self.v5.is_some() {
+            v5::decode(&mut self.rx, max).map(|p| p.map(Received::V5))
         } else {
-            match packet::decode(&mut self.rx, max) {
-                Ok(Some(packet)) => {
-                    self.keep_alive.on_received(now, &mut self.timers);
-                    self.handle_packet(now, packet);
-                    true
+            packet::decode(&mut self.rx, max).map(|p| p.map(Received::V311))
+        };
+        match decoded {
+            Ok(Some(packet)) => {
+                self.keep_alive.on_received(now, &mut self.timers);
+                match packet {
+                    Received::V311(p) => self.handle_packet(now, p),
+                    Received::V5(p) => self.handle_packet_v5(now, p),
                 }
-                Ok(None) => false,
-                Err(e) => {
-                    self.violation(ProtocolViolation::Malformed(e));
-                    false
-                }
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                self.violation(ProtocolViolation::Malformed(e));
+                false
             }
         }
+    }
+}
+
+/// A packet decoded at the connection's level.
+enum Received {
+    V311(Packet),
+    V5(v5::Packet),
+}
+
+/// Encodes a SUBSCRIBE or UNSUBSCRIBE at the level in use; at 3.1.1 the
+/// 5.0 subscription options other than QoS, and the properties, are left
+/// out.
+fn write_request(buf: &mut BytesMut, v5: bool, request: &Request) -> Result<(), EncodeError> {
+    match (v5, request) {
+        (true, Request::Subscribe(s)) => s.encode(buf),
+        (true, Request::Unsubscribe(u)) => u.encode(buf),
+        (false, Request::Subscribe(s)) => {
+            let filters = s.filters.iter().map(|(f, o)| (f.clone(), o.qos)).collect();
+            packet::Subscribe {
+                pid: s.pid,
+                filters,
+            }
+            .encode(buf)
+        }
+        (false, Request::Unsubscribe(u)) => packet::Unsubscribe {
+            pid: u.pid,
+            filters: u.filters.clone(),
+        }
+        .encode(buf),
     }
 }
 

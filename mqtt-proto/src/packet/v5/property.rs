@@ -7,6 +7,7 @@
 //! property.
 
 use super::properties::UserProperty;
+use crate::packet::fixed_header::remaining_length_len;
 use crate::packet::wire::{prefixed_len, put_prefixed, Body};
 use crate::packet::{DecodeError, PacketType};
 use crate::string::MqttString;
@@ -15,14 +16,10 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 /// The largest value a Variable Byte Integer holds.
 pub(crate) const VBI_MAX: u32 = 268_435_455;
 
-/// Bytes `v` takes as a Variable Byte Integer; `v` is at most [`VBI_MAX`].
+/// Bytes `v` takes as a Variable Byte Integer (the remaining length's
+/// encoding); `v` is at most [`VBI_MAX`].
 pub(crate) const fn vbi_len(v: u32) -> usize {
-    match v {
-        0..=127 => 1,
-        128..=16_383 => 2,
-        16_384..=2_097_151 => 3,
-        _ => 4,
-    }
+    remaining_length_len(v as usize)
 }
 
 /// Writes `v` (at most [`VBI_MAX`]) as a Variable Byte Integer.
