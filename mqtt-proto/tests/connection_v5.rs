@@ -2615,12 +2615,12 @@ fn enhanced_authentication_challenge_and_response() {
         script.events(),
         [Event::Auth {
             reason: ReasonCode::ContinueAuthentication,
-            properties: AuthProperties {
+            properties: Box::new(AuthProperties {
                 authentication_method: Some(s("SCRAM-SHA-1")),
                 authentication_data: Some(Bytes::from_static(b"challenge")),
                 reason_string: None,
                 user_properties: Vec::new(),
-            },
+            }),
         }]
     );
     script

@@ -27,7 +27,7 @@ impl<R: Runtime> Driver<R> {
                 let error = self.last_error.take().map_or(Error::Closed, |e| *e);
                 self.dispatch.fail(error);
             }
-            Event::Auth { reason, properties } => self.on_auth(reason, properties),
+            Event::Auth { reason, properties } => self.on_auth(reason, *properties),
             Event::Connected { .. } => {
                 self.last_error = None;
                 // An exchange begun in CONNECT ends with CONNACK, which

@@ -398,7 +398,8 @@ pub enum Event {
     Auth {
         /// `ContinueAuthentication` or `Success`.
         reason: ReasonCode,
-        /// Method, data, reason string and user properties.
-        properties: AuthProperties,
+        /// Method, data, reason string and user properties (boxed: every
+        /// event is as large as the largest, and AUTH is rare).
+        properties: Box<AuthProperties>,
     },
 }

@@ -180,7 +180,7 @@ impl Connection {
         }
         self.events.push_back(Event::Auth {
             reason: auth.reason_code,
-            properties: auth.properties,
+            properties: Box::new(auth.properties),
         });
     }
 }

@@ -8,6 +8,7 @@ use super::negotiated::V5State;
 use super::topic_alias::OutgoingTopic;
 use super::*;
 use crate::packet::v5::{self, PubResponse, PublishProperties};
+use crate::packet::DecodeError;
 
 impl Connection {
     /// Whether the connection speaks MQTT 5.0.
@@ -70,18 +71,28 @@ impl Connection {
     /// `false` when more bytes are needed or the connection ended.
     pub(super) fn receive_one(&mut self, now: Instant) -> bool {
         let max = self.options.max_packet_size;
-        let decoded = if self.v5.is_some() {
-            v5::decode(&mut self.rx, max).map(|p| p.map(Received::V5))
+        // Two calls rather than one decoded enum: a 3.1.1 packet is not
+        // moved around in a slot the size of a 5.0 one.
+        if self.v5.is_some() {
+            let decoded = v5::decode(&mut self.rx, max);
+            self.take_decoded(now, decoded, Self::handle_packet_v5)
         } else {
-            packet::decode(&mut self.rx, max).map(|p| p.map(Received::V311))
-        };
+            let decoded = packet::decode(&mut self.rx, max);
+            self.take_decoded(now, decoded, Self::handle_packet)
+        }
+    }
+
+    #[inline]
+    fn take_decoded<P>(
+        &mut self,
+        now: Instant,
+        decoded: Result<Option<P>, DecodeError>,
+        handle: fn(&mut Self, Instant, P),
+    ) -> bool {
         match decoded {
             Ok(Some(packet)) => {
                 self.keep_alive.on_received(now, &mut self.timers);
-                match packet {
-                    Received::V311(p) => self.handle_packet(now, p),
-                    Received::V5(p) => self.handle_packet_v5(now, p),
-                }
+                handle(self, now, packet);
                 true
             }
             Ok(None) => false,
@@ -91,12 +102,6 @@ impl Connection {
             }
         }
     }
-}
-
-/// A packet decoded at the connection's level.
-enum Received {
-    V311(Packet),
-    V5(v5::Packet),
 }
 
 /// Encodes a SUBSCRIBE or UNSUBSCRIBE at the level in use; at 3.1.1 the
