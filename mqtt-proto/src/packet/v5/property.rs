@@ -113,6 +113,10 @@ pub(crate) fn put_block_of_len<P: PropertySet>(buf: &mut BytesMut, p: &P, len: u
 /// Reads a length-prefixed property block.
 pub(crate) fn read_block<P: PropertySet>(body: &mut Body) -> Result<P, DecodeError> {
     let len = body.vbi()? as usize;
+    // Most blocks are empty: no sub-body, no reader.
+    if len == 0 {
+        return Ok(P::default());
+    }
     let block = body.sub(len)?;
     let mut reader = Reader {
         body: block,
