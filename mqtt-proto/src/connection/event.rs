@@ -11,6 +11,7 @@ use alloc::boxed::Box;
 use alloc::vec::Vec;
 use bytes::Bytes;
 use core::fmt;
+use core::num::NonZeroU64;
 use core::time::Duration;
 
 /// An application message: what is published and what is received.
@@ -185,7 +186,7 @@ impl PublishId {
 /// assert_eq!(&conn.poll_transmit(now).unwrap()[..], &[0x40, 0x02, 0x00, 0x01]); // PUBACK 1
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct AckToken(pub(crate) u64);
+pub struct AckToken(pub(crate) NonZeroU64);
 
 /// The outcome for one filter of a SUBSCRIBE.
 ///

@@ -39,6 +39,7 @@ use super::event::AckToken;
 use crate::packet::PacketId;
 use alloc::collections::{btree_map, BTreeMap, VecDeque};
 use alloc::vec::Vec;
+use core::num::NonZeroU64;
 
 /// The ack a received message is owed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,11 +57,13 @@ struct Entry {
 
 /// The acks owed on the current connection, in arrival order (see the
 /// module documentation).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct Pending {
     queue: VecDeque<Entry>,
     /// Arrival number of the front of `queue`. Wrapping arithmetic: only
-    /// differences between arrival numbers matter.
+    /// differences between arrival numbers matter. Numbers start at 1, so
+    /// a token is never 0 and `Option<AckToken>` (in every message event)
+    /// takes no more room than a token.
     front: u64,
     /// Arrival number of each entry whose token is not its own arrival
     /// number.
@@ -92,7 +95,10 @@ impl Pending {
 
     /// Queues the ack of a message handed out now; returns its token.
     fn push_new(&mut self, owed: Owed, acked: bool) -> AckToken {
-        let token = AckToken(self.next_arrival());
+        // From 1, a u64 of arrivals does not wrap round to 0 in practice;
+        // were it to, 1 stands in rather than a panic.
+        let arrival = NonZeroU64::new(self.next_arrival()).unwrap_or(NonZeroU64::MIN);
+        let token = AckToken(arrival);
         self.push(Entry { token, owed, acked });
         token
     }
@@ -112,7 +118,7 @@ impl Pending {
 
     /// Where the entry of `token` is in `queue`, if it is there.
     fn place(&self, token: AckToken) -> Option<usize> {
-        let arrival = self.moved.get(&token).copied().unwrap_or(token.0);
+        let arrival = self.moved.get(&token).copied().unwrap_or(token.0.get());
         let place = usize::try_from(arrival.wrapping_sub(self.front)).ok()?;
         // Arrival numbers are never reused: whatever sits at `arrival` is
         // the entry queued then, unless it has left already.
@@ -144,7 +150,7 @@ impl Pending {
             return None;
         }
         let entry = self.queue.pop_front()?;
-        if entry.token.0 != self.front {
+        if entry.token.0.get() != self.front {
             self.moved.remove(&entry.token);
         }
         self.front = self.front.wrapping_add(1);
@@ -161,6 +167,17 @@ impl Pending {
         self.queue.clear();
         self.moved.clear();
         self.pubacks.clear();
+    }
+}
+
+impl Default for Pending {
+    fn default() -> Self {
+        Pending {
+            queue: VecDeque::new(),
+            front: 1,
+            moved: BTreeMap::new(),
+            pubacks: IdSet::default(),
+        }
     }
 }
 

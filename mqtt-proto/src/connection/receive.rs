@@ -281,6 +281,7 @@ impl Connection {
     }
 
     /// A PUBLISH from the broker, its topic resolved.
+    #[inline]
     pub(super) fn on_publish(&mut self, message: Message, qos_pid: QosPid) {
         let manual = self.options.manual_acks;
         let arrival = match qos_pid {

@@ -71,36 +71,36 @@ impl Connection {
     /// `false` when more bytes are needed or the connection ended.
     pub(super) fn receive_one(&mut self, now: Instant) -> bool {
         let max = self.options.max_packet_size;
-        // Two calls rather than one decoded enum: a 3.1.1 packet is not
-        // moved around in a slot the size of a 5.0 one.
+        // Two direct calls, so that each level's handling can be inlined
+        // here; a 3.1.1 packet never goes through a slot the size of a 5.0
+        // one.
         if self.v5.is_some() {
-            let decoded = v5::decode(&mut self.rx, max);
-            self.take_decoded(now, decoded, Self::handle_packet_v5)
+            match v5::decode(&mut self.rx, max) {
+                Ok(Some(packet)) => {
+                    self.keep_alive.on_received(now, &mut self.timers);
+                    self.handle_packet_v5(now, packet);
+                    true
+                }
+                Ok(None) => false,
+                Err(e) => self.malformed(e),
+            }
         } else {
-            let decoded = packet::decode(&mut self.rx, max);
-            self.take_decoded(now, decoded, Self::handle_packet)
+            match packet::decode(&mut self.rx, max) {
+                Ok(Some(packet)) => {
+                    self.keep_alive.on_received(now, &mut self.timers);
+                    self.handle_packet(now, packet);
+                    true
+                }
+                Ok(None) => false,
+                Err(e) => self.malformed(e),
+            }
         }
     }
 
-    #[inline]
-    fn take_decoded<P>(
-        &mut self,
-        now: Instant,
-        decoded: Result<Option<P>, DecodeError>,
-        handle: fn(&mut Self, Instant, P),
-    ) -> bool {
-        match decoded {
-            Ok(Some(packet)) => {
-                self.keep_alive.on_received(now, &mut self.timers);
-                handle(self, now, packet);
-                true
-            }
-            Ok(None) => false,
-            Err(e) => {
-                self.violation(ProtocolViolation::Malformed(e));
-                false
-            }
-        }
+    /// Bytes that are no packet end the connection [MQTT-4.8.0-1].
+    fn malformed(&mut self, e: DecodeError) -> bool {
+        self.violation(ProtocolViolation::Malformed(e));
+        false
     }
 }
 
