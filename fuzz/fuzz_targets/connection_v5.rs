@@ -9,7 +9,7 @@
 //! - no new QoS 1 or 2 exchange starts while the publishes in flight reach
 //!   the broker's Receive Maximum [5.0 MQTT-3.3.4-7];
 //! - no packet handed out is larger than the broker's Maximum Packet Size
-//!   [5.0 MQTT-3.1.2-24];
+//!   [5.0 MQTT-3.2.2-15];
 //! - no topic alias handed out is 0 or above the broker's Topic Alias
 //!   Maximum [5.0 MQTT-3.3.2-9], and an empty topic only follows an alias
 //!   set on the same connection;
@@ -386,7 +386,7 @@ fn check_transmit(bytes: &[u8], limits: &mut Limits) {
         if let Some(max) = limits.max_packet {
             assert!(
                 size <= max,
-                "[5.0 MQTT-3.1.2-24] {:?} of {size} bytes > broker maximum {max}",
+                "[5.0 MQTT-3.2.2-15] {:?} of {size} bytes > broker maximum {max}",
                 packet.packet_type()
             );
         }

@@ -149,10 +149,10 @@ pub enum ProtocolViolation {
     /// [MQTT-2.3.1-2].
     PacketIdReused(PacketId),
     /// MQTT 5.0: the broker sent more unacknowledged QoS 1 and 2 messages
-    /// than our Receive Maximum [MQTT-3.3.4-9].
+    /// than our Receive Maximum [5.0 MQTT-3.3.4-9].
     ReceiveMaximumExceeded,
     /// MQTT 5.0: a Topic Alias of 0, above our Topic Alias Maximum, or
-    /// never set [MQTT-3.3.2-10].
+    /// never set [5.0 MQTT-3.3.2-10].
     InvalidTopicAlias,
     /// MQTT 5.0: AUTH from a broker when we asked for no enhanced
     /// authentication, or with another method (section 4.12).

@@ -1,7 +1,7 @@
 //! What an MQTT 5.0 connection agreed on in CONNECT and CONNACK (section
 //! 3.2.2.3): the broker's Receive Maximum, which bounds our window of
-//! publishes in flight [MQTT-3.3.4-7]; its Maximum Packet Size, above which
-//! we send nothing [MQTT-3.1.2-24]; its Topic Alias Maximum; and the rest
+//! publishes in flight [5.0 MQTT-3.3.4-7]; its Maximum Packet Size, above which
+//! we send nothing [5.0 MQTT-3.2.2-15]; its Topic Alias Maximum; and the rest
 //! of its CONNACK properties for the application to read. Everything here
 //! holds for one network connection and is set again by the next CONNACK.
 
@@ -57,9 +57,9 @@ impl V5State {
     }
 
     /// Why the broker would refuse `message`, if it would: larger than its
-    /// Maximum Packet Size [MQTT-3.1.2-24], above its Maximum QoS
-    /// [MQTT-3.2.2-11], or retained when it has no retained messages
-    /// [MQTT-3.2.2-14]. The connection refuses such a message itself rather
+    /// Maximum Packet Size [5.0 MQTT-3.2.2-15], above its Maximum QoS
+    /// [5.0 MQTT-3.2.2-11], or retained when it has no retained messages
+    /// [5.0 MQTT-3.2.2-14]. The connection refuses such a message itself rather
     /// than break the protocol.
     pub(crate) fn refuses(&self, message: &Message) -> Option<ReasonCode> {
         let props = self.connack.as_deref()?;

@@ -1,15 +1,15 @@
 //! Topic aliases of MQTT 5.0 (section 3.3.2.3.4), both ways. They live for
-//! one network connection only [MQTT-3.3.2-7], so both maps are emptied on
+//! one network connection only [5.0 MQTT-3.3.2-7], so both maps are emptied on
 //! every new transport.
 //!
 //! - Incoming: the broker may set an alias from 1 to our Topic Alias
 //!   Maximum with a PUBLISH carrying a topic, then send that alias with an
-//!   empty topic. An alias of 0 or above our maximum [MQTT-3.3.2-10], or an
+//!   empty topic. An alias of 0 or above our maximum [5.0 MQTT-3.3.2-10], or an
 //!   empty topic whose alias was never set, breaks the protocol.
 //! - Outgoing: with `outgoing_topic_aliases` above 0, the first publishes
 //!   to a topic set an alias (topic and alias sent together), later ones
 //!   send only the alias, never above the broker's Topic Alias Maximum
-//!   [MQTT-3.3.2-9]. Aliases are handed out first come, first served until
+//!   [5.0 MQTT-3.3.2-9]. Aliases are handed out first come, first served until
 //!   they run out; topics after that go out in full.
 
 use crate::topic::TopicName;

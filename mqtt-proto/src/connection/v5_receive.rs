@@ -86,13 +86,13 @@ impl Connection {
             return;
         }
         // The broker named us: later connections resume the session under
-        // that name [MQTT-3.2.2-16].
+        // that name (5.0 section 3.2.2.3.7).
         if let Some(id) = &properties.assigned_client_identifier {
             if self.options.client_id.is_empty() {
                 self.options.client_id = id.clone();
             }
         }
-        // The broker's keep-alive replaces ours [MQTT-3.2.2-21], for this
+        // The broker's keep-alive replaces ours [5.0 MQTT-3.2.2-21], for this
         // connection only: without one, ours holds again (an earlier
         // CONNACK's value must not linger).
         self.keep_alive = match properties.server_keep_alive {
@@ -134,7 +134,7 @@ impl Connection {
             self.violation(ProtocolViolation::InvalidTopicAlias);
             return;
         };
-        // [MQTT-3.3.4-9] the broker may not have more unacknowledged QoS 1
+        // [5.0 MQTT-3.3.4-9] the broker may not have more unacknowledged QoS 1
         // and 2 messages towards us than our Receive Maximum.
         if qos_pid != QosPid::AtMostOnce
             && self.incoming.unacknowledged() >= usize::from(self.options.v5.receive_maximum)

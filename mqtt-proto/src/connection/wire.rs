@@ -51,7 +51,7 @@ impl Connection {
     }
 
     /// The largest packet we may send: our own `max_packet_size`, and at
-    /// 5.0 the broker's Maximum Packet Size [MQTT-3.1.2-24].
+    /// 5.0 the broker's Maximum Packet Size [5.0 MQTT-3.2.2-15].
     pub(super) fn max_packet_out(&self) -> usize {
         let ours = self.options.max_packet_size;
         self.v5
