@@ -278,16 +278,12 @@ impl Dispatch {
                 reason,
                 properties,
             } => self.on_publish_acked(conn, id, reason, properties),
-            Event::UnsubscribeAcked { id, reasons } => {
-                tracing::debug!(?reasons, "UNSUBACK with reason codes");
-                if let Some((done, _)) = self.unsubscribes.remove(&id) {
-                    let _ = done.send(Ok(()));
-                }
-            }
             Event::SessionLost { resent, failed } => self.on_session_lost(&resent, &failed),
             Event::Subscribed { id, outcomes } => self.on_suback(conn, id, outcomes),
             Event::Resubscribed { filters } => on_resubscribed(&filters),
-            Event::Unsubscribed { id } => {
+            // At 5.0 the broker's reason codes ("no subscription existed")
+            // change nothing for the caller: the filters are gone.
+            Event::Unsubscribed { id } | Event::UnsubscribeAcked { id, .. } => {
                 if let Some((done, _)) = self.unsubscribes.remove(&id) {
                     let _ = done.send(Ok(()));
                 }
