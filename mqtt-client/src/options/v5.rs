@@ -36,7 +36,10 @@ impl Options {
     /// use std::time::Duration;
     /// use mqtt_client::Options;
     ///
-    /// let options = Options::new("127.0.0.1", 1883).clean_session(false).session_expiry(Duration::from_secs(3600));
+    /// let options = Options::new("127.0.0.1", 1883)
+    ///     .client_id("sensor-7")
+    ///     .clean_session(false)
+    ///     .session_expiry(Duration::from_secs(3600));
     /// assert!(options.check().is_ok());
     /// ```
     pub fn session_expiry(mut self, expiry: Duration) -> Self {
