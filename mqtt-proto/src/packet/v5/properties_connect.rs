@@ -10,8 +10,8 @@
 //! `InvalidPropertyValue`.
 
 use super::properties::{
-    AuthProperties, ConnAckProperties, ConnectProperties, DisconnectProperties, PayloadFormat,
-    UserProperty, WillProperties,
+    AuthProperties, ConnAckProperties, ConnectProperties, DisconnectProperties, UserProperty,
+    WillProperties,
 };
 use super::property::{
     size, PropertySet, Reader, Writer, ASSIGNED_CLIENT_IDENTIFIER, AUTHENTICATION_DATA,
@@ -211,19 +211,11 @@ impl PropertySet for WillProperties {
         while let Some(id) = r.next(&[USER_PROPERTY])? {
             match id {
                 PAYLOAD_FORMAT_INDICATOR => {
-                    p.payload_format_indicator = Some(match r.u8()? {
-                        0 => PayloadFormat::Unspecified,
-                        1 => PayloadFormat::Utf8,
-                        _ => return Err(r.invalid(id)),
-                    });
+                    p.payload_format_indicator = Some(r.payload_format(id)?)
                 }
                 MESSAGE_EXPIRY_INTERVAL => p.message_expiry_interval = Some(r.u32()?),
                 CONTENT_TYPE => p.content_type = Some(r.string()?),
-                RESPONSE_TOPIC => {
-                    let topic = r.string()?;
-                    check_name(topic.as_str()).map_err(|_| r.invalid(id))?;
-                    p.response_topic = Some(topic);
-                }
+                RESPONSE_TOPIC => p.response_topic = Some(r.topic_name(id)?),
                 CORRELATION_DATA => p.correlation_data = Some(r.binary()?),
                 WILL_DELAY_INTERVAL => p.will_delay_interval = Some(r.u32()?),
                 USER_PROPERTY => p.user_properties.push(r.user_property()?),

@@ -8,7 +8,7 @@
 //! Properties and Subscription Identifiers.
 
 use super::properties::{
-    AckProperties, PayloadFormat, PublishProperties, SubscribeProperties, UnsubscribeProperties,
+    AckProperties, PublishProperties, SubscribeProperties, UnsubscribeProperties,
 };
 use super::property::{
     size, PropertySet, Reader, Writer, CONTENT_TYPE, CORRELATION_DATA, MESSAGE_EXPIRY_INTERVAL,
@@ -119,19 +119,11 @@ impl PropertySet for PublishProperties {
         while let Some(id) = r.next(&[USER_PROPERTY, SUBSCRIPTION_IDENTIFIER])? {
             match id {
                 PAYLOAD_FORMAT_INDICATOR => {
-                    p.payload_format_indicator = Some(match r.u8()? {
-                        0 => PayloadFormat::Unspecified,
-                        1 => PayloadFormat::Utf8,
-                        _ => return Err(r.invalid(id)),
-                    });
+                    p.payload_format_indicator = Some(r.payload_format(id)?)
                 }
                 MESSAGE_EXPIRY_INTERVAL => p.message_expiry_interval = Some(r.u32()?),
                 CONTENT_TYPE => p.content_type = Some(r.string()?),
-                RESPONSE_TOPIC => {
-                    let topic = r.string()?;
-                    check_name(topic.as_str()).map_err(|_| r.invalid(id))?;
-                    p.response_topic = Some(topic);
-                }
+                RESPONSE_TOPIC => p.response_topic = Some(r.topic_name(id)?),
                 CORRELATION_DATA => p.correlation_data = Some(r.binary()?),
                 SUBSCRIPTION_IDENTIFIER => {
                     let v = r.vbi()?;

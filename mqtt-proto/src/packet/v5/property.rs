@@ -6,11 +6,12 @@
 //! [`block_len`], [`put_block`] and [`read_block`] and never see a raw
 //! property.
 
-use super::properties::UserProperty;
+use super::properties::{PayloadFormat, UserProperty};
 use crate::packet::fixed_header::remaining_length_len;
 use crate::packet::wire::{prefixed_len, put_prefixed, Body};
 use crate::packet::{DecodeError, PacketType};
 use crate::string::MqttString;
+use crate::topic::check_name;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 /// The largest value a Variable Byte Integer holds.
@@ -214,6 +215,23 @@ impl Reader {
     /// Binary Data.
     pub(crate) fn binary(&mut self) -> Result<Bytes, DecodeError> {
         self.body.binary()
+    }
+
+    /// A Payload Format Indicator (0 or 1), the value of property `id`.
+    pub(crate) fn payload_format(&mut self, id: u8) -> Result<PayloadFormat, DecodeError> {
+        match self.body.u8()? {
+            0 => Ok(PayloadFormat::Unspecified),
+            1 => Ok(PayloadFormat::Utf8),
+            _ => Err(self.invalid(id)),
+        }
+    }
+
+    /// A string that must be a topic name (a Response Topic: no
+    /// wildcards), the value of property `id`.
+    pub(crate) fn topic_name(&mut self, id: u8) -> Result<MqttString, DecodeError> {
+        let topic = self.body.string()?;
+        check_name(topic.as_str()).map_err(|_| self.invalid(id))?;
+        Ok(topic)
     }
 
     /// A UTF-8 String Pair.
